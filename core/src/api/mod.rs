@@ -1,0 +1,229 @@
+//! Request handling: the one entry point hosts call, and the request plumbing that
+//! every endpoint shares (routing, size limit, auth, content type, body parsing).
+
+mod admin;
+pub use admin::new_api_key as admin_new_api_key;
+pub mod openapi;
+mod tasks;
+mod teams;
+mod users;
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::http::{Method, Request, Response};
+use crate::ids::IdSource;
+use crate::repo::Repo;
+use crate::routes::{self, Access, Body, Operation, RouteMatch, RouteSpec};
+use crate::store::Store;
+use crate::time::Timestamp;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// Bodies above this size get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Operator configuration the host reads (Spin variables) and passes in.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Token for `/admin`; `None` or empty disables the admin API.
+    pub admin_token: Option<String>,
+    /// Origins allowed to call the API from a browser (`*` for any); empty: no CORS headers.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// Everything a request may use besides itself: the store, the time and an id source.
+pub struct Env<'a> {
+    pub store: &'a dyn Store,
+    pub now: Timestamp,
+    pub ids: &'a mut dyn IdSource,
+    pub config: &'a Config,
+}
+
+/// What a handler gets: the request, its path parameters and the environment.
+pub struct Ctx<'a, 'r> {
+    pub repo: Repo<'a>,
+    pub now: Timestamp,
+    pub ids: &'r mut dyn IdSource,
+    pub request: &'r Request,
+    pub params: &'r [String],
+}
+
+impl Ctx<'_, '_> {
+    pub fn param(&self, index: usize) -> &str {
+        self.params.get(index).map_or("", String::as_str)
+    }
+
+    /// The body as `T`; 400 naming the field on any mismatch.
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse_json_body(&self.request.body)
+    }
+}
+
+/// Parses a JSON body into `T`, naming the failing field (`Customer.Uri`) in the error.
+pub fn parse_json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest("A JSON request body is required.".into()));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("The request body is not valid JSON: {inner}")
+        } else if path == "." {
+            format!("Invalid request body: {inner}")
+        } else {
+            format!("Invalid value for '{path}': {inner}")
+        };
+        ApiError::BadRequest(message)
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::BadRequest(format!("The request body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// The single entry point: hosts turn their request into a [`Request`], call this, and
+/// send back the [`Response`]. Never panics on any input; every error is a JSON body.
+pub fn handle(request: &Request, env: &mut Env) -> Response {
+    let mut response = if request.method.eq_ignore_ascii_case("OPTIONS") {
+        preflight(request)
+    } else {
+        dispatch(request, env).unwrap_or_else(ApiError::into_response)
+    };
+    add_cors_headers(request, env.config, &mut response);
+    response
+}
+
+fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
+    if request.body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    let (spec, params) = match routes::route(&request.method, request.path()) {
+        RouteMatch::Found { spec, params } => (spec, params),
+        RouteMatch::MethodNotAllowed(allow) => {
+            return Err(ApiError::MethodNotAllowed {
+                method: request.method.chars().take(16).collect(),
+                allow,
+            })
+        }
+        RouteMatch::NotFound => {
+            return Err(ApiError::NotFound(format!(
+                "No endpoint at '{}'.",
+                request.path().chars().take(200).collect::<String>()
+            )))
+        }
+    };
+    let repo = Repo::new(env.store);
+    match spec.access {
+        Access::Public => {}
+        Access::ApiKey(role) => {
+            auth::authorize_api_key(&repo, request.header_value(auth::API_KEY_HEADER), role, env.now)?;
+        }
+        Access::Admin => {
+            auth::authorize_admin(request.header_value("Authorization"), env.config.admin_token.as_deref())?;
+        }
+    }
+    check_content_type(spec, request)?;
+    let mut ctx = Ctx {
+        repo,
+        now: env.now,
+        ids: &mut *env.ids,
+        request,
+        params: &params,
+    };
+    run(spec, &mut ctx)
+}
+
+/// Bodies must be JSON. Endpoints without a body ignore whatever is sent.
+fn check_content_type(spec: &RouteSpec, request: &Request) -> Result<(), ApiError> {
+    if spec.request == Body::None || request.body.is_empty() {
+        return Ok(());
+    }
+    let content_type = request.header_value("Content-Type").unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if media_type == "application/json" || media_type.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type must be application/json, not '{}'.",
+            content_type.chars().take(100).collect::<String>()
+        )))
+    }
+}
+
+fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
+    match spec.operation {
+        Operation::ListTeamTasks => tasks::list_team_tasks(ctx),
+        Operation::LongestWaitingTask => tasks::longest_waiting_task(ctx),
+        Operation::TasksByTeamsMember => tasks::tasks_by_teams_member(ctx),
+        Operation::StartOutboundCall => tasks::start_outbound_call(ctx),
+        Operation::ListUserTasks => tasks::list_user_tasks(ctx),
+        Operation::CreateTask => tasks::create_task(ctx),
+        Operation::GetTask => tasks::get_task(ctx),
+        Operation::Act(action) => tasks::act(ctx, action),
+        Operation::GetConsultationCall => tasks::get_consultation_call(ctx),
+        Operation::UserConsultativeCalls => tasks::user_consultative_calls(ctx),
+        Operation::ListTeams => teams::list_teams(ctx),
+        Operation::GetTeam => teams::get_team(ctx),
+        Operation::TeamsByMember => teams::teams_by_member(ctx),
+        Operation::OrganizationUnitTeams => teams::organization_unit_teams(ctx),
+        Operation::UserConversationAs => teams::user_conversation_as(ctx),
+        Operation::GetUser => users::get_user(ctx),
+        Operation::ListUsers => users::list_users(ctx),
+        Operation::TeamUsers => users::team_users(ctx),
+        Operation::SetTeamMemberActive => users::set_team_member_active(ctx),
+        Operation::Health => health(ctx),
+        Operation::OpenApi => Ok(Response::json(200, &openapi::document())),
+        Operation::GetDirectory => admin::get_directory(ctx),
+        Operation::PutDirectory => admin::put_directory(ctx),
+        Operation::CreateApiKey => admin::create_api_key(ctx),
+        Operation::ListApiKeys => admin::list_api_keys(ctx),
+        Operation::PatchApiKey => admin::patch_api_key(ctx),
+        Operation::DeleteApiKey => admin::delete_api_key(ctx),
+    }
+}
+
+/// Healthy when the store answers.
+fn health(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    ctx.repo.store().get(crate::repo::keys::DIRECTORY)?;
+    Ok(Response::json(200, &json!({"Status": "Healthy", "Time": ctx.now})))
+}
+
+/// CORS preflight (and plain OPTIONS): the methods the path supports, no auth needed.
+fn preflight(request: &Request) -> Response {
+    let methods = routes::methods_at(request.path());
+    if methods.is_empty() {
+        return ApiError::NotFound("No endpoint at this path.".into()).into_response();
+    }
+    let methods: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+    Response::no_content().with_header("Allow", &methods.join(", "))
+}
+
+fn add_cors_headers(request: &Request, config: &crate::api::Config, response: &mut Response) {
+    let Some(origin) = request.header_value("Origin") else {
+        return;
+    };
+    let allowed = config
+        .cors_allowed_origins
+        .iter()
+        .any(|o| o == "*" || o.eq_ignore_ascii_case(origin));
+    if !allowed {
+        return;
+    }
+    response.set_header("Access-Control-Allow-Origin", origin);
+    response.set_header("Vary", "Origin");
+    response.set_header("Access-Control-Expose-Headers", "ETag, Location");
+    if request.method.eq_ignore_ascii_case("OPTIONS") {
+        let methods = [Method::Get, Method::Post, Method::Put, Method::Patch, Method::Delete];
+        let methods: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+        response.set_header("Access-Control-Allow-Methods", &methods.join(", "));
+        response.set_header(
+            "Access-Control-Allow-Headers",
+            "api_key, Authorization, Content-Type, If-Match",
+        );
+        response.set_header("Access-Control-Max-Age", "600");
+    }
+}

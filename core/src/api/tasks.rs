@@ -1,0 +1,527 @@
+//! The Task API: listing, creating, and acting on tasks and their consultation calls.
+
+use super::Ctx;
+use crate::error::ApiError;
+use crate::http::Response;
+use crate::ids::{TaskId, TeamId};
+use crate::model::{
+    AudioRoutes, ConsultationCall, ConsultationStatus, Directory, Party, Priority, Target, Task,
+    TaskStatus, TaskType, Team, User,
+};
+use crate::repo::{IndexEntry, StoredTask};
+use crate::state_machine::{self, ConsultationEffect, TaskAction};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub const MAX_DESCRIPTION_CHARS: usize = 150;
+pub const MAX_TEXT_CHARS: usize = 256;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomerInput {
+    pub uri: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateTaskRequest {
+    #[serde(rename = "Type")]
+    pub task_type: TaskType,
+    pub customer: CustomerInput,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub external_task_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StartOutboundCallRequest {
+    pub user_identifier: String,
+    pub target: String,
+    #[serde(default)]
+    pub team_identifier: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TargetRequest {
+    pub target: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OfferRequest {
+    pub user_identifier: String,
+}
+
+/// What every task action returns.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct TaskStatusData {
+    pub task_id: TaskId,
+    pub status: TaskStatus,
+    pub version: u64,
+    pub updated_at: Timestamp,
+}
+
+fn task_response(status: u16, task: Task) -> Response {
+    let etag = task.etag();
+    Response::json(status, &task.with_allowed_actions()).with_header("ETag", &etag)
+}
+
+fn task_list(mut tasks: Vec<StoredTask>) -> Response {
+    tasks.sort_by_key(|s| (s.task.created_at, s.task.id));
+    tasks.dedup_by_key(|s| s.task.id);
+    let tasks: Vec<Task> = tasks.into_iter().map(|s| s.task.with_allowed_actions()).collect();
+    Response::json(200, &tasks)
+}
+
+pub(crate) fn find_team<'d>(directory: &'d Directory, identifier: &str) -> Result<&'d Team, ApiError> {
+    directory
+        .find_team(identifier)
+        .ok_or_else(|| ApiError::not_found("Team", identifier))
+}
+
+pub(crate) fn find_user<'d>(directory: &'d Directory, identifier: &str) -> Result<&'d User, ApiError> {
+    directory
+        .find_user(identifier)
+        .ok_or_else(|| ApiError::not_found("User", identifier))
+}
+
+fn parse_task_id(identifier: &str) -> Result<TaskId, ApiError> {
+    TaskId::parse(identifier.trim()).ok_or_else(|| ApiError::not_found("Task", identifier))
+}
+
+fn has_scheme(uri: &str, scheme: &str) -> bool {
+    uri.get(..scheme.len()).is_some_and(|s| s.eq_ignore_ascii_case(scheme)) && uri.len() > scheme.len()
+}
+
+fn is_call_uri(uri: &str) -> bool {
+    has_scheme(uri, "sip:") || has_scheme(uri, "tel:")
+}
+
+fn check_length(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(ApiError::BadRequest(format!(
+            "Invalid value for '{field}': at most {max} characters are allowed."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A transfer or consultation target: a `sip:`/`tel:` URI, or a user identifier.
+/// A SIP URI of a known user also sets `UserId`.
+fn resolve_target(directory: &Directory, field: &str, target: &str) -> Result<Target, ApiError> {
+    let target = target.trim();
+    if target.is_empty() {
+        return Err(ApiError::BadRequest(format!("Invalid value for '{field}': must not be empty.")));
+    }
+    check_length(field, Some(target), MAX_TEXT_CHARS)?;
+    if let Some(user) = directory.find_user(target) {
+        return Ok(Target {
+            uri: user.sip_uri.clone(),
+            display_name: user.display_name.clone(),
+            user_id: Some(user.id),
+        });
+    }
+    if is_call_uri(target) {
+        return Ok(Target {
+            uri: target.to_string(),
+            display_name: target.to_string(),
+            user_id: None,
+        });
+    }
+    Err(ApiError::NotFound(format!(
+        "'{field}' is neither a sip:/tel: URI nor a known user: '{target}'."
+    )))
+}
+
+// ---- reads -------------------------------------------------------------------------
+
+pub fn get_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let id = parse_task_id(ctx.param(0))?;
+    let stored = ctx.repo.task(id)?.ok_or_else(|| ApiError::not_found("Task", ctx.param(0)))?;
+    Ok(task_response(200, stored.task))
+}
+
+pub fn get_consultation_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let id = parse_task_id(ctx.param(0))?;
+    let stored = ctx.repo.task(id)?.ok_or_else(|| ApiError::not_found("Task", ctx.param(0)))?;
+    let etag = stored.task.etag();
+    let call = stored.task.consultation_call.ok_or_else(|| {
+        ApiError::NotFound(format!("Task '{id}' has no consultation call."))
+    })?;
+    Ok(Response::json(200, &call).with_header("ETag", &etag))
+}
+
+fn open_tasks_of_team(ctx: &Ctx, team: TeamId) -> Result<Vec<StoredTask>, ApiError> {
+    let candidates: Vec<_> = ctx
+        .repo
+        .team_index(team)?
+        .open
+        .into_iter()
+        .map(|id| (id, IndexEntry::TeamOpen(team, id)))
+        .collect();
+    ctx.repo.tasks_for_entries(&candidates)
+}
+
+pub fn list_team_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let directory = ctx.repo.directory()?;
+    let team = find_team(&directory, ctx.param(0))?;
+    Ok(task_list(open_tasks_of_team(ctx, team.id)?))
+}
+
+pub fn longest_waiting_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let directory = ctx.repo.directory()?;
+    let team = find_team(&directory, ctx.param(0))?;
+    Ok(match ctx.repo.longest_waiting_task(team.id)? {
+        Some(stored) => task_response(200, stored.task),
+        None => Response::no_content(),
+    })
+}
+
+pub fn tasks_by_teams_member(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let directory = ctx.repo.directory()?;
+    let user = find_user(&directory, ctx.param(0))?;
+    let mut tasks = Vec::new();
+    for team in directory.teams_of_user(user.id) {
+        tasks.extend(open_tasks_of_team(ctx, team.id)?);
+    }
+    Ok(task_list(tasks))
+}
+
+pub fn list_user_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let directory = ctx.repo.directory()?;
+    let user = find_user(&directory, ctx.param(0))?.id;
+    let candidates: Vec<_> = ctx
+        .repo
+        .user_index(user)?
+        .tasks
+        .into_iter()
+        .map(|id| (id, IndexEntry::UserTask(user, id)))
+        .collect();
+    Ok(task_list(ctx.repo.tasks_for_entries(&candidates)?))
+}
+
+pub fn user_consultative_calls(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let directory = ctx.repo.directory()?;
+    let user = find_user(&directory, ctx.param(0))?.id;
+    let candidates: Vec<_> = ctx
+        .repo
+        .user_index(user)?
+        .consultations
+        .into_iter()
+        .map(|id| (id, IndexEntry::UserConsultation(user, id)))
+        .collect();
+    let mut calls: Vec<ConsultationCall> = ctx
+        .repo
+        .tasks_for_entries(&candidates)?
+        .into_iter()
+        .filter_map(|s| s.task.consultation_call)
+        .collect();
+    calls.sort_by_key(|c| (c.started_at, c.id));
+    Ok(Response::json(200, &calls))
+}
+
+// ---- creation ----------------------------------------------------------------------
+
+fn new_task(ctx: &mut Ctx, team: TeamId, task_type: TaskType, status: TaskStatus, customer: Party) -> Task {
+    Task {
+        id: TaskId(ctx.ids.next_id()),
+        team_id: team,
+        task_type,
+        status,
+        priority: Priority::Normal,
+        customer,
+        assigned_user_id: None,
+        external_task_id: None,
+        description: None,
+        created_at: ctx.now,
+        queued_at: None,
+        updated_at: ctx.now,
+        ended_at: None,
+        version: 1,
+        consultation_call: None,
+        transferred_to: None,
+        allowed_actions: Default::default(),
+    }
+}
+
+pub fn create_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let body: CreateTaskRequest = ctx.body()?;
+    if body.task_type == TaskType::OutboundCall {
+        return Err(ApiError::BadRequest(
+            "Invalid value for 'Type': outbound calls are started with POST /v1.0/tasks/outboundCall/start.".into(),
+        ));
+    }
+    let uri = body.customer.uri.trim();
+    if !is_call_uri(uri) && body.task_type == TaskType::IncomingCall {
+        return Err(ApiError::BadRequest(
+            "Invalid value for 'Customer.Uri': a sip: or tel: URI is required.".into(),
+        ));
+    }
+    if uri.is_empty() {
+        return Err(ApiError::BadRequest("Invalid value for 'Customer.Uri': must not be empty.".into()));
+    }
+    check_length("Customer.Uri", Some(uri), MAX_TEXT_CHARS)?;
+    check_length("Customer.DisplayName", body.customer.display_name.as_deref(), MAX_TEXT_CHARS)?;
+    check_length("Description", body.description.as_deref(), MAX_DESCRIPTION_CHARS)?;
+    check_length("ExternalTaskId", body.external_task_id.as_deref(), MAX_TEXT_CHARS)?;
+
+    let directory = ctx.repo.directory()?;
+    let team = find_team(&directory, ctx.param(0))?.id;
+    let customer = Party {
+        uri: uri.to_string(),
+        display_name: body.customer.display_name.unwrap_or_else(|| uri.to_string()),
+    };
+    let mut task = new_task(ctx, team, body.task_type, TaskStatus::Queued, customer);
+    task.priority = body.priority.unwrap_or_default();
+    task.external_task_id = body.external_task_id;
+    task.description = body.description;
+    task.queued_at = Some(ctx.now);
+    let stored = StoredTask {
+        task,
+        queue_sequence: ctx.repo.next_queue_sequence()?,
+    };
+    ctx.repo.create_task(&stored)?;
+    let location = format!("/v1.0/tasks/{}", stored.task.id);
+    Ok(task_response(201, stored.task).with_header("Location", &location))
+}
+
+pub fn start_outbound_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let body: StartOutboundCallRequest = ctx.body()?;
+    let directory = ctx.repo.directory()?;
+    let user = find_user(&directory, &body.user_identifier)?;
+    let rights = directory.conversation_as_of_user(user.id);
+    let team = match body.team_identifier.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(identifier) => {
+            let team = find_team(&directory, identifier)?;
+            if !rights.iter().any(|r| r.team_id == team.id) {
+                return Err(ApiError::BadRequest(format!(
+                    "Invalid value for 'TeamIdentifier': user '{}' may not call as team '{}'.",
+                    user.id, team.id
+                )));
+            }
+            team.id
+        }
+        // Without a team: the user's first conversation-as team, else the first team they belong to.
+        None => rights
+            .first()
+            .map(|r| r.team_id)
+            .or_else(|| directory.teams_of_user(user.id).first().map(|t| t.id))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "Invalid value for 'UserIdentifier': user '{}' belongs to no team to call from.",
+                    user.id
+                ))
+            })?,
+    };
+    let target = resolve_target(&directory, "Target", &body.target)?;
+    let customer = Party {
+        uri: target.uri,
+        display_name: target.display_name,
+    };
+    let user_id = user.id;
+    let mut task = new_task(ctx, team, TaskType::OutboundCall, TaskStatus::Dialing, customer);
+    task.assigned_user_id = Some(user_id);
+    let stored = StoredTask {
+        task,
+        queue_sequence: 0,
+    };
+    ctx.repo.create_task(&stored)?;
+    let location = format!("/v1.0/tasks/{}", stored.task.id);
+    Ok(task_response(201, stored.task).with_header("Location", &location))
+}
+
+// ---- actions -----------------------------------------------------------------------
+
+/// `If-Match`: `*`, or a list of entity tags (strong or weak) holding the task's Version.
+fn if_match_allows(header: Option<&str>, version: u64) -> bool {
+    let Some(header) = header else { return true };
+    header.split(',').map(str::trim).any(|tag| {
+        tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == version.to_string()
+    })
+}
+
+/// What an action needs besides the task, resolved before the compare-and-swap loop.
+enum ActionInput {
+    None,
+    Offer(crate::ids::UserId),
+    Target(Target),
+    AudioRoutes(AudioRoutes),
+}
+
+pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
+    let id = parse_task_id(ctx.param(0))?;
+    let directory;
+    let input = match action {
+        TaskAction::Offer => {
+            let body: OfferRequest = ctx.body()?;
+            directory = ctx.repo.directory()?;
+            ActionInput::Offer(find_user(&directory, &body.user_identifier)?.id)
+        }
+        TaskAction::Transfer | TaskAction::ConsultationCall => {
+            let body: TargetRequest = ctx.body()?;
+            directory = ctx.repo.directory()?;
+            ActionInput::Target(resolve_target(&directory, "Target", &body.target)?)
+        }
+        TaskAction::ConsultationAudioRoutes => {
+            directory = Directory::default();
+            ActionInput::AudioRoutes(ctx.body()?)
+        }
+        _ => {
+            directory = Directory::default();
+            ActionInput::None
+        }
+    };
+    let if_match = ctx.request.header_value("If-Match").map(str::to_string);
+    let now = ctx.now;
+    let consultation_id = match action {
+        TaskAction::ConsultationCall => ctx.ids.next_id().into(),
+        _ => crate::ids::ConsultationCallId(uuid::Uuid::nil()),
+    };
+
+    let stored = ctx.repo.update_task(id, |stored| {
+        let task = &mut stored.task;
+        if !if_match_allows(if_match.as_deref(), task.version) {
+            return Err(ApiError::PreconditionFailed(format!(
+                "If-Match does not match the task's current version \"{}\".",
+                task.version
+            )));
+        }
+        let transition = state_machine::transition(task.task_type, task.status, task.consultation_status(), action)
+            .map_err(|e| ApiError::Conflict(e.to_string()))?;
+        match &input {
+            ActionInput::Offer(user) => {
+                let membership = directory.membership(task.team_id, *user).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "Invalid value for 'UserIdentifier': user '{user}' is not a member of team '{}'.",
+                        task.team_id
+                    ))
+                })?;
+                if !membership.is_active {
+                    return Err(ApiError::Conflict(format!(
+                        "User '{user}' is blocked in team '{}' and cannot be offered tasks.",
+                        task.team_id
+                    )));
+                }
+                task.assigned_user_id = Some(*user);
+            }
+            ActionInput::Target(target) if action == TaskAction::Transfer => {
+                task.transferred_to = Some(target.clone());
+            }
+            ActionInput::AudioRoutes(routes) => {
+                if let Some(call) = task.consultation_call.as_mut() {
+                    call.audio_routes = *routes;
+                }
+            }
+            _ => {}
+        }
+        if action == TaskAction::Decline {
+            // Back to the queue at its original position: QueuedAt and sequence are kept.
+            task.assigned_user_id = None;
+        }
+        if matches!(action, TaskAction::ConsultationTransfer | TaskAction::ConsultationLeave) {
+            task.transferred_to = task.consultation_call.as_ref().map(|c| c.target.clone());
+        }
+        apply_consultation_effect(task, transition.consultation, &input, consultation_id, now);
+        task.status = transition.to;
+        if task.status.is_final() && task.ended_at.is_none() {
+            task.ended_at = Some(now);
+        }
+        task.version += 1;
+        task.updated_at = now;
+        Ok(())
+    })?;
+
+    let task = stored.task;
+    let etag = task.etag();
+    if action == TaskAction::ConsultationCall {
+        if let Some(call) = task.consultation_call {
+            return Ok(Response::json(201, &call).with_header("ETag", &etag));
+        }
+    }
+    let data = TaskStatusData {
+        task_id: task.id,
+        status: task.status,
+        version: task.version,
+        updated_at: task.updated_at,
+    };
+    Ok(Response::json(200, &data).with_header("ETag", &etag))
+}
+
+fn apply_consultation_effect(
+    task: &mut Task,
+    effect: ConsultationEffect,
+    input: &ActionInput,
+    new_id: crate::ids::ConsultationCallId,
+    now: Timestamp,
+) {
+    let end = |call: &mut ConsultationCall| {
+        call.status = ConsultationStatus::Ended;
+        call.ended_at = Some(now);
+    };
+    match effect {
+        ConsultationEffect::Keep => {}
+        ConsultationEffect::Start => {
+            if let ActionInput::Target(target) = input {
+                task.consultation_call = Some(ConsultationCall {
+                    id: new_id,
+                    task_id: task.id,
+                    initiator_user_id: task.assigned_user_id,
+                    target: target.clone(),
+                    status: ConsultationStatus::Ringing,
+                    audio_routes: AudioRoutes::CONSULTING,
+                    started_at: now,
+                    ended_at: None,
+                });
+            }
+        }
+        ConsultationEffect::Set(status) => {
+            if let Some(call) = task.consultation_call.as_mut() {
+                match status {
+                    ConsultationStatus::Ended => end(call),
+                    ConsultationStatus::Merged => {
+                        call.status = status;
+                        call.audio_routes = AudioRoutes::ALL;
+                    }
+                    _ => call.status = status,
+                }
+            }
+        }
+        ConsultationEffect::EndIfActive => {
+            if let Some(call) = task.consultation_call.as_mut().filter(|c| c.status.is_active()) {
+                end(call);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_accepts_star_lists_and_weak_tags() {
+        assert!(if_match_allows(None, 3));
+        assert!(if_match_allows(Some("*"), 3));
+        assert!(if_match_allows(Some("\"3\""), 3));
+        assert!(if_match_allows(Some("\"1\", W/\"3\""), 3));
+        assert!(!if_match_allows(Some("\"2\""), 3));
+        assert!(!if_match_allows(Some(""), 3));
+    }
+
+    #[test]
+    fn call_uris_need_a_scheme_and_something_after_it() {
+        assert!(is_call_uri("tel:+41441234567"));
+        assert!(is_call_uri("SIP:anna@contoso.com"));
+        assert!(!is_call_uri("sip:"));
+        assert!(!is_call_uri("mailto:anna@contoso.com"));
+        assert!(!is_call_uri("tél"));
+    }
+}

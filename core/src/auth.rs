@@ -1,0 +1,146 @@
+//! Authentication: API keys for `/v1.0`, the operator's admin token for `/admin`.
+//!
+//! A key's secret has the form `tm_<key id, 32 hex>_<64 hex random>`. The key id locates
+//! the record; the secret's SHA-256 is compared with the stored hash in constant time.
+//! Secrets are random (256 bits from the host's id source), so a plain hash is enough.
+
+use crate::error::ApiError;
+use crate::ids::{ApiKeyId, IdSource};
+use crate::model::{ApiKeyRecord, Role};
+use crate::repo::Repo;
+use crate::time::Timestamp;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+pub const API_KEY_HEADER: &str = "api_key";
+const SECRET_PREFIX: &str = "tm_";
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Equal-length digests compared in constant time, so timing says nothing about the secret.
+pub fn secrets_match(presented: &str, stored_sha256_hex: &str) -> bool {
+    let presented = sha256_hex(presented.as_bytes());
+    presented.as_bytes().ct_eq(stored_sha256_hex.as_bytes()).into()
+}
+
+/// A new secret for key `id`, and the hash to store.
+pub fn new_secret(id: ApiKeyId, ids: &mut dyn IdSource) -> (String, String) {
+    let random: String = [ids.next_id(), ids.next_id()]
+        .iter()
+        .map(|u: &Uuid| u.simple().to_string())
+        .collect();
+    let secret = format!("{SECRET_PREFIX}{}_{random}", id.0.simple());
+    let hash = sha256_hex(secret.as_bytes());
+    (secret, hash)
+}
+
+/// The key id inside a presented secret, if it has the expected shape.
+fn key_id_of(secret: &str) -> Option<ApiKeyId> {
+    let rest = secret.strip_prefix(SECRET_PREFIX)?;
+    let (id, _) = rest.split_once('_')?;
+    if id.len() != 32 {
+        return None;
+    }
+    ApiKeyId::parse(id)
+}
+
+/// Checks the `api_key` header against the stored keys and the role the route needs.
+/// Records the key's last use (a blind write: last writer wins, which is fine for a timestamp).
+pub fn authorize_api_key(
+    repo: &Repo,
+    header: Option<&str>,
+    required: Role,
+    now: Timestamp,
+) -> Result<ApiKeyRecord, ApiError> {
+    let presented =
+        header.ok_or_else(|| ApiError::Unauthorized("Header 'api_key' not found.".into()))?;
+    let invalid = || ApiError::Unauthorized("The API key is not valid.".into());
+    let id = key_id_of(presented.trim()).ok_or_else(invalid)?;
+    let record = repo.api_key(id)?.ok_or_else(invalid)?;
+    if !secrets_match(presented.trim(), &record.secret_sha256) {
+        return Err(invalid());
+    }
+    if record.revoked_at.is_some() {
+        return Err(ApiError::Unauthorized("The API key has been revoked.".into()));
+    }
+    if let Some(expires_at) = record.expires_at {
+        if now >= expires_at {
+            return Err(ApiError::Unauthorized(format!(
+                "The API key expired at {expires_at}."
+            )));
+        }
+    }
+    if !record.has_role(required) {
+        return Err(ApiError::Unauthorized(format!(
+            "The API key does not have the role '{required:?}' that this endpoint requires."
+        )));
+    }
+    repo.touch_api_key(id, now)?;
+    Ok(record)
+}
+
+/// Checks `Authorization: Bearer <token>` against the configured admin token.
+pub fn authorize_admin(header: Option<&str>, admin_token: Option<&str>) -> Result<(), ApiError> {
+    let configured = admin_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthorized("The admin API is disabled: no admin token is configured.".into()))?;
+    let presented = header
+        .and_then(|h| {
+            let (scheme, token) = h.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
+        })
+        .ok_or_else(|| ApiError::Unauthorized("Header 'Authorization: Bearer <admin token>' not found.".into()))?;
+    if secrets_match(presented, &sha256_hex(configured.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("The admin token is not valid.".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::SequentialIds;
+
+    #[test]
+    fn secret_carries_its_key_id_and_matches_only_its_hash() {
+        let id = ApiKeyId(Uuid::from_u128(7));
+        let (secret, hash) = new_secret(id, &mut SequentialIds::new(1));
+        assert_eq!(key_id_of(&secret), Some(id));
+        assert!(secrets_match(&secret, &hash));
+        assert!(!secrets_match(&format!("{secret}x"), &hash));
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains(&secret));
+    }
+
+    #[test]
+    fn malformed_secrets_have_no_key_id() {
+        for s in ["", "tm_", "tm_xyz_abc", "abc", "tm_00000000000000000000000000000007"] {
+            assert_eq!(key_id_of(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn admin_token_needs_bearer_scheme_and_exact_token() {
+        assert!(authorize_admin(Some("Bearer s3cret"), Some("s3cret")).is_ok());
+        assert!(authorize_admin(Some("bearer s3cret"), Some("s3cret")).is_ok());
+        assert!(authorize_admin(Some("Bearer s3cre"), Some("s3cret")).is_err());
+        assert!(authorize_admin(Some("s3cret"), Some("s3cret")).is_err());
+        assert!(authorize_admin(None, Some("s3cret")).is_err());
+        assert!(authorize_admin(Some("Bearer "), Some("")).is_err());
+    }
+
+    #[test]
+    fn manage_roles_imply_read_roles_only() {
+        assert!(Role::TasksManage.grants(Role::TasksReadonly));
+        assert!(!Role::TasksReadonly.grants(Role::TasksManage));
+        assert!(Role::UsersControl.grants(Role::UsersReadonly));
+        assert!(!Role::TeamsReadonly.grants(Role::UsersReadonly));
+    }
+}

@@ -1,0 +1,87 @@
+//! The error model of the API: every failure becomes one of these, and every one of
+//! these becomes a JSON body `{"Error":{"Code","Message"}}` with its status code.
+
+use crate::http::{Method, Response};
+use crate::store::StoreError;
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Method {method} is not allowed on this resource.")]
+    MethodNotAllowed { method: String, allow: Vec<Method> },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("The request body is larger than the limit of {limit} bytes.")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Internal(String),
+    #[error("{0}")]
+    ServiceUnavailable(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized(_) => 401,
+            ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::Conflict(_) => 409,
+            ApiError::PreconditionFailed(_) => 412,
+            ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::Internal(_) => 500,
+            ApiError::ServiceUnavailable(_) => 503,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "BadRequest",
+            ApiError::Unauthorized(_) => "Unauthorized",
+            ApiError::NotFound(_) => "NotFound",
+            ApiError::MethodNotAllowed { .. } => "MethodNotAllowed",
+            ApiError::Conflict(_) => "Conflict",
+            ApiError::PreconditionFailed(_) => "PreconditionFailed",
+            ApiError::PayloadTooLarge { .. } => "PayloadTooLarge",
+            ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            ApiError::Internal(_) => "InternalError",
+            ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
+        }
+    }
+
+    pub fn not_found(what: &str, identifier: &str) -> Self {
+        ApiError::NotFound(format!("{what} '{identifier}' was not found."))
+    }
+
+    pub fn into_response(self) -> Response {
+        let body = json!({"Error": {"Code": self.code(), "Message": self.to_string()}});
+        let mut response = Response::json(self.status(), &body);
+        if let ApiError::MethodNotAllowed { allow, .. } = &self {
+            let allow: Vec<&str> = allow.iter().map(|m| m.as_str()).collect();
+            response.set_header("Allow", &allow.join(", "));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Corrupt { key } => {
+                ApiError::Internal(format!("Stored record '{key}' could not be read."))
+            }
+            other => ApiError::ServiceUnavailable(format!("The data store is unavailable: {other}")),
+        }
+    }
+}

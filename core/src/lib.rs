@@ -1,0 +1,27 @@
+//! tm-core: the TM Task / Team / User API without any IO.
+//!
+//! Hosts call [`handle`] with a [`Request`], a [`Store`] implementation, the current time
+//! and an id source, and send back the [`Response`]. Everything else (models, roles,
+//! the task state machine, validation, storage layout) lives here, so that the Spin
+//! component and the browser widget share one implementation.
+
+pub mod api;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod model;
+pub mod repo;
+pub mod routes;
+pub mod state_machine;
+pub mod store;
+pub mod time;
+
+pub use api::{handle, Config, Env, MAX_BODY_BYTES};
+pub use error::ApiError;
+pub use http::{Method, Request, Response};
+pub use ids::{IdSource, SequentialIds};
+pub use state_machine::{allowed_actions, TaskAction};
+pub use store::{MemoryStore, Store, StoreError};
+pub use time::Timestamp;

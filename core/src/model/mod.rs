@@ -1,0 +1,15 @@
+//! The data model, in the wire format of the contract (PascalCase properties).
+
+pub mod apikey;
+pub mod directory;
+pub mod task;
+
+pub use apikey::{ApiKeyRecord, Role};
+pub use directory::{
+    ConversationAsRight, ConversationAsService, Directory, Membership, OrganizationUnit, Team,
+    TeamStatus, User,
+};
+pub use task::{
+    AudioRoutes, ConsultationCall, ConsultationStatus, Party, Priority, Target, Task, TaskStatus,
+    TaskType,
+};

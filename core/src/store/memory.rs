@@ -1,0 +1,155 @@
+//! An in-memory [`Store`] with Spin KV semantics, for tests, benchmarks and the
+//! widget's in-page tests. It counts operations (so tests can bound a request's cost),
+//! can be switched to "unavailable" (so tests can see 503s), and keeps counters apart
+//! from values so that reading a counter with `get` fails as it would in Spin.
+
+use super::{Store, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    values: Mutex<BTreeMap<String, Vec<u8>>>,
+    counters: Mutex<BTreeMap<String, i64>>,
+    counter_keys: Mutex<BTreeSet<String>>,
+    operations: AtomicU64,
+    unavailable: AtomicBool,
+    /// Yield the thread inside operations so that concurrent tests really interleave.
+    yield_inside: AtomicBool,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of store operations performed so far.
+    pub fn operations(&self) -> u64 {
+        self.operations.load(Ordering::SeqCst)
+    }
+
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    pub fn set_yield_inside(&self, yield_inside: bool) {
+        self.yield_inside.store(yield_inside, Ordering::SeqCst);
+    }
+
+    /// Number of stored values (not counting counters).
+    pub fn len(&self) -> usize {
+        self.values.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn begin(&self) -> Result<(), StoreError> {
+        self.operations.fetch_add(1, Ordering::SeqCst);
+        if self.yield_inside.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("memory store switched off".into()));
+        }
+        Ok(())
+    }
+
+    fn values(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<String, Vec<u8>>>, StoreError> {
+        self.values
+            .lock()
+            .map_err(|_| StoreError::Other("lock poisoned".into()))
+    }
+}
+
+impl Store for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.begin()?;
+        let is_counter = self
+            .counter_keys
+            .lock()
+            .map_err(|_| StoreError::Other("lock poisoned".into()))?
+            .contains(key);
+        if is_counter {
+            return Err(StoreError::Other(format!(
+                "'{key}' is a counter written by increment and cannot be read with get"
+            )));
+        }
+        Ok(self.values()?.get(key).cloned())
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.begin()?;
+        self.values()?.insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.begin()?;
+        self.values()?.remove(key);
+        Ok(())
+    }
+
+    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        self.begin()?;
+        let mut values = self.values()?;
+        match values.get_mut(key) {
+            Some(current) if current.as_slice() == expected => {
+                *current = new.to_vec();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.begin()?;
+        let mut counters = self
+            .counters
+            .lock()
+            .map_err(|_| StoreError::Other("lock poisoned".into()))?;
+        let value = counters.entry(key.to_string()).or_insert(0);
+        *value += delta;
+        let result = *value;
+        drop(counters);
+        self.counter_keys
+            .lock()
+            .map_err(|_| StoreError::Other("lock poisoned".into()))?
+            .insert(key.to_string());
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_and_swap_only_replaces_an_unchanged_existing_value() {
+        let store = MemoryStore::new();
+        assert!(!store.compare_and_swap("k", b"", b"x").unwrap(), "absent key");
+        store.set("k", b"a").unwrap();
+        assert!(!store.compare_and_swap("k", b"b", b"c").unwrap());
+        assert!(store.compare_and_swap("k", b"a", b"c").unwrap());
+        assert_eq!(store.get("k").unwrap(), Some(b"c".to_vec()));
+    }
+
+    #[test]
+    fn counters_are_atomic_and_not_readable_with_get() {
+        let store = MemoryStore::new();
+        assert_eq!(store.increment("n", 1).unwrap(), 1);
+        assert_eq!(store.increment("n", 2).unwrap(), 3);
+        assert!(store.get("n").is_err());
+    }
+
+    #[test]
+    fn unavailable_store_fails_every_operation() {
+        let store = MemoryStore::new();
+        store.set_unavailable(true);
+        assert!(matches!(store.get("k"), Err(StoreError::Unavailable(_))));
+        assert!(store.set("k", b"v").is_err());
+        assert_eq!(store.operations(), 2);
+    }
+}

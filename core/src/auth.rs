@@ -26,7 +26,10 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// Equal-length digests compared in constant time, so timing says nothing about the secret.
 pub fn secrets_match(presented: &str, stored_sha256_hex: &str) -> bool {
     let presented = sha256_hex(presented.as_bytes());
-    presented.as_bytes().ct_eq(stored_sha256_hex.as_bytes()).into()
+    presented
+        .as_bytes()
+        .ct_eq(stored_sha256_hex.as_bytes())
+        .into()
 }
 
 /// A new secret for key `id`, and the hash to store.
@@ -67,7 +70,9 @@ pub fn authorize_api_key(
         return Err(invalid());
     }
     if record.revoked_at.is_some() {
-        return Err(ApiError::Unauthorized("The API key has been revoked.".into()));
+        return Err(ApiError::Unauthorized(
+            "The API key has been revoked.".into(),
+        ));
     }
     if let Some(expires_at) = record.expires_at {
         if now >= expires_at {
@@ -87,19 +92,23 @@ pub fn authorize_api_key(
 
 /// Checks `Authorization: Bearer <token>` against the configured admin token.
 pub fn authorize_admin(header: Option<&str>, admin_token: Option<&str>) -> Result<(), ApiError> {
-    let configured = admin_token
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::Unauthorized("The admin API is disabled: no admin token is configured.".into()))?;
+    let configured = admin_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        ApiError::Unauthorized("The admin API is disabled: no admin token is configured.".into())
+    })?;
     let presented = header
         .and_then(|h| {
             let (scheme, token) = h.trim().split_once(' ')?;
             scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
         })
-        .ok_or_else(|| ApiError::Unauthorized("Header 'Authorization: Bearer <admin token>' not found.".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("Header 'Authorization: Bearer <admin token>' not found.".into())
+        })?;
     if secrets_match(presented, &sha256_hex(configured.as_bytes())) {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized("The admin token is not valid.".into()))
+        Err(ApiError::Unauthorized(
+            "The admin token is not valid.".into(),
+        ))
     }
 }
 
@@ -121,7 +130,13 @@ mod tests {
 
     #[test]
     fn malformed_secrets_have_no_key_id() {
-        for s in ["", "tm_", "tm_xyz_abc", "abc", "tm_00000000000000000000000000000007"] {
+        for s in [
+            "",
+            "tm_",
+            "tm_xyz_abc",
+            "abc",
+            "tm_00000000000000000000000000000007",
+        ] {
             assert_eq!(key_id_of(s), None, "{s}");
         }
     }

@@ -6,8 +6,8 @@ use crate::error::ApiError;
 use crate::http::Request;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
 use crate::model::{
-    ConversationAsRight, ConversationAsService, Directory, Membership, OrganizationUnit, Role, Team,
-    TeamStatus, User,
+    ConversationAsRight, ConversationAsService, Directory, Membership, OrganizationUnit, Role,
+    Team, TeamStatus, User,
 };
 use crate::repo::{keys, Repo};
 use serde_json::json;
@@ -54,18 +54,43 @@ pub fn directory() -> Directory {
     };
     Directory {
         organization_units: vec![
-            OrganizationUnit { id: HEADQUARTERS, name: "Contoso".into(), parent_id: None },
-            OrganizationUnit { id: CUSTOMER_CARE, name: "Customer Care".into(), parent_id: Some(HEADQUARTERS) },
+            OrganizationUnit {
+                id: HEADQUARTERS,
+                name: "Contoso".into(),
+                parent_id: None,
+            },
+            OrganizationUnit {
+                id: CUSTOMER_CARE,
+                name: "Customer Care".into(),
+                parent_id: Some(HEADQUARTERS),
+            },
         ],
         teams: vec![
             team(SUPPORT, "Support", "sip:support@contoso.com", CUSTOMER_CARE),
             team(SALES, "Sales", "sip:sales@contoso.com", HEADQUARTERS),
         ],
-        users: vec![user(ANNA, "Anna", "Keller"), user(BEN, "Ben", "Meier"), user(CARLA, "Carla", "Rossi")],
-        memberships: vec![member(SUPPORT, ANNA), member(SUPPORT, BEN), member(SALES, BEN), member(SALES, CARLA)],
+        users: vec![
+            user(ANNA, "Anna", "Keller"),
+            user(BEN, "Ben", "Meier"),
+            user(CARLA, "Carla", "Rossi"),
+        ],
+        memberships: vec![
+            member(SUPPORT, ANNA),
+            member(SUPPORT, BEN),
+            member(SALES, BEN),
+            member(SALES, CARLA),
+        ],
         conversation_as: vec![
-            ConversationAsRight { user_id: ANNA, team_id: SUPPORT, conversation_as_service: ConversationAsService::AllConversations },
-            ConversationAsRight { user_id: BEN, team_id: SALES, conversation_as_service: ConversationAsService::ExternalConversations },
+            ConversationAsRight {
+                user_id: ANNA,
+                team_id: SUPPORT,
+                conversation_as_service: ConversationAsService::AllConversations,
+            },
+            ConversationAsRight {
+                user_id: BEN,
+                team_id: SALES,
+                conversation_as_service: ConversationAsService::ExternalConversations,
+            },
         ],
     }
 }
@@ -103,7 +128,10 @@ pub fn load_if_empty(env: &mut Env) -> Result<Option<String>, ApiError> {
                 "Description": format!("Demo task for {name}")}));
         let response = api::handle(&request, env);
         if response.status != 201 {
-            return Err(ApiError::Internal(format!("demo task was refused ({})", response.status)));
+            return Err(ApiError::Internal(format!(
+                "demo task was refused ({})",
+                response.status
+            )));
         }
         first_task = first_task.or(response.json_body()["Id"].as_str().map(str::to_string));
     }

@@ -81,7 +81,9 @@ impl From<StoreError> for ApiError {
             StoreError::Corrupt { key } => {
                 ApiError::Internal(format!("Stored record '{key}' could not be read."))
             }
-            other => ApiError::ServiceUnavailable(format!("The data store is unavailable: {other}")),
+            other => {
+                ApiError::ServiceUnavailable(format!("The data store is unavailable: {other}"))
+            }
         }
     }
 }

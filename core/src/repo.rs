@@ -131,8 +131,15 @@ pub fn index_entries(stored: &StoredTask) -> Vec<IndexEntry> {
             ));
         }
     }
-    if let Some(call) = task.consultation_call.as_ref().filter(|c| c.status.is_active()) {
-        for user in [call.initiator_user_id, call.target.user_id].into_iter().flatten() {
+    if let Some(call) = task
+        .consultation_call
+        .as_ref()
+        .filter(|c| c.status.is_active())
+    {
+        for user in [call.initiator_user_id, call.target.user_id]
+            .into_iter()
+            .flatten()
+        {
             let entry = IndexEntry::UserConsultation(user, task.id);
             if !entries.contains(&entry) {
                 entries.push(entry);
@@ -149,7 +156,8 @@ struct Versioned<T> {
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("could not encode record: {e}")))
+    serde_json::to_vec(value)
+        .map_err(|e| ApiError::Internal(format!("could not encode record: {e}")))
 }
 
 pub struct Repo<'a> {
@@ -169,7 +177,8 @@ impl<'a> Repo<'a> {
         let Some(raw) = self.store.get(key)? else {
             return Ok(None);
         };
-        let value = serde_json::from_slice(&raw).map_err(|_| StoreError::Corrupt { key: key.into() })?;
+        let value =
+            serde_json::from_slice(&raw).map_err(|_| StoreError::Corrupt { key: key.into() })?;
         Ok(Some(Versioned { raw, value }))
     }
 
@@ -223,7 +232,10 @@ impl<'a> Repo<'a> {
 
     /// The directory; empty before an operator stores one.
     pub fn directory(&self) -> Result<Directory, ApiError> {
-        Ok(self.read(keys::DIRECTORY)?.map(|v| v.value).unwrap_or_default())
+        Ok(self
+            .read(keys::DIRECTORY)?
+            .map(|v| v.value)
+            .unwrap_or_default())
     }
 
     /// Replaces the directory (a blind write: PUT semantics) after creating the indexes of
@@ -265,7 +277,9 @@ impl<'a> Repo<'a> {
         for entry in &entries {
             self.change_index(entry, true)?;
         }
-        Ok(self.store.set(&keys::task(stored.task.id), &encode(stored)?)?)
+        Ok(self
+            .store
+            .set(&keys::task(stored.task.id), &encode(stored)?)?)
     }
 
     /// Changes a task through compare-and-swap with retry; `change` is re-run on the
@@ -316,7 +330,8 @@ impl<'a> Repo<'a> {
             ))
         };
         match entry {
-            IndexEntry::TeamOpen(team, task) | IndexEntry::TeamQueue(team, QueueEntry { task_id: task, .. }) => {
+            IndexEntry::TeamOpen(team, task)
+            | IndexEntry::TeamQueue(team, QueueEntry { task_id: task, .. }) => {
                 let key = keys::team_index(*team);
                 let updated = self.update::<TeamIndex, _>(&key, |index| {
                     Ok(match entry {
@@ -340,11 +355,17 @@ impl<'a> Repo<'a> {
     }
 
     pub fn team_index(&self, team: TeamId) -> Result<TeamIndex, ApiError> {
-        Ok(self.read(&keys::team_index(team))?.map(|v| v.value).unwrap_or_default())
+        Ok(self
+            .read(&keys::team_index(team))?
+            .map(|v| v.value)
+            .unwrap_or_default())
     }
 
     pub fn user_index(&self, user: UserId) -> Result<UserIndex, ApiError> {
-        Ok(self.read(&keys::user_index(user))?.map(|v| v.value).unwrap_or_default())
+        Ok(self
+            .read(&keys::user_index(user))?
+            .map(|v| v.value)
+            .unwrap_or_default())
     }
 
     /// Reads the tasks behind index entries, keeping those for which `entry_of(task)` is still
@@ -356,7 +377,9 @@ impl<'a> Repo<'a> {
     ) -> Result<Vec<StoredTask>, ApiError> {
         let mut found = Vec::new();
         for (id, entry) in candidates {
-            let Some(stored) = self.task(*id)? else { continue };
+            let Some(stored) = self.task(*id)? else {
+                continue;
+            };
             if index_entries(&stored).contains(entry) {
                 found.push(stored);
             } else {
@@ -391,10 +414,16 @@ impl<'a> Repo<'a> {
             ids.push(record.id);
             Ok(true)
         })?;
-        Ok(self.store.set(&keys::api_key(record.id), &encode(record)?)?)
+        Ok(self
+            .store
+            .set(&keys::api_key(record.id), &encode(record)?)?)
     }
 
-    pub fn update_api_key<F>(&self, id: ApiKeyId, change: F) -> Result<Option<ApiKeyRecord>, ApiError>
+    pub fn update_api_key<F>(
+        &self,
+        id: ApiKeyId,
+        change: F,
+    ) -> Result<Option<ApiKeyRecord>, ApiError>
     where
         F: FnMut(&mut ApiKeyRecord) -> Result<bool, ApiError>,
     {
@@ -413,11 +442,16 @@ impl<'a> Repo<'a> {
     }
 
     pub fn api_key_ids(&self) -> Result<Vec<ApiKeyId>, ApiError> {
-        Ok(self.read(keys::API_KEY_INDEX)?.map(|v| v.value).unwrap_or_default())
+        Ok(self
+            .read(keys::API_KEY_INDEX)?
+            .map(|v| v.value)
+            .unwrap_or_default())
     }
 
     pub fn touch_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<(), ApiError> {
-        Ok(self.store.set(&keys::api_key_last_used(id), &encode(&now)?)?)
+        Ok(self
+            .store
+            .set(&keys::api_key_last_used(id), &encode(&now)?)?)
     }
 
     pub fn api_key_last_used(&self, id: ApiKeyId) -> Result<Option<Timestamp>, ApiError> {

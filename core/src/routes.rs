@@ -101,12 +101,28 @@ const fn r(
     }
 }
 
-const fn act(action: TaskAction, path: &'static str, summary: &'static str, request: Body, vendor: bool) -> RouteSpec {
+const fn act(
+    action: TaskAction,
+    path: &'static str,
+    summary: &'static str,
+    request: Body,
+    vendor: bool,
+) -> RouteSpec {
     let (status, response) = match action {
         TaskAction::ConsultationCall => (201, One("ConsultationCall")),
         _ => (200, One("TaskStatusData")),
     };
-    r(Post, path, O::Act(action), ApiKey(TasksManage), summary, request, status, response, vendor)
+    r(
+        Post,
+        path,
+        O::Act(action),
+        ApiKey(TasksManage),
+        summary,
+        request,
+        status,
+        response,
+        vendor,
+    )
 }
 
 const NONE: Body = Body::None;
@@ -256,9 +272,18 @@ mod tests {
 
     #[test]
     fn literal_segments_beat_parameters() {
-        assert_eq!(op("GET", "/v1.0/teams/bymember/anna").unwrap().0, O::TeamsByMember);
-        assert_eq!(op("POST", "/v1.0/tasks/outboundCall/start").unwrap().0, O::StartOutboundCall);
-        assert_eq!(op("GET", "/v1.0/tasks/byteamsmember/x").unwrap().0, O::TasksByTeamsMember);
+        assert_eq!(
+            op("GET", "/v1.0/teams/bymember/anna").unwrap().0,
+            O::TeamsByMember
+        );
+        assert_eq!(
+            op("POST", "/v1.0/tasks/outboundCall/start").unwrap().0,
+            O::StartOutboundCall
+        );
+        assert_eq!(
+            op("GET", "/v1.0/tasks/byteamsmember/x").unwrap().0,
+            O::TasksByTeamsMember
+        );
         assert_eq!(op("GET", "/v1.0/teams/t1/users").unwrap().0, O::TeamUsers);
     }
 
@@ -275,15 +300,25 @@ mod tests {
             RouteMatch::MethodNotAllowed(allowed) => assert_eq!(allowed, vec![Method::Post]),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(route("GET", "/v1.0/nothing"), RouteMatch::NotFound));
-        assert!(matches!(route("BREW", "/v1.0/teams"), RouteMatch::MethodNotAllowed(_)));
+        assert!(matches!(
+            route("GET", "/v1.0/nothing"),
+            RouteMatch::NotFound
+        ));
+        assert!(matches!(
+            route("BREW", "/v1.0/teams"),
+            RouteMatch::MethodNotAllowed(_)
+        ));
     }
 
     #[test]
     fn every_template_is_unique() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in &ROUTES[..i] {
-                assert!(!(a.method == b.method && a.path.eq_ignore_ascii_case(b.path)), "{}", a.path);
+                assert!(
+                    !(a.method == b.method && a.path.eq_ignore_ascii_case(b.path)),
+                    "{}",
+                    a.path
+                );
             }
         }
     }

@@ -63,7 +63,9 @@ impl TaskAction {
             TaskAction::ConsultationTerminate => "consultationCall/terminate",
             TaskAction::ConsultationLeave => "consultationCall/leave",
             TaskAction::ConsultationAudioRoutes => "consultationCall/audioRoutes",
-            TaskAction::ConsultationTerminateCustomerCall => "consultationCall/terminateCustomerCall",
+            TaskAction::ConsultationTerminateCustomerCall => {
+                "consultationCall/terminateCustomerCall"
+            }
         }
     }
 
@@ -152,18 +154,84 @@ const RULES: &[Rule] = &[
     rule(A::Terminate, S::Conference, Any, S::Terminated, EndIfActive),
     rule(A::ConsultationCall, S::Connected, Any, S::Consulting, Start),
     rule(A::ConsultationCall, S::OnHold, Any, S::Consulting, Start),
-    rule(A::ConsultationAnswered, S::Consulting, Is(C::Ringing), S::Consulting, Set(C::Connected)),
-    rule(A::ConsultationMerge, S::Consulting, Is(C::Connected), S::Conference, Set(C::Merged)),
-    rule(A::ConsultationTransfer, S::Consulting, Is(C::Connected), S::Transferred, Set(C::Ended)),
-    rule(A::ConsultationTransfer, S::Conference, Any, S::Transferred, Set(C::Ended)),
-    rule(A::ConsultationTerminate, S::Consulting, Active, S::OnHold, Set(C::Ended)),
-    rule(A::ConsultationTerminate, S::Conference, Active, S::Connected, Set(C::Ended)),
+    rule(
+        A::ConsultationAnswered,
+        S::Consulting,
+        Is(C::Ringing),
+        S::Consulting,
+        Set(C::Connected),
+    ),
+    rule(
+        A::ConsultationMerge,
+        S::Consulting,
+        Is(C::Connected),
+        S::Conference,
+        Set(C::Merged),
+    ),
+    rule(
+        A::ConsultationTransfer,
+        S::Consulting,
+        Is(C::Connected),
+        S::Transferred,
+        Set(C::Ended),
+    ),
+    rule(
+        A::ConsultationTransfer,
+        S::Conference,
+        Any,
+        S::Transferred,
+        Set(C::Ended),
+    ),
+    rule(
+        A::ConsultationTerminate,
+        S::Consulting,
+        Active,
+        S::OnHold,
+        Set(C::Ended),
+    ),
+    rule(
+        A::ConsultationTerminate,
+        S::Conference,
+        Active,
+        S::Connected,
+        Set(C::Ended),
+    ),
     // After terminateCustomerCall the consultation leg stays up; this ends it.
-    rule(A::ConsultationTerminate, S::Terminated, Active, S::Terminated, Set(C::Ended)),
-    rule(A::ConsultationLeave, S::Conference, Any, S::Transferred, Set(C::Ended)),
-    rule(A::ConsultationAudioRoutes, S::Conference, Any, S::Conference, Keep),
-    rule(A::ConsultationTerminateCustomerCall, S::Consulting, Any, S::Terminated, Keep),
-    rule(A::ConsultationTerminateCustomerCall, S::Conference, Any, S::Terminated, Set(C::Connected)),
+    rule(
+        A::ConsultationTerminate,
+        S::Terminated,
+        Active,
+        S::Terminated,
+        Set(C::Ended),
+    ),
+    rule(
+        A::ConsultationLeave,
+        S::Conference,
+        Any,
+        S::Transferred,
+        Set(C::Ended),
+    ),
+    rule(
+        A::ConsultationAudioRoutes,
+        S::Conference,
+        Any,
+        S::Conference,
+        Keep,
+    ),
+    rule(
+        A::ConsultationTerminateCustomerCall,
+        S::Consulting,
+        Any,
+        S::Terminated,
+        Keep,
+    ),
+    rule(
+        A::ConsultationTerminateCustomerCall,
+        S::Conference,
+        Any,
+        S::Terminated,
+        Set(C::Connected),
+    ),
 ];
 
 /// The outcome of an allowed action.
@@ -175,8 +243,12 @@ pub struct Transition {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
-    #[error("Action '{action:?}' is applicable only for incoming call tasks; this task is a {task_type:?} task.")]
-    IncomingCallOnly { action: TaskAction, task_type: TaskType },
+    #[error("Action '{action:?}' is not allowed in task state '{}': it is applicable only for incoming call tasks, and this is an {task_type:?} task.", state.as_str())]
+    IncomingCallOnly {
+        action: TaskAction,
+        state: TaskStatus,
+        task_type: TaskType,
+    },
     #[error("Action '{action:?}' is not allowed in task state '{}'{}.", state.as_str(), consultation_note(*consultation))]
     NotAllowed {
         action: TaskAction,
@@ -205,7 +277,11 @@ pub fn transition(
     action: TaskAction,
 ) -> Result<Transition, TransitionError> {
     if action.incoming_call_only() && task_type != TaskType::IncomingCall {
-        return Err(TransitionError::IncomingCallOnly { action, task_type });
+        return Err(TransitionError::IncomingCallOnly {
+            action,
+            state,
+            task_type,
+        });
     }
     RULES
         .iter()
@@ -258,7 +334,10 @@ mod tests {
     #[test]
     fn refusal_names_state_and_action() {
         let err = transition(TaskType::IncomingCall, S::Queued, None, A::Hold).unwrap_err();
-        assert_eq!(err.to_string(), "Action 'Hold' is not allowed in task state 'Queued'.");
+        assert_eq!(
+            err.to_string(),
+            "Action 'Hold' is not allowed in task state 'Queued'."
+        );
     }
 
     #[test]
@@ -266,7 +345,12 @@ mod tests {
         let t = TaskType::IncomingCall;
         assert_eq!(
             allowed_actions(t, S::Consulting, Some(C::Ringing)),
-            vec![A::Terminate, A::ConsultationAnswered, A::ConsultationTerminate, A::ConsultationTerminateCustomerCall]
+            vec![
+                A::Terminate,
+                A::ConsultationAnswered,
+                A::ConsultationTerminate,
+                A::ConsultationTerminateCustomerCall
+            ]
         );
         assert_eq!(
             allowed_actions(t, S::Consulting, Some(C::Connected)),

@@ -75,7 +75,10 @@ mod tests {
             Timestamp::from_unix_millis(1_764_331_200_007).to_rfc3339(),
             "2025-11-28T12:00:00.007Z"
         );
-        assert_eq!(Timestamp::default().to_rfc3339(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            Timestamp::default().to_rfc3339(),
+            "1970-01-01T00:00:00.000Z"
+        );
     }
 
     #[test]

@@ -1,1 +1,241 @@
+//! The end-to-end harness: one [`Api`] client that sends requests either through the
+//! core's handler with an in-memory store (always), or over HTTP to a live `spin up`
+//! (when a `spin` binary is on PATH). Scenarios are written once against [`Api`].
 
+pub mod live;
+pub mod scenarios;
+
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use tm_core::{Config, Env, IdSource, MemoryStore, Request, Response, Timestamp};
+use uuid::Uuid;
+
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+/// 2026-01-05T08:00:00.000Z, where the virtual clock starts.
+pub const START_MILLIS: i64 = 1_767_600_000_000;
+
+/// Ids from a shared atomic counter, so parallel requests never share one.
+struct CounterIds<'a>(&'a AtomicU64);
+
+impl IdSource for CounterIds<'_> {
+    fn next_id(&mut self) -> Uuid {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        // Version-4 shaped so ids look like what production hosts make.
+        Uuid::from_u128((0xe2e0_0000_0000_4000_8000_u128 << 48) | u128::from(n))
+    }
+}
+
+pub enum Backend {
+    InProcess {
+        store: Arc<MemoryStore>,
+        now: AtomicI64,
+        ids: AtomicU64,
+        config: Config,
+    },
+    Live {
+        base_url: String,
+    },
+}
+
+pub struct Api {
+    pub backend: Backend,
+}
+
+impl Api {
+    /// The core's handler over a fresh in-memory store, with a virtual clock.
+    pub fn in_process() -> Api {
+        Api {
+            backend: Backend::InProcess {
+                store: Arc::new(MemoryStore::new()),
+                now: AtomicI64::new(START_MILLIS),
+                ids: AtomicU64::new(1),
+                config: Config {
+                    admin_token: Some(ADMIN_TOKEN.into()),
+                    cors_allowed_origins: vec!["https://crm.example.com".into()],
+                },
+            },
+        }
+    }
+
+    pub fn live(base_url: &str) -> Api {
+        Api {
+            backend: Backend::Live {
+                base_url: base_url.trim_end_matches('/').to_string(),
+            },
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        matches!(self.backend, Backend::Live { .. })
+    }
+
+    /// The in-memory store (in-process backend only).
+    pub fn store(&self) -> Option<&MemoryStore> {
+        match &self.backend {
+            Backend::InProcess { store, .. } => Some(store),
+            Backend::Live { .. } => None,
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        match &self.backend {
+            Backend::InProcess { now, .. } => {
+                Timestamp::from_unix_millis(now.load(Ordering::SeqCst))
+            }
+            Backend::Live { .. } => Timestamp::default(),
+        }
+    }
+
+    /// Moves the virtual clock (the live backend waits instead, at most the given time).
+    pub fn advance(&self, millis: i64) {
+        match &self.backend {
+            Backend::InProcess { now, .. } => {
+                now.fetch_add(millis, Ordering::SeqCst);
+            }
+            Backend::Live { .. } => {
+                std::thread::sleep(std::time::Duration::from_millis(millis.clamp(0, 20) as u64))
+            }
+        }
+    }
+
+    pub fn send(&self, request: Request) -> Response {
+        match &self.backend {
+            Backend::InProcess {
+                store,
+                now,
+                ids,
+                config,
+            } => {
+                let mut ids = CounterIds(ids);
+                let mut env = Env {
+                    store: store.as_ref(),
+                    now: Timestamp::from_unix_millis(now.load(Ordering::SeqCst)),
+                    ids: &mut ids,
+                    config,
+                };
+                tm_core::handle(&request, &mut env)
+            }
+            Backend::Live { base_url } => live::send(base_url, &request),
+        }
+    }
+
+    /// A `/v1.0` call with an API key and an optional JSON body.
+    pub fn call(&self, key: &str, method: &str, path: &str, body: Option<Value>) -> Response {
+        let mut request = Request::new(method, path).header("api_key", key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request)
+    }
+
+    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Response {
+        let mut request =
+            Request::new(method, path).header("Authorization", &format!("Bearer {ADMIN_TOKEN}"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request)
+    }
+
+    /// Creates an API key with these roles and returns its secret.
+    pub fn key(&self, roles: &[&str]) -> String {
+        let response = self.admin(
+            "POST",
+            "/admin/v1.0/apikeys",
+            Some(json!({"Name": "e2e", "Roles": roles})),
+        );
+        assert_eq!(
+            response.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        response.json_body()["Secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Stores the standard test directory (see [`directory`]).
+    pub fn with_directory(self) -> Api {
+        let response = self.admin("PUT", "/admin/v1.0/directory", Some(directory()));
+        assert_eq!(
+            response.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        self
+    }
+}
+
+// ---- the test directory ------------------------------------------------------------
+
+pub const OU_ROOT: &str = "0e000000-0000-4000-8000-000000000001";
+pub const OU_CARE: &str = "0e000000-0000-4000-8000-000000000002";
+pub const OU_CARE_EMEA: &str = "0e000000-0000-4000-8000-000000000003";
+pub const OU_OTHER: &str = "0e000000-0000-4000-8000-000000000004";
+pub const TEAM_SUPPORT: &str = "7e000000-0000-4000-8000-000000000001";
+pub const TEAM_EMEA: &str = "7e000000-0000-4000-8000-000000000002";
+pub const TEAM_SALES: &str = "7e000000-0000-4000-8000-000000000003";
+pub const ANNA: &str = "5e000000-0000-4000-8000-000000000001";
+pub const BEN: &str = "5e000000-0000-4000-8000-000000000002";
+pub const CARLA: &str = "5e000000-0000-4000-8000-000000000003";
+pub const DAN: &str = "5e000000-0000-4000-8000-000000000004";
+
+fn user(id: &str, first: &str, last: &str) -> Value {
+    let login = first.to_lowercase();
+    json!({"Id": id, "DisplayName": format!("{first} {last}"), "FirstName": first, "LastName": last,
+        "Upn": format!("{login}.upn@contoso.com"), "SipUri": format!("sip:{login}@contoso.com"),
+        "Email": format!("{login}@contoso.com")})
+}
+
+/// OUs root > care > care-emea, plus other; teams Support (care), EMEA (care-emea), Sales
+/// (other, inactive); Anna and Ben in Support, Ben and Carla in EMEA, Dan in Sales.
+pub fn directory() -> Value {
+    json!({
+        "OrganizationUnits": [
+            {"Id": OU_ROOT, "Name": "Contoso", "ParentId": null},
+            {"Id": OU_CARE, "Name": "Care", "ParentId": OU_ROOT},
+            {"Id": OU_CARE_EMEA, "Name": "Care EMEA", "ParentId": OU_CARE},
+            {"Id": OU_OTHER, "Name": "Other", "ParentId": OU_ROOT}
+        ],
+        "Teams": [
+            {"Id": TEAM_SUPPORT, "Name": "Support", "Description": "First level", "SipUri": "sip:support@contoso.com", "OrganizationUnitId": OU_CARE, "Status": "Active"},
+            {"Id": TEAM_EMEA, "Name": "EMEA", "Description": "Second level", "SipUri": "sip:emea@contoso.com", "OrganizationUnitId": OU_CARE_EMEA, "Status": "Active"},
+            {"Id": TEAM_SALES, "Name": "Sales", "Description": "", "SipUri": "sip:sales@contoso.com", "OrganizationUnitId": OU_OTHER, "Status": "Inactive"}
+        ],
+        "Users": [user(ANNA, "Anna", "Keller"), user(BEN, "Ben", "Meier"), user(CARLA, "Carla", "Rossi"), user(DAN, "Dan", "Brun")],
+        "Memberships": [
+            {"TeamId": TEAM_SUPPORT, "UserId": ANNA, "IsActive": true},
+            {"TeamId": TEAM_SUPPORT, "UserId": BEN, "IsActive": true},
+            {"TeamId": TEAM_EMEA, "UserId": BEN, "IsActive": true},
+            {"TeamId": TEAM_EMEA, "UserId": CARLA, "IsActive": true},
+            {"TeamId": TEAM_SALES, "UserId": DAN, "IsActive": true}
+        ],
+        "ConversationAs": [
+            {"UserId": ANNA, "TeamId": TEAM_SUPPORT, "ConversationAsService": "AllConversations"},
+            {"UserId": BEN, "TeamId": TEAM_EMEA, "ConversationAsService": "ExternalConversations"}
+        ]
+    })
+}
+
+/// Asserts the status and that the body is the documented JSON error with this code.
+pub fn assert_error(response: &Response, status: u16, code: &str) -> String {
+    let body = response.json_body();
+    assert_eq!(response.status, status, "body: {body}");
+    assert_eq!(body["Error"]["Code"], code, "body: {body}");
+    let message = body["Error"]["Message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!message.is_empty(), "error without message: {body}");
+    message
+}
+
+pub fn assert_status(response: &Response, status: u16) -> Value {
+    let body = response.json_body();
+    assert_eq!(response.status, status, "body: {body}");
+    body
+}

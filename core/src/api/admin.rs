@@ -23,7 +23,9 @@ pub struct CreateApiKeyRequest {
 }
 
 /// `null` clears, absent keeps: a field that is present is `Some(value_or_null)`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 

@@ -62,7 +62,9 @@ impl Ctx<'_, '_> {
 /// Parses a JSON body into `T`, naming the failing field (`Customer.Uri`) in the error.
 pub fn parse_json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest("A JSON request body is required.".into()));
+        return Err(ApiError::BadRequest(
+            "A JSON request body is required.".into(),
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
@@ -120,10 +122,18 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
     match spec.access {
         Access::Public => {}
         Access::ApiKey(role) => {
-            auth::authorize_api_key(&repo, request.header_value(auth::API_KEY_HEADER), role, env.now)?;
+            auth::authorize_api_key(
+                &repo,
+                request.header_value(auth::API_KEY_HEADER),
+                role,
+                env.now,
+            )?;
         }
         Access::Admin => {
-            auth::authorize_admin(request.header_value("Authorization"), env.config.admin_token.as_deref())?;
+            auth::authorize_admin(
+                request.header_value("Authorization"),
+                env.config.admin_token.as_deref(),
+            )?;
         }
     }
     check_content_type(spec, request)?;
@@ -143,7 +153,12 @@ fn check_content_type(spec: &RouteSpec, request: &Request) -> Result<(), ApiErro
         return Ok(());
     }
     let content_type = request.header_value("Content-Type").unwrap_or("");
-    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if media_type == "application/json" || media_type.ends_with("+json") {
         Ok(())
     } else {
@@ -189,7 +204,10 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
 /// Healthy when the store answers.
 fn health(ctx: &mut Ctx) -> Result<Response, ApiError> {
     ctx.repo.store().get(crate::repo::keys::DIRECTORY)?;
-    Ok(Response::json(200, &json!({"Status": "Healthy", "Time": ctx.now})))
+    Ok(Response::json(
+        200,
+        &json!({"Status": "Healthy", "Time": ctx.now}),
+    ))
 }
 
 /// CORS preflight (and plain OPTIONS): the methods the path supports, no auth needed.
@@ -217,7 +235,13 @@ fn add_cors_headers(request: &Request, config: &crate::api::Config, response: &m
     response.set_header("Vary", "Origin");
     response.set_header("Access-Control-Expose-Headers", "ETag, Location");
     if request.method.eq_ignore_ascii_case("OPTIONS") {
-        let methods = [Method::Get, Method::Post, Method::Put, Method::Patch, Method::Delete];
+        let methods = [
+            Method::Get,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+        ];
         let methods: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
         response.set_header("Access-Control-Allow-Methods", &methods.join(", "));
         response.set_header(

@@ -35,7 +35,10 @@ fn operation(spec: &RouteSpec) -> Value {
     if spec.path.ends_with("/longestwaitingtask") {
         responses.insert("204".into(), json!({"description": "No task is waiting"}));
     }
-    let mut errors = vec![("400", "Bad request (the message names the field)"), ("404", "Not found")];
+    let mut errors = vec![
+        ("400", "Bad request (the message names the field)"),
+        ("404", "Not found"),
+    ];
     if spec.access != Access::Public {
         errors.push(("401", "Missing or invalid credentials, or missing role"));
     }
@@ -117,18 +120,60 @@ fn schemas() -> Value {
     let time = json!({"type": "string", "format": "date-time"});
     let text = json!({"type": "string"});
     let boolean = json!({"type": "boolean"});
-    let priority = string_enum(&["StrictPriority", "Highest", "VeryHigh", "High", "Normal", "Low", "VeryLow", "Lowest", "NothingElse"]);
-    let statuses = string_enum(&["Queued", "Ringing", "Dialing", "Connected", "OnHold", "Consulting", "Conference", "Transferred", "Terminated"]);
+    let priority = string_enum(&[
+        "StrictPriority",
+        "Highest",
+        "VeryHigh",
+        "High",
+        "Normal",
+        "Low",
+        "VeryLow",
+        "Lowest",
+        "NothingElse",
+    ]);
+    let statuses = string_enum(&[
+        "Queued",
+        "Ringing",
+        "Dialing",
+        "Connected",
+        "OnHold",
+        "Consulting",
+        "Conference",
+        "Transferred",
+        "Terminated",
+    ]);
     let actions: Vec<String> = TaskAction::ALL.iter().map(|a| format!("{a:?}")).collect();
-    let roles = string_enum(&["TasksReadonly", "TasksManage", "TeamsReadonly", "UsersReadonly", "UsersControl"]);
+    let roles = string_enum(&[
+        "TasksReadonly",
+        "TasksManage",
+        "TeamsReadonly",
+        "UsersReadonly",
+        "UsersControl",
+    ]);
     let user_properties = json!({"Id": guid, "DisplayName": text, "FirstName": text, "LastName": text, "Upn": text, "SipUri": text, "Email": text});
     let mut member_properties = user_properties.clone();
     member_properties["TeamId"] = guid.clone();
     member_properties["IsActive"] = boolean.clone();
-    let audio_names = ["CustomerHearsAgent", "CustomerHearsConsultant", "AgentHearsCustomer", "AgentHearsConsultant", "ConsultantHearsCustomer", "ConsultantHearsAgent"];
-    let audio_properties: Map<String, Value> = audio_names.iter().map(|n| (n.to_string(), boolean.clone())).collect();
-    let party = object(&["Uri", "DisplayName"], json!({"Uri": text, "DisplayName": text}));
-    let target = object(&["Uri", "DisplayName", "UserId"], json!({"Uri": text, "DisplayName": text, "UserId": nullable(guid.clone())}));
+    let audio_names = [
+        "CustomerHearsAgent",
+        "CustomerHearsConsultant",
+        "AgentHearsCustomer",
+        "AgentHearsConsultant",
+        "ConsultantHearsCustomer",
+        "ConsultantHearsAgent",
+    ];
+    let audio_properties: Map<String, Value> = audio_names
+        .iter()
+        .map(|n| (n.to_string(), boolean.clone()))
+        .collect();
+    let party = object(
+        &["Uri", "DisplayName"],
+        json!({"Uri": text, "DisplayName": text}),
+    );
+    let target = object(
+        &["Uri", "DisplayName", "UserId"],
+        json!({"Uri": text, "DisplayName": text, "UserId": nullable(guid.clone())}),
+    );
     json!({
         "Error": object(&["Error"], json!({"Error": object(&["Code", "Message"], json!({
             "Code": string_enum(&["BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed", "Conflict", "PreconditionFailed", "PayloadTooLarge", "UnsupportedMediaType", "InternalError", "ServiceUnavailable"]),
@@ -180,7 +225,9 @@ fn schemas() -> Value {
 pub fn document() -> Value {
     let mut paths = Map::new();
     for spec in ROUTES {
-        let entry = paths.entry(spec.path.to_string()).or_insert_with(|| json!({}));
+        let entry = paths
+            .entry(spec.path.to_string())
+            .or_insert_with(|| json!({}));
         entry[spec.method.as_str().to_ascii_lowercase()] = operation(spec);
     }
     json!({

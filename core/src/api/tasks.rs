@@ -77,17 +77,26 @@ fn task_response(status: u16, task: Task) -> Response {
 fn task_list(mut tasks: Vec<StoredTask>) -> Response {
     tasks.sort_by_key(|s| (s.task.created_at, s.task.id));
     tasks.dedup_by_key(|s| s.task.id);
-    let tasks: Vec<Task> = tasks.into_iter().map(|s| s.task.with_allowed_actions()).collect();
+    let tasks: Vec<Task> = tasks
+        .into_iter()
+        .map(|s| s.task.with_allowed_actions())
+        .collect();
     Response::json(200, &tasks)
 }
 
-pub(crate) fn find_team<'d>(directory: &'d Directory, identifier: &str) -> Result<&'d Team, ApiError> {
+pub(crate) fn find_team<'d>(
+    directory: &'d Directory,
+    identifier: &str,
+) -> Result<&'d Team, ApiError> {
     directory
         .find_team(identifier)
         .ok_or_else(|| ApiError::not_found("Team", identifier))
 }
 
-pub(crate) fn find_user<'d>(directory: &'d Directory, identifier: &str) -> Result<&'d User, ApiError> {
+pub(crate) fn find_user<'d>(
+    directory: &'d Directory,
+    identifier: &str,
+) -> Result<&'d User, ApiError> {
     directory
         .find_user(identifier)
         .ok_or_else(|| ApiError::not_found("User", identifier))
@@ -98,7 +107,9 @@ fn parse_task_id(identifier: &str) -> Result<TaskId, ApiError> {
 }
 
 fn has_scheme(uri: &str, scheme: &str) -> bool {
-    uri.get(..scheme.len()).is_some_and(|s| s.eq_ignore_ascii_case(scheme)) && uri.len() > scheme.len()
+    uri.get(..scheme.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+        && uri.len() > scheme.len()
 }
 
 fn is_call_uri(uri: &str) -> bool {
@@ -119,7 +130,9 @@ fn check_length(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiE
 fn resolve_target(directory: &Directory, field: &str, target: &str) -> Result<Target, ApiError> {
     let target = target.trim();
     if target.is_empty() {
-        return Err(ApiError::BadRequest(format!("Invalid value for '{field}': must not be empty.")));
+        return Err(ApiError::BadRequest(format!(
+            "Invalid value for '{field}': must not be empty."
+        )));
     }
     check_length(field, Some(target), MAX_TEXT_CHARS)?;
     if let Some(user) = directory.find_user(target) {
@@ -145,17 +158,24 @@ fn resolve_target(directory: &Directory, field: &str, target: &str) -> Result<Ta
 
 pub fn get_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let id = parse_task_id(ctx.param(0))?;
-    let stored = ctx.repo.task(id)?.ok_or_else(|| ApiError::not_found("Task", ctx.param(0)))?;
+    let stored = ctx
+        .repo
+        .task(id)?
+        .ok_or_else(|| ApiError::not_found("Task", ctx.param(0)))?;
     Ok(task_response(200, stored.task))
 }
 
 pub fn get_consultation_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let id = parse_task_id(ctx.param(0))?;
-    let stored = ctx.repo.task(id)?.ok_or_else(|| ApiError::not_found("Task", ctx.param(0)))?;
+    let stored = ctx
+        .repo
+        .task(id)?
+        .ok_or_else(|| ApiError::not_found("Task", ctx.param(0)))?;
     let etag = stored.task.etag();
-    let call = stored.task.consultation_call.ok_or_else(|| {
-        ApiError::NotFound(format!("Task '{id}' has no consultation call."))
-    })?;
+    let call = stored
+        .task
+        .consultation_call
+        .ok_or_else(|| ApiError::NotFound(format!("Task '{id}' has no consultation call.")))?;
     Ok(Response::json(200, &call).with_header("ETag", &etag))
 }
 
@@ -230,7 +250,13 @@ pub fn user_consultative_calls(ctx: &mut Ctx) -> Result<Response, ApiError> {
 
 // ---- creation ----------------------------------------------------------------------
 
-fn new_task(ctx: &mut Ctx, team: TeamId, task_type: TaskType, status: TaskStatus, customer: Party) -> Task {
+fn new_task(
+    ctx: &mut Ctx,
+    team: TeamId,
+    task_type: TaskType,
+    status: TaskStatus,
+    customer: Party,
+) -> Task {
     Task {
         id: TaskId(ctx.ids.next_id()),
         team_id: team,
@@ -266,18 +292,35 @@ pub fn create_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
         ));
     }
     if uri.is_empty() {
-        return Err(ApiError::BadRequest("Invalid value for 'Customer.Uri': must not be empty.".into()));
+        return Err(ApiError::BadRequest(
+            "Invalid value for 'Customer.Uri': must not be empty.".into(),
+        ));
     }
     check_length("Customer.Uri", Some(uri), MAX_TEXT_CHARS)?;
-    check_length("Customer.DisplayName", body.customer.display_name.as_deref(), MAX_TEXT_CHARS)?;
-    check_length("Description", body.description.as_deref(), MAX_DESCRIPTION_CHARS)?;
-    check_length("ExternalTaskId", body.external_task_id.as_deref(), MAX_TEXT_CHARS)?;
+    check_length(
+        "Customer.DisplayName",
+        body.customer.display_name.as_deref(),
+        MAX_TEXT_CHARS,
+    )?;
+    check_length(
+        "Description",
+        body.description.as_deref(),
+        MAX_DESCRIPTION_CHARS,
+    )?;
+    check_length(
+        "ExternalTaskId",
+        body.external_task_id.as_deref(),
+        MAX_TEXT_CHARS,
+    )?;
 
     let directory = ctx.repo.directory()?;
     let team = find_team(&directory, ctx.param(0))?.id;
     let customer = Party {
         uri: uri.to_string(),
-        display_name: body.customer.display_name.unwrap_or_else(|| uri.to_string()),
+        display_name: body
+            .customer
+            .display_name
+            .unwrap_or_else(|| uri.to_string()),
     };
     let mut task = new_task(ctx, team, body.task_type, TaskStatus::Queued, customer);
     task.priority = body.priority.unwrap_or_default();
@@ -327,7 +370,13 @@ pub fn start_outbound_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
         display_name: target.display_name,
     };
     let user_id = user.id;
-    let mut task = new_task(ctx, team, TaskType::OutboundCall, TaskStatus::Dialing, customer);
+    let mut task = new_task(
+        ctx,
+        team,
+        TaskType::OutboundCall,
+        TaskStatus::Dialing,
+        customer,
+    );
     task.assigned_user_id = Some(user_id);
     let stored = StoredTask {
         task,
@@ -495,7 +544,11 @@ fn apply_consultation_effect(
             }
         }
         ConsultationEffect::EndIfActive => {
-            if let Some(call) = task.consultation_call.as_mut().filter(|c| c.status.is_active()) {
+            if let Some(call) = task
+                .consultation_call
+                .as_mut()
+                .filter(|c| c.status.is_active())
+            {
                 end(call);
             }
         }

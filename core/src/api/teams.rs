@@ -52,7 +52,13 @@ pub fn get_team(ctx: &mut Ctx) -> Result<Response, ApiError> {
 pub fn teams_by_member(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let directory = ctx.repo.directory()?;
     let user = find_user(&directory, ctx.param(0))?;
-    Ok(team_list(directory.teams_of_user(user.id).into_iter().cloned().collect()))
+    Ok(team_list(
+        directory
+            .teams_of_user(user.id)
+            .into_iter()
+            .cloned()
+            .collect(),
+    ))
 }
 
 pub fn organization_unit_teams(ctx: &mut Ctx) -> Result<Response, ApiError> {

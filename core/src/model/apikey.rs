@@ -27,7 +27,8 @@ impl Role {
         self == required
             || matches!(
                 (self, required),
-                (Role::TasksManage, Role::TasksReadonly) | (Role::UsersControl, Role::UsersReadonly)
+                (Role::TasksManage, Role::TasksReadonly)
+                    | (Role::UsersControl, Role::UsersReadonly)
             )
     }
 }

@@ -158,7 +158,10 @@ impl Directory {
     }
 
     /// The unit itself and all units below it.
-    pub fn organization_unit_subtree(&self, root: OrganizationUnitId) -> HashSet<OrganizationUnitId> {
+    pub fn organization_unit_subtree(
+        &self,
+        root: OrganizationUnitId,
+    ) -> HashSet<OrganizationUnitId> {
         let mut subtree = HashSet::from([root]);
         // Validation rejects cycles, so this grows to a fixed point in at most |units| rounds.
         loop {
@@ -218,11 +221,17 @@ impl Directory {
                 ));
             }
             if team.name.trim().is_empty() || team.sip_uri.trim().is_empty() {
-                return Err(format!("Teams: team '{}' needs a Name and a SipUri.", team.id));
+                return Err(format!(
+                    "Teams: team '{}' needs a Name and a SipUri.",
+                    team.id
+                ));
             }
         }
         for (i, a) in self.teams.iter().enumerate() {
-            if self.teams[..i].iter().any(|b| same_sip(&a.sip_uri, &b.sip_uri)) {
+            if self.teams[..i]
+                .iter()
+                .any(|b| same_sip(&a.sip_uri, &b.sip_uri))
+            {
                 return Err(format!("Teams: duplicate SipUri '{}'.", a.sip_uri));
             }
         }
@@ -232,7 +241,10 @@ impl Directory {
                 return Err(format!("Users: duplicate Id '{}'.", user.id));
             }
             if user.upn.trim().is_empty() || user.sip_uri.trim().is_empty() {
-                return Err(format!("Users: user '{}' needs a Upn and a SipUri.", user.id));
+                return Err(format!(
+                    "Users: user '{}' needs a Upn and a SipUri.",
+                    user.id
+                ));
             }
         }
         // Identifiers must resolve to one user only, whichever kind the caller passes.

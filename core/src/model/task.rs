@@ -63,7 +63,9 @@ impl TaskStatus {
 }
 
 /// `AgentTaskPriorityType`, in serving order: earlier variants are served first.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Priority {
     StrictPriority,
     Highest,

@@ -129,7 +129,10 @@ mod tests {
     #[test]
     fn compare_and_swap_only_replaces_an_unchanged_existing_value() {
         let store = MemoryStore::new();
-        assert!(!store.compare_and_swap("k", b"", b"x").unwrap(), "absent key");
+        assert!(
+            !store.compare_and_swap("k", b"", b"x").unwrap(),
+            "absent key"
+        );
         store.set("k", b"a").unwrap();
         assert!(!store.compare_and_swap("k", b"b", b"c").unwrap());
         assert!(store.compare_and_swap("k", b"a", b"c").unwrap());

@@ -1,0 +1,1095 @@
+//! Scenarios that run against any backend (in-process core or live Spin). Each takes an
+//! [`Api`] whose store holds the test directory and nothing else.
+
+use crate::*;
+use serde_json::{json, Value};
+use tm_core::routes::{Access, ROUTES};
+use tm_core::Response;
+
+/// A scenario: a name and a function that panics on failure.
+pub type Scenario = (&'static str, fn(&Api));
+
+pub const ALL: &[Scenario] = &[
+    (
+        "task_lifecycle_with_consultation_merge_and_leave",
+        task_lifecycle_with_consultation_merge_and_leave,
+    ),
+    (
+        "consultation_transfer_and_terminate_flows",
+        consultation_transfer_and_terminate_flows,
+    ),
+    (
+        "terminate_customer_call_keeps_consultation_until_terminated",
+        terminate_customer_call_keeps_consultation_until_terminated,
+    ),
+    (
+        "every_state_times_every_action",
+        every_state_times_every_action,
+    ),
+    ("outbound_call_flow", outbound_call_flow),
+    (
+        "user_identifiers_resolve_by_id_sip_upn_any_case",
+        user_identifiers_resolve_by_id_sip_upn_any_case,
+    ),
+    ("teams_and_organization_units", teams_and_organization_units),
+    ("blocking_a_user_in_a_team", blocking_a_user_in_a_team),
+    ("role_matrix", role_matrix),
+    ("api_key_lifecycle", api_key_lifecycle),
+    ("if_match_and_etag", if_match_and_etag),
+    (
+        "bad_inputs_give_documented_json_errors",
+        bad_inputs_give_documented_json_errors,
+    ),
+    ("admin_directory_validation", admin_directory_validation),
+    (
+        "openapi_and_health_are_public",
+        openapi_and_health_are_public,
+    ),
+];
+
+/// Task helpers bound to one key with every role.
+pub struct Tasks<'a> {
+    pub api: &'a Api,
+    pub key: String,
+}
+
+impl<'a> Tasks<'a> {
+    pub fn new(api: &'a Api) -> Self {
+        Tasks {
+            api,
+            key: api.key(&[]),
+        }
+    }
+
+    pub fn create(&self, team: &str, kind: &str, priority: &str) -> String {
+        let body = json!({"Type": kind, "Customer": {"Uri": "tel:+41445550100", "DisplayName": "Mia Weber"}, "Priority": priority});
+        let created = assert_status(
+            &self.api.call(
+                &self.key,
+                "POST",
+                &format!("/v1.0/teams/{team}/tasks"),
+                Some(body),
+            ),
+            201,
+        );
+        created["Id"].as_str().unwrap_or_default().to_string()
+    }
+
+    pub fn act(&self, task: &str, action: &str, body: Option<Value>) -> Response {
+        self.api.call(
+            &self.key,
+            "POST",
+            &format!("/v1.0/tasks/{task}/{action}"),
+            body,
+        )
+    }
+
+    /// Performs an action that must succeed; returns the response body.
+    pub fn ok(&self, task: &str, action: &str, body: Option<Value>) -> Value {
+        let response = self.act(task, action, body);
+        assert!(
+            response.status == 200 || response.status == 201,
+            "{action} on {task}: {} {}",
+            response.status,
+            response.json_body()
+        );
+        response.json_body()
+    }
+
+    pub fn get(&self, task: &str) -> Value {
+        assert_status(
+            &self
+                .api
+                .call(&self.key, "GET", &format!("/v1.0/tasks/{task}"), None),
+            200,
+        )
+    }
+
+    pub fn status(&self, task: &str) -> String {
+        self.get(task)["Status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub fn list(&self, path: &str) -> Vec<Value> {
+        let body = assert_status(&self.api.call(&self.key, "GET", path, None), 200);
+        body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// A new incoming call in Support, driven into `state` (consultation `Ringing`/`Connected`
+    /// for Consulting, `None` otherwise).
+    pub fn in_state(&self, state: &str, consultation: Option<&str>) -> String {
+        if state == "Dialing" {
+            let body = json!({"UserIdentifier": ANNA, "Target": "tel:+41445550199"});
+            let started = assert_status(
+                &self.api.call(
+                    &self.key,
+                    "POST",
+                    "/v1.0/tasks/outboundCall/start",
+                    Some(body),
+                ),
+                201,
+            );
+            return started["Id"].as_str().unwrap_or_default().to_string();
+        }
+        let task = self.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+        let consult = json!({"Target": "sip:carla@contoso.com"});
+        let steps: &[(&str, Option<Value>)] = match (state, consultation) {
+            ("Queued", _) => &[],
+            ("Ringing", _) => &[("offer", None)],
+            ("Connected", _) => &[("offer", None), ("accept", None)],
+            ("OnHold", _) => &[("offer", None), ("accept", None), ("hold", None)],
+            ("Consulting", Some("Ringing")) => &[
+                ("offer", None),
+                ("accept", None),
+                ("consultationCall", None),
+            ],
+            ("Consulting", _) => &[
+                ("offer", None),
+                ("accept", None),
+                ("consultationCall", None),
+                ("consultationCall/answered", None),
+            ],
+            ("Conference", _) => &[
+                ("offer", None),
+                ("accept", None),
+                ("consultationCall", None),
+                ("consultationCall/answered", None),
+                ("consultationCall/merge", None),
+            ],
+            ("Transferred", _) => &[("offer", None), ("accept", None), ("transfer", None)],
+            ("Terminated", Some(_)) => &[
+                ("offer", None),
+                ("accept", None),
+                ("consultationCall", None),
+                ("consultationCall/answered", None),
+                ("consultationCall/terminateCustomerCall", None),
+            ],
+            ("Terminated", None) => &[("terminate", None)],
+            _ => panic!("no recipe for {state}"),
+        };
+        for (action, _) in steps {
+            let body = match *action {
+                "offer" => Some(json!({"UserIdentifier": "sip:anna@contoso.com"})),
+                "consultationCall" => Some(consult.clone()),
+                "transfer" => Some(json!({"Target": "tel:+41445550177"})),
+                _ => None,
+            };
+            self.ok(&task, action, body);
+        }
+        assert_eq!(self.status(&task), state);
+        task
+    }
+}
+
+fn body_for(action: &str) -> Option<Value> {
+    match action {
+        "offer" => Some(json!({"UserIdentifier": ANNA})),
+        "transfer" | "consultationCall" => Some(json!({"Target": "sip:carla@contoso.com"})),
+        "consultationCall/audioRoutes" => Some(
+            json!({"CustomerHearsAgent": true, "CustomerHearsConsultant": false,
+            "AgentHearsCustomer": true, "AgentHearsConsultant": true, "ConsultantHearsCustomer": false, "ConsultantHearsAgent": true}),
+        ),
+        _ => None,
+    }
+}
+
+pub fn task_lifecycle_with_consultation_merge_and_leave(api: &Api) {
+    let t = Tasks::new(api);
+    let task = t.create(TEAM_SUPPORT, "IncomingCall", "High");
+    let listed = t.list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"));
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["Status"], "Queued");
+    assert_eq!(
+        listed[0]["AllowedActions"],
+        json!(["Offer", "Transfer", "Terminate"])
+    );
+    let longest = assert_status(
+        &api.call(
+            &t.key,
+            "GET",
+            &format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(longest["Id"], task.as_str());
+
+    let offered = t.ok(
+        &task,
+        "offer",
+        Some(json!({"UserIdentifier": "ANNA.UPN@contoso.com"})),
+    );
+    assert_eq!(
+        offered,
+        json!({"TaskId": task, "Status": "Ringing", "Version": 2, "UpdatedAt": offered["UpdatedAt"]})
+    );
+    assert_eq!(
+        api.call(
+            &t.key,
+            "GET",
+            &format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
+            None
+        )
+        .status,
+        204
+    );
+    t.ok(&task, "accept", None);
+    let mine = t.list(&format!("/v1.0/users/{ANNA}/tasks"));
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["AssignedUserId"], ANNA);
+    t.ok(&task, "hold", None);
+    t.ok(&task, "resume", None);
+
+    let call = t.ok(
+        &task,
+        "consultationCall",
+        Some(json!({"Target": "carla.upn@contoso.com"})),
+    );
+    assert_eq!(call["Status"], "Ringing");
+    assert_eq!(call["Target"]["UserId"], CARLA);
+    assert_eq!(call["InitiatorUserId"], ANNA);
+    assert_eq!(call["AudioRoutes"]["CustomerHearsAgent"], false);
+    assert_eq!(t.status(&task), "Consulting");
+    for user in [ANNA, CARLA] {
+        let calls = t.list(&format!("/v1.0/users/{user}/consultativeCalls"));
+        assert_eq!(calls.len(), 1, "{user}");
+        assert_eq!(calls[0]["Id"], call["Id"]);
+    }
+    assert!(t
+        .list(&format!("/v1.0/users/{BEN}/consultativeCalls"))
+        .is_empty());
+
+    t.ok(&task, "consultationCall/answered", None);
+    let merged = t.ok(&task, "consultationCall/merge", None);
+    assert_eq!(merged["Status"], "Conference");
+    let got = assert_status(
+        &api.call(
+            &t.key,
+            "GET",
+            &format!("/v1.0/tasks/{task}/consultationCall"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(got["Status"], "Merged");
+    assert!(got["AudioRoutes"]
+        .as_object()
+        .is_some_and(|r| r.values().all(|v| v == true)));
+
+    t.ok(
+        &task,
+        "consultationCall/audioRoutes",
+        body_for("consultationCall/audioRoutes"),
+    );
+    let routes = t.get(&task)["ConsultationCall"]["AudioRoutes"].clone();
+    assert_eq!(routes["CustomerHearsConsultant"], false);
+    assert_eq!(routes["AgentHearsConsultant"], true);
+
+    let left = t.ok(&task, "consultationCall/leave", None);
+    assert_eq!(left["Status"], "Transferred");
+    let done = t.get(&task);
+    assert_eq!(done["ConsultationCall"]["Status"], "Ended");
+    assert_eq!(done["TransferredTo"]["UserId"], CARLA);
+    assert!(done["EndedAt"].is_string());
+    assert_eq!(done["AllowedActions"], json!([]));
+    assert!(t
+        .list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"))
+        .is_empty());
+    assert!(t.list(&format!("/v1.0/users/{ANNA}/tasks")).is_empty());
+    assert!(t
+        .list(&format!("/v1.0/users/{CARLA}/consultativeCalls"))
+        .is_empty());
+}
+
+pub fn consultation_transfer_and_terminate_flows(api: &Api) {
+    let t = Tasks::new(api);
+    // Consultation transfer from Consulting (consultation connected).
+    let task = t.in_state("Consulting", Some("Connected"));
+    assert_eq!(
+        t.ok(&task, "consultationCall/transfer", None)["Status"],
+        "Transferred"
+    );
+    assert_eq!(
+        t.get(&task)["TransferredTo"]["Uri"],
+        "sip:carla@contoso.com"
+    );
+    // Consultation transfer from Conference.
+    let task = t.in_state("Conference", None);
+    assert_eq!(
+        t.ok(&task, "consultationCall/transfer", None)["Status"],
+        "Transferred"
+    );
+    // Terminating the consultation: back to OnHold from Consulting, Connected from Conference.
+    let task = t.in_state("Consulting", Some("Ringing"));
+    assert_eq!(
+        t.ok(&task, "consultationCall/terminate", None)["Status"],
+        "OnHold"
+    );
+    let call = assert_status(
+        &api.call(
+            &t.key,
+            "GET",
+            &format!("/v1.0/tasks/{task}/consultationCall"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(call["Status"], "Ended");
+    assert!(call["EndedAt"].is_string());
+    // A second consultation can follow the first.
+    assert_eq!(
+        t.ok(&task, "consultationCall", body_for("consultationCall"))["Status"],
+        "Ringing"
+    );
+    let task = t.in_state("Conference", None);
+    assert_eq!(
+        t.ok(&task, "consultationCall/terminate", None)["Status"],
+        "Connected"
+    );
+    // Terminating the task ends an active consultation too.
+    let task = t.in_state("Consulting", Some("Connected"));
+    assert_eq!(t.ok(&task, "terminate", None)["Status"], "Terminated");
+    assert_eq!(t.get(&task)["ConsultationCall"]["Status"], "Ended");
+    // A task that never consulted has no consultation call.
+    let task = t.in_state("Connected", None);
+    assert_error(
+        &api.call(
+            &t.key,
+            "GET",
+            &format!("/v1.0/tasks/{task}/consultationCall"),
+            None,
+        ),
+        404,
+        "NotFound",
+    );
+}
+
+pub fn terminate_customer_call_keeps_consultation_until_terminated(api: &Api) {
+    let t = Tasks::new(api);
+    let task = t.in_state("Consulting", Some("Connected"));
+    assert_eq!(
+        t.ok(&task, "consultationCall/terminateCustomerCall", None)["Status"],
+        "Terminated"
+    );
+    let after = t.get(&task);
+    assert_eq!(after["ConsultationCall"]["Status"], "Connected");
+    assert_eq!(after["AllowedActions"], json!(["ConsultationTerminate"]));
+    assert_eq!(
+        t.list(&format!("/v1.0/users/{CARLA}/consultativeCalls"))
+            .len(),
+        1
+    );
+    assert_eq!(
+        t.ok(&task, "consultationCall/terminate", None)["Status"],
+        "Terminated"
+    );
+    assert_eq!(t.get(&task)["ConsultationCall"]["Status"], "Ended");
+    assert!(t
+        .list(&format!("/v1.0/users/{CARLA}/consultativeCalls"))
+        .is_empty());
+}
+
+/// The table of API.md, written out independently of the core's table.
+pub fn expected_allowed(state: &str, consultation: Option<&str>) -> Vec<&'static str> {
+    match (state, consultation) {
+        ("Queued", _) => vec!["offer", "transfer", "terminate"],
+        ("Ringing", _) => vec!["accept", "decline", "transfer", "terminate"],
+        ("Dialing", _) => vec!["answered", "terminate"],
+        ("Connected", _) => vec!["hold", "transfer", "terminate", "consultationCall"],
+        ("OnHold", _) => vec!["resume", "transfer", "terminate", "consultationCall"],
+        ("Consulting", Some("Ringing")) => vec![
+            "terminate",
+            "consultationCall/answered",
+            "consultationCall/terminate",
+            "consultationCall/terminateCustomerCall",
+        ],
+        ("Consulting", _) => vec![
+            "terminate",
+            "consultationCall/merge",
+            "consultationCall/transfer",
+            "consultationCall/terminate",
+            "consultationCall/terminateCustomerCall",
+        ],
+        ("Conference", _) => vec![
+            "terminate",
+            "consultationCall/transfer",
+            "consultationCall/terminate",
+            "consultationCall/leave",
+            "consultationCall/audioRoutes",
+            "consultationCall/terminateCustomerCall",
+        ],
+        ("Terminated", Some(_)) => vec!["consultationCall/terminate"],
+        _ => vec![],
+    }
+}
+
+pub const ACTIONS: [&str; 16] = [
+    "offer",
+    "accept",
+    "decline",
+    "answered",
+    "hold",
+    "resume",
+    "transfer",
+    "terminate",
+    "consultationCall",
+    "consultationCall/answered",
+    "consultationCall/merge",
+    "consultationCall/transfer",
+    "consultationCall/terminate",
+    "consultationCall/leave",
+    "consultationCall/audioRoutes",
+    "consultationCall/terminateCustomerCall",
+];
+
+pub const STATES: [(&str, Option<&str>); 11] = [
+    ("Queued", None),
+    ("Ringing", None),
+    ("Dialing", None),
+    ("Connected", None),
+    ("OnHold", None),
+    ("Consulting", Some("Ringing")),
+    ("Consulting", Some("Connected")),
+    ("Conference", None),
+    ("Transferred", None),
+    ("Terminated", None),
+    ("Terminated", Some("Connected")),
+];
+
+pub fn every_state_times_every_action(api: &Api) {
+    let t = Tasks::new(api);
+    for (state, consultation) in STATES {
+        let allowed = expected_allowed(state, consultation);
+        for action in ACTIONS {
+            let task = t.in_state(state, consultation);
+            let before = t.get(&task);
+            let response = t.act(&task, action, body_for(action));
+            if allowed.contains(&action) {
+                assert!(
+                    response.status == 200 || response.status == 201,
+                    "{action} in {state}/{consultation:?}: {} {}",
+                    response.status,
+                    response.json_body()
+                );
+                assert_eq!(
+                    t.get(&task)["Version"],
+                    before["Version"].as_u64().unwrap_or(0) + 1
+                );
+            } else {
+                let message = assert_error(&response, 409, "Conflict");
+                assert!(message.contains(state), "{action} in {state}: {message}");
+                assert_eq!(t.get(&task), before, "a refused action changed the task");
+            }
+        }
+    }
+}
+
+pub fn outbound_call_flow(api: &Api) {
+    let t = Tasks::new(api);
+    let body = json!({"UserIdentifier": "sip:BEN@contoso.com", "Target": "tel:+41445550123", "TeamIdentifier": "sip:emea@contoso.com"});
+    let task = assert_status(
+        &api.call(&t.key, "POST", "/v1.0/tasks/outboundCall/start", Some(body)),
+        201,
+    );
+    assert_eq!(task["Type"], "OutboundCall");
+    assert_eq!(task["Status"], "Dialing");
+    assert_eq!(task["TeamId"], TEAM_EMEA);
+    assert_eq!(task["AssignedUserId"], BEN);
+    assert_eq!(task["QueuedAt"], Value::Null);
+    let id = task["Id"].as_str().unwrap_or_default();
+    // Outbound calls are not incoming calls: no transfer, no consultation.
+    assert_error(
+        &t.act(id, "transfer", body_for("transfer")),
+        409,
+        "Conflict",
+    );
+    t.ok(id, "answered", None);
+    let message = assert_error(
+        &t.act(id, "consultationCall", body_for("consultationCall")),
+        409,
+        "Conflict",
+    );
+    assert!(message.contains("incoming call"), "{message}");
+    t.ok(id, "hold", None);
+    t.ok(id, "terminate", None);
+    // The team must be one of the user's conversation-as teams.
+    let body = json!({"UserIdentifier": BEN, "Target": "tel:+41445550123", "TeamIdentifier": TEAM_SUPPORT});
+    let message = assert_error(
+        &api.call(&t.key, "POST", "/v1.0/tasks/outboundCall/start", Some(body)),
+        400,
+        "BadRequest",
+    );
+    assert!(message.contains("TeamIdentifier"), "{message}");
+    // Without a team: the user's conversation-as team.
+    let body = json!({"UserIdentifier": ANNA, "Target": "sip:ben@contoso.com"});
+    let task = assert_status(
+        &api.call(&t.key, "POST", "/v1.0/tasks/outboundCall/start", Some(body)),
+        201,
+    );
+    assert_eq!(task["TeamId"], TEAM_SUPPORT);
+    assert_eq!(task["Customer"]["DisplayName"], "Ben Meier");
+    let body = json!({"UserIdentifier": "nobody@contoso.com", "Target": "tel:+41445550123"});
+    assert_error(
+        &api.call(&t.key, "POST", "/v1.0/tasks/outboundCall/start", Some(body)),
+        404,
+        "NotFound",
+    );
+}
+
+pub fn user_identifiers_resolve_by_id_sip_upn_any_case(api: &Api) {
+    let key = api.key(&["UsersReadonly"]);
+    for identifier in [
+        ANNA.to_string(),
+        ANNA.to_uppercase(),
+        "sip:anna@contoso.com".into(),
+        "SIP:Anna@Contoso.COM".into(),
+        "sip%3Aanna%40contoso.com".into(),
+        "anna@contoso.com".into(),
+        "ANNA.UPN@CONTOSO.COM".into(),
+    ] {
+        let user = assert_status(
+            &api.call(&key, "GET", &format!("/v1.0/users/{identifier}"), None),
+            200,
+        );
+        assert_eq!(user["Id"], ANNA, "{identifier}");
+        assert_eq!(user["DisplayName"], "Anna Keller");
+    }
+    for unknown in [
+        "zoe@contoso.com",
+        "5e000000-0000-4000-8000-00000000ffff",
+        "not a user",
+    ] {
+        let message = assert_error(
+            &api.call(&key, "GET", &format!("/v1.0/users/{unknown}"), None),
+            404,
+            "NotFound",
+        );
+        assert!(message.contains(unknown), "{message}");
+    }
+    let users = assert_status(&api.call(&key, "GET", "/v1.0/users", None), 200);
+    let names: Vec<&str> = users
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u["DisplayName"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Anna Keller", "Ben Meier", "Carla Rossi", "Dan Brun"]
+    );
+    let members = assert_status(
+        &api.call(&key, "GET", "/v1.0/teams/SIP:EMEA@contoso.com/users", None),
+        200,
+    );
+    assert_eq!(members[0]["Id"], BEN);
+    assert_eq!(members[0]["TeamId"], TEAM_EMEA);
+    assert_eq!(members[0]["IsActive"], true);
+    assert_eq!(members[1]["Upn"], "carla.upn@contoso.com");
+}
+
+pub fn teams_and_organization_units(api: &Api) {
+    let key = api.key(&["TeamsReadonly"]);
+    let names = |path: &str| -> Vec<String> {
+        let body = assert_status(&api.call(&key, "GET", path, None), 200);
+        body.as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| t["Name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(names("/v1.0/teams"), ["EMEA", "Sales", "Support"]);
+    assert_eq!(names("/v1.0/teams?status=Active"), ["EMEA", "Support"]);
+    assert_eq!(names("/v1.0/teams?Status=inactive"), ["Sales"]);
+    assert_error(
+        &api.call(&key, "GET", "/v1.0/teams?status=Sleeping", None),
+        400,
+        "BadRequest",
+    );
+    assert_eq!(
+        names(&format!("/v1.0/teams/bymember/{BEN}")),
+        ["EMEA", "Support"]
+    );
+    assert_eq!(
+        names(&format!("/v1.0/organizationunits/{OU_CARE}/teams")),
+        ["EMEA", "Support"]
+    );
+    assert_eq!(
+        names(&format!("/v1.0/organizationunits/{OU_ROOT}/teams")),
+        ["EMEA", "Sales", "Support"]
+    );
+    assert_eq!(
+        names(&format!("/v1.0/organizationunits/{OU_CARE_EMEA}/teams")),
+        ["EMEA"]
+    );
+    assert_error(
+        &api.call(
+            &key,
+            "GET",
+            "/v1.0/organizationunits/0e000000-0000-4000-8000-0000000000ff/teams",
+            None,
+        ),
+        404,
+        "NotFound",
+    );
+    let team = assert_status(
+        &api.call(&key, "GET", "/v1.0/teams/sip:support@contoso.com", None),
+        200,
+    );
+    assert_eq!(team["Id"], TEAM_SUPPORT);
+    assert_eq!(team["OrganizationUnitId"], OU_CARE);
+    assert_error(
+        &api.call(&key, "GET", "/v1.0/teams/sip:nobody@contoso.com", None),
+        404,
+        "NotFound",
+    );
+    let rights = assert_status(
+        &api.call(
+            &key,
+            "GET",
+            "/v1.0/users/ben@contoso.com/teams/conversationas",
+            None,
+        ),
+        200,
+    );
+    assert_eq!(
+        rights,
+        json!([{"TeamId": TEAM_EMEA, "TeamName": "EMEA", "SipUri": "sip:emea@contoso.com", "ConversationAsService": "ExternalConversations"}])
+    );
+}
+
+pub fn blocking_a_user_in_a_team(api: &Api) {
+    let t = Tasks::new(api);
+    let control = api.key(&["UsersControl"]);
+    let existing = t.in_state("Connected", None);
+    let path = format!("/v1.0/teams/{TEAM_SUPPORT}/users/anna@contoso.com/active");
+    let member = assert_status(
+        &api.call(&control, "POST", &path, Some(json!({"Active": false}))),
+        200,
+    );
+    assert_eq!(member["IsActive"], false);
+    assert_eq!(member["Id"], ANNA);
+    assert_eq!(member["TeamId"], TEAM_SUPPORT);
+    // Blocked: no offers from that team; existing tasks unaffected.
+    let queued = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    let message = assert_error(
+        &t.act(&queued, "offer", Some(json!({"UserIdentifier": ANNA}))),
+        409,
+        "Conflict",
+    );
+    assert!(message.contains("blocked"), "{message}");
+    assert_eq!(t.status(&queued), "Queued");
+    t.ok(&existing, "hold", None);
+    let members = assert_status(
+        &api.call(
+            &control,
+            "GET",
+            &format!("/v1.0/teams/{TEAM_SUPPORT}/users"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(members[0]["IsActive"], false);
+    assert_eq!(members[1]["IsActive"], true);
+    // Still active in other teams' terms: Ben can be offered.
+    t.ok(&queued, "offer", Some(json!({"UserIdentifier": BEN})));
+    t.ok(&queued, "decline", None);
+    // Unblock.
+    assert_eq!(
+        assert_status(
+            &api.call(&control, "POST", &path, Some(json!({"Active": true}))),
+            200
+        )["IsActive"],
+        true
+    );
+    t.ok(&queued, "offer", Some(json!({"UserIdentifier": ANNA})));
+    // A non-member cannot be blocked in or offered tasks of a team.
+    let path = format!("/v1.0/teams/{TEAM_SUPPORT}/users/{CARLA}/active");
+    assert_error(
+        &api.call(&control, "POST", &path, Some(json!({"Active": false}))),
+        404,
+        "NotFound",
+    );
+    let other = t.create(TEAM_SUPPORT, "ExternalTask", "Normal");
+    assert_error(
+        &t.act(&other, "offer", Some(json!({"UserIdentifier": CARLA}))),
+        400,
+        "BadRequest",
+    );
+    assert_error(
+        &api.call(
+            &control,
+            "POST",
+            &format!("/v1.0/teams/{TEAM_SUPPORT}/users/{ANNA}/active"),
+            Some(json!({"Active": "no"})),
+        ),
+        400,
+        "BadRequest",
+    );
+}
+
+/// A concrete request for every route, with ids that exist, so that only the role decides.
+fn concrete(api: &Api, tasks: &Tasks, path: &str) -> String {
+    let task = if path.contains("{taskIdentifier}") {
+        tasks.in_state("Connected", None)
+    } else {
+        String::new()
+    };
+    let _ = api;
+    path.replace("{teamIdentifier}", TEAM_SUPPORT)
+        .replace("{userIdentifier}", ANNA)
+        .replace("{ouIdentifier}", OU_ROOT)
+        .replace("{taskIdentifier}", &task)
+        .replace("{apiKeyId}", "00000000-0000-4000-8000-000000000000")
+}
+
+pub fn role_matrix(api: &Api) {
+    let tasks = Tasks::new(api);
+    let roles = [
+        "TasksReadonly",
+        "TasksManage",
+        "TeamsReadonly",
+        "UsersReadonly",
+        "UsersControl",
+    ];
+    let keys: Vec<(&str, String)> = roles.iter().map(|r| (*r, api.key(&[r]))).collect();
+    let grants = |held: &str, needed: &str| {
+        held == needed
+            || (held, needed) == ("TasksManage", "TasksReadonly")
+            || (held, needed) == ("UsersControl", "UsersReadonly")
+    };
+    for spec in ROUTES {
+        let path = concrete(api, &tasks, spec.path);
+        let send = |key: Option<&str>, admin: bool| {
+            let mut request = tm_core::Request::new(spec.method.as_str(), &path).json(&json!({}));
+            if let Some(key) = key {
+                request = request.header("api_key", key);
+            }
+            if admin {
+                request = request.header("Authorization", &format!("Bearer {ADMIN_TOKEN}"));
+            }
+            api.send(request)
+        };
+        match spec.access {
+            Access::Public => assert_eq!(send(None, false).status, 200, "{path}"),
+            Access::Admin => {
+                assert_error(&send(None, false), 401, "Unauthorized");
+                assert_error(&send(Some(&tasks.key), false), 401, "Unauthorized");
+                let status = send(None, true).status;
+                assert!(
+                    status != 401 && status < 500,
+                    "{} {path}: {status}",
+                    spec.method.as_str()
+                );
+            }
+            Access::ApiKey(needed) => {
+                let needed = format!("{needed:?}");
+                let message = assert_error(&send(None, false), 401, "Unauthorized");
+                assert_eq!(message, "Header 'api_key' not found.");
+                assert_error(
+                    &send(Some("tm_0123456789abcdef0123456789abcdef_00"), false),
+                    401,
+                    "Unauthorized",
+                );
+                for (held, key) in &keys {
+                    let response = send(Some(key), false);
+                    if grants(held, &needed) {
+                        assert!(
+                            response.status != 401 && response.status < 500,
+                            "{held} on {} {path}: {} {}",
+                            spec.method.as_str(),
+                            response.status,
+                            response.json_body()
+                        );
+                    } else {
+                        let message = assert_error(&response, 401, "Unauthorized");
+                        assert!(message.contains(&needed), "{message}");
+                    }
+                }
+                // A key without roles (legacy) has full access.
+                let status = send(Some(&tasks.key), false).status;
+                assert!(
+                    status != 401 && status < 500,
+                    "legacy key on {path}: {status}"
+                );
+            }
+        }
+    }
+}
+
+pub fn api_key_lifecycle(api: &Api) {
+    let created = assert_status(
+        &api.admin(
+            "POST",
+            "/admin/v1.0/apikeys",
+            Some(json!({"Name": "crm", "Roles": ["TeamsReadonly"], "ExpiresAt": null})),
+        ),
+        201,
+    );
+    let secret = created["Secret"].as_str().unwrap_or_default().to_string();
+    let id = created["Id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(created["Roles"], json!(["TeamsReadonly"]));
+    assert!(secret.len() > 60);
+    let list = assert_status(&api.admin("GET", "/admin/v1.0/apikeys", None), 200);
+    let listed = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|k| k["Id"] == id.as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(listed["Name"], "crm");
+    assert!(
+        !list.to_string().contains(&secret),
+        "a listing must never show a secret"
+    );
+    assert!(listed.get("Secret").is_none());
+
+    assert_eq!(api.call(&secret, "GET", "/v1.0/teams", None).status, 200);
+    assert_error(
+        &api.call(&secret, "GET", "/v1.0/users", None),
+        401,
+        "Unauthorized",
+    );
+    let listed = assert_status(&api.admin("GET", "/admin/v1.0/apikeys", None), 200);
+    assert!(listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|k| k["Id"] == id.as_str() && k["LastUsedAt"].is_string()));
+
+    let patched = assert_status(
+        &api.admin(
+            "PATCH",
+            &format!("/admin/v1.0/apikeys/{id}"),
+            Some(json!({"Roles": ["UsersReadonly"]})),
+        ),
+        200,
+    );
+    assert_eq!(patched["Roles"], json!(["UsersReadonly"]));
+    assert_eq!(api.call(&secret, "GET", "/v1.0/users", None).status, 200);
+    assert_error(
+        &api.call(&secret, "GET", "/v1.0/teams", None),
+        401,
+        "Unauthorized",
+    );
+
+    let patched = assert_status(
+        &api.admin(
+            "PATCH",
+            &format!("/admin/v1.0/apikeys/{id}"),
+            Some(json!({"ExpiresAt": "2001-01-01T00:00:00Z"})),
+        ),
+        200,
+    );
+    assert_eq!(patched["ExpiresAt"], "2001-01-01T00:00:00.000Z");
+    assert_eq!(
+        patched["Roles"],
+        json!(["UsersReadonly"]),
+        "absent fields stay"
+    );
+    let message = assert_error(
+        &api.call(&secret, "GET", "/v1.0/users", None),
+        401,
+        "Unauthorized",
+    );
+    assert!(message.contains("expired"), "{message}");
+    assert!(!message.contains(&secret));
+    assert_status(
+        &api.admin(
+            "PATCH",
+            &format!("/admin/v1.0/apikeys/{id}"),
+            Some(json!({"ExpiresAt": null})),
+        ),
+        200,
+    );
+    assert_eq!(api.call(&secret, "GET", "/v1.0/users", None).status, 200);
+
+    assert_eq!(
+        api.admin("DELETE", &format!("/admin/v1.0/apikeys/{id}"), None)
+            .status,
+        204
+    );
+    let message = assert_error(
+        &api.call(&secret, "GET", "/v1.0/users", None),
+        401,
+        "Unauthorized",
+    );
+    assert!(message.contains("revoked"), "{message}");
+    assert_error(
+        &api.admin("DELETE", &format!("/admin/v1.0/apikeys/{id}"), None),
+        404,
+        "NotFound",
+    );
+    let list = assert_status(&api.admin("GET", "/admin/v1.0/apikeys", None), 200);
+    assert!(!list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|k| k["Id"] == id.as_str()));
+    // A tampered secret with a real key id is refused.
+    let other = api.key(&[]);
+    let mut tampered = other.clone();
+    tampered.pop();
+    tampered.push(if other.ends_with('0') { '1' } else { '0' });
+    let message = assert_error(
+        &api.call(&tampered, "GET", "/v1.0/users", None),
+        401,
+        "Unauthorized",
+    );
+    assert_eq!(message, "The API key is not valid.");
+    assert_error(
+        &api.admin(
+            "POST",
+            "/admin/v1.0/apikeys",
+            Some(json!({"Name": "x", "Roles": ["Root"]})),
+        ),
+        400,
+        "BadRequest",
+    );
+    assert_error(
+        &api.admin("POST", "/admin/v1.0/apikeys", Some(json!({"Name": " "}))),
+        400,
+        "BadRequest",
+    );
+}
+
+pub fn if_match_and_etag(api: &Api) {
+    let t = Tasks::new(api);
+    let task = t.in_state("Connected", None);
+    let got = api.call(&t.key, "GET", &format!("/v1.0/tasks/{task}"), None);
+    let etag = got.header_value("ETag").unwrap_or_default().to_string();
+    assert_eq!(etag, format!("\"{}\"", got.json_body()["Version"]));
+    let stale = tm_core::Request::new("POST", &format!("/v1.0/tasks/{task}/hold"))
+        .header("api_key", &t.key)
+        .header("If-Match", "\"1\"");
+    assert_error(&api.send(stale), 412, "PreconditionFailed");
+    assert_eq!(t.status(&task), "Connected");
+    let fresh = tm_core::Request::new("POST", &format!("/v1.0/tasks/{task}/hold"))
+        .header("api_key", &t.key)
+        .header("If-Match", &etag);
+    let held = api.send(fresh);
+    assert_eq!(held.status, 200);
+    assert_eq!(
+        held.header_value("ETag").unwrap_or_default(),
+        format!("\"{}\"", held.json_body()["Version"])
+    );
+}
+
+pub fn bad_inputs_give_documented_json_errors(api: &Api) {
+    let t = Tasks::new(api);
+    let tasks_path = format!("/v1.0/teams/{TEAM_SUPPORT}/tasks");
+    let raw = |method: &str, path: &str, content_type: Option<&str>, body: &[u8]| {
+        let mut request = tm_core::Request::new(method, path)
+            .header("api_key", &t.key)
+            .raw_body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        api.send(request)
+    };
+    let json_type = Some("application/json");
+    let cases: Vec<(&str, Response, u16, &str, &str)> = vec![
+        ("malformed JSON", raw("POST", &tasks_path, json_type, b"{\"Type\": "), 400, "BadRequest", "not valid JSON"),
+        ("trailing garbage", raw("POST", &tasks_path, json_type, b"{\"Type\":\"IncomingCall\",\"Customer\":{\"Uri\":\"tel:+1\"}} x"), 400, "BadRequest", "JSON"),
+        ("missing field", raw("POST", &tasks_path, json_type, b"{\"Type\":\"IncomingCall\"}"), 400, "BadRequest", "Customer"),
+        ("wrong type", raw("POST", &tasks_path, json_type, b"{\"Type\":\"IncomingCall\",\"Customer\":{\"Uri\":5}}"), 400, "BadRequest", "Customer.Uri"),
+        ("unknown enum", raw("POST", &tasks_path, json_type, b"{\"Type\":\"Fax\",\"Customer\":{\"Uri\":\"tel:+1\"}}"), 400, "BadRequest", "Type"),
+        ("unknown priority", raw("POST", &tasks_path, json_type, b"{\"Type\":\"IncomingCall\",\"Priority\":\"Urgent\",\"Customer\":{\"Uri\":\"tel:+1\"}}"), 400, "BadRequest", "Priority"),
+        ("description too long", t.api.call(&t.key, "POST", &tasks_path, Some(json!({"Type": "ExternalTask", "Customer": {"Uri": "x:1"}, "Description": "d".repeat(151)}))), 400, "BadRequest", "Description"),
+        ("customer uri scheme", t.api.call(&t.key, "POST", &tasks_path, Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "+41"}}))), 400, "BadRequest", "Customer.Uri"),
+        ("outbound via create", t.api.call(&t.key, "POST", &tasks_path, Some(json!({"Type": "OutboundCall", "Customer": {"Uri": "tel:+41"}}))), 400, "BadRequest", "Type"),
+        ("empty body", raw("POST", &tasks_path, json_type, b""), 400, "BadRequest", "body"),
+        ("array body", raw("POST", &tasks_path, json_type, b"[]"), 400, "BadRequest", "Invalid"),
+        ("not UTF-8", raw("POST", &tasks_path, json_type, b"{\"Type\":\"\xff\"}"), 400, "BadRequest", "JSON"),
+        ("oversized body", raw("POST", &tasks_path, json_type, &vec![b' '; 64 * 1024 + 1]), 413, "PayloadTooLarge", "65536"),
+        ("form body", raw("POST", &tasks_path, Some("application/x-www-form-urlencoded"), b"Type=IncomingCall"), 415, "UnsupportedMediaType", "application/json"),
+        ("no content type", raw("POST", &tasks_path, None, b"{}"), 415, "UnsupportedMediaType", "application/json"),
+        ("invalid task GUID", raw("POST", "/v1.0/tasks/not-a-guid/hold", None, b""), 404, "NotFound", "not-a-guid"),
+        ("unknown task", raw("GET", "/v1.0/tasks/00000000-0000-4000-8000-000000000000", None, b""), 404, "NotFound", "Task"),
+        ("unknown team", raw("GET", "/v1.0/teams/nope/tasks", None, b""), 404, "NotFound", "nope"),
+        ("unknown route", raw("GET", "/v1.0/queues", None, b""), 404, "NotFound", "/v1.0/queues"),
+        ("unknown root", raw("GET", "/", None, b""), 404, "NotFound", "endpoint"),
+        ("wrong method", raw("DELETE", "/v1.0/teams", None, b""), 405, "MethodNotAllowed", "DELETE"),
+        ("unknown method", raw("BREW", "/v1.0/teams", None, b""), 405, "MethodNotAllowed", "BREW"),
+        ("audio routes incomplete", t.api.call(&t.key, "POST", "/v1.0/tasks/00000000-0000-4000-8000-000000000000/consultationCall/audioRoutes", Some(json!({"CustomerHearsAgent": true}))), 400, "BadRequest", "missing field"),
+        ("offer without user", t.api.call(&t.key, "POST", "/v1.0/tasks/00000000-0000-4000-8000-000000000000/offer", Some(json!({}))), 400, "BadRequest", "UserIdentifier"),
+        ("transfer to nowhere", t.api.call(&t.key, "POST", "/v1.0/tasks/00000000-0000-4000-8000-000000000000/transfer", Some(json!({"Target": ""}))), 400, "BadRequest", "Target"),
+        ("deep nesting", raw("POST", &tasks_path, json_type, "[".repeat(5000).as_bytes()), 400, "BadRequest", "JSON"),
+    ];
+    for (name, response, status, code, needle) in cases {
+        assert_eq!(
+            response.header_value("Content-Type"),
+            Some(tm_core::http::JSON_CONTENT_TYPE),
+            "{name}"
+        );
+        let message = assert_error(&response, status, code);
+        assert!(
+            message.contains(needle),
+            "{name}: message '{message}' does not mention '{needle}'"
+        );
+    }
+    assert!(
+        t.list(&tasks_path).is_empty(),
+        "a bad request created a task"
+    );
+    let wrong = raw(
+        "PUT",
+        "/v1.0/tasks/00000000-0000-4000-8000-000000000000/hold",
+        None,
+        b"",
+    );
+    assert_eq!(wrong.header_value("Allow"), Some("POST"));
+}
+
+pub fn admin_directory_validation(api: &Api) {
+    let base = directory();
+    let mut cases: Vec<(&str, Value, &str)> = Vec::new();
+    let mut dangling_team = base.clone();
+    dangling_team["Memberships"][0]["TeamId"] = json!("7e000000-0000-4000-8000-0000000000ff");
+    cases.push(("dangling membership", dangling_team, "Memberships"));
+    let mut dangling_ou = base.clone();
+    dangling_ou["Teams"][0]["OrganizationUnitId"] = json!("0e000000-0000-4000-8000-0000000000ff");
+    cases.push(("dangling OU", dangling_ou, "OrganizationUnitId"));
+    let mut cycle = base.clone();
+    cycle["OrganizationUnits"][0]["ParentId"] = json!(OU_CARE_EMEA);
+    cases.push(("OU cycle", cycle, "cycle"));
+    let mut duplicate = base.clone();
+    duplicate["Users"][1]["SipUri"] = json!("SIP:anna@contoso.com");
+    cases.push(("duplicate SIP", duplicate, "share"));
+    let mut bad_id = base.clone();
+    bad_id["Teams"][0]["Id"] = json!("team-1");
+    cases.push(("invalid GUID", bad_id, "Teams[0].Id"));
+    let mut bad_status = base.clone();
+    bad_status["Teams"][0]["Status"] = json!("Sleeping");
+    cases.push(("unknown enum", bad_status, "Teams[0].Status"));
+    for (name, body, needle) in cases {
+        let message = assert_error(
+            &api.admin("PUT", "/admin/v1.0/directory", Some(body)),
+            400,
+            "BadRequest",
+        );
+        assert!(message.contains(needle), "{name}: {message}");
+    }
+    // The stored directory is untouched by the refused ones.
+    let stored = assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200);
+    assert_eq!(stored["Teams"], base["Teams"]);
+    assert_eq!(stored["OrganizationUnits"], base["OrganizationUnits"]);
+    let wrong = tm_core::Request::new("GET", "/admin/v1.0/directory")
+        .header("Authorization", "Bearer wrong");
+    assert_error(&api.send(wrong), 401, "Unauthorized");
+}
+
+pub fn openapi_and_health_are_public(api: &Api) {
+    let health = assert_status(&api.send(tm_core::Request::new("GET", "/health")), 200);
+    assert_eq!(health["Status"], "Healthy");
+    let doc = assert_status(
+        &api.send(tm_core::Request::new("GET", "/v1.0/openapi.json")),
+        200,
+    );
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(
+        doc["paths"]["/v1.0/tasks/{taskIdentifier}/consultationCall/merge"]["post"].is_object()
+    );
+}

@@ -1,0 +1,528 @@
+//! Tests that need the in-process backend: a virtual clock, store access (operation counts,
+//! outages, raw contents) or many threads on one store.
+
+use serde_json::json;
+use tm_core::routes::{route, RouteMatch, ROUTES};
+use tm_core::Request;
+use tm_e2e_tests::scenarios::Tasks;
+use tm_e2e_tests::*;
+
+#[test]
+fn longest_waiting_task_follows_priority_then_age_then_arrival() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let longest = || {
+        api.call(
+            &t.key,
+            "GET",
+            &format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
+            None,
+        )
+    };
+    assert_eq!(longest().status, 204, "empty queue");
+    assert!(longest().body.is_empty());
+
+    // Created oldest first: NothingElse is the oldest of all, StrictPriority the newest.
+    let mut created = Vec::new();
+    for priority in [
+        "NothingElse",
+        "Lowest",
+        "Normal",
+        "Highest",
+        "Normal",
+        "VeryLow",
+        "High",
+        "Low",
+        "VeryHigh",
+        "StrictPriority",
+    ] {
+        created.push((priority, t.create(TEAM_SUPPORT, "IncomingCall", priority)));
+        api.advance(1_000);
+    }
+    // Two tasks in the same millisecond: arrival order breaks the tie.
+    let tie_a = t.create(TEAM_SUPPORT, "ExternalTask", "Highest");
+    let tie_b = t.create(TEAM_SUPPORT, "ExternalTask", "Highest");
+    let id = |p: &str, nth: usize| {
+        created
+            .iter()
+            .filter(|(q, _)| *q == p)
+            .nth(nth)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_default()
+    };
+    let expected = [
+        id("StrictPriority", 0),
+        id("Highest", 0),
+        tie_a,
+        tie_b,
+        id("VeryHigh", 0),
+        id("High", 0),
+        id("Normal", 0),
+        id("Normal", 1),
+        id("Low", 0),
+        id("VeryLow", 0),
+        id("Lowest", 0),
+        id("NothingElse", 0),
+    ];
+    // Another team's queue does not interfere.
+    t.create(TEAM_EMEA, "IncomingCall", "StrictPriority");
+
+    // Serve them one by one: each served task is offered, so the next one comes up.
+    // Declining puts a task back at its original place.
+    for (position, want) in expected.iter().enumerate() {
+        let next = assert_status(&longest(), 200);
+        assert_eq!(next["Id"], want.as_str(), "position {position}");
+        t.ok(want, "offer", Some(json!({"UserIdentifier": ANNA})));
+        if position == 3 {
+            t.ok(want, "decline", None);
+            assert_eq!(
+                assert_status(&longest(), 200)["Id"],
+                want.as_str(),
+                "declined task keeps its place"
+            );
+            t.ok(want, "offer", Some(json!({"UserIdentifier": BEN})));
+        }
+    }
+    assert_eq!(longest().status, 204);
+}
+
+#[test]
+fn store_operations_per_request_do_not_grow_with_stored_tasks() {
+    let measure = |stored_tasks: usize| -> Vec<(String, u64)> {
+        let api = Api::in_process().with_directory();
+        let t = Tasks::new(&api);
+        // The stored tasks live in EMEA and are mostly finished, as in a long-running
+        // install; the measured team (Support) holds a few open ones.
+        for i in 0..stored_tasks {
+            let id = t.create(TEAM_EMEA, "ExternalTask", "Normal");
+            if i % 100 != 0 {
+                t.ok(&id, "terminate", None);
+            }
+        }
+        let queued = t.create(TEAM_SUPPORT, "IncomingCall", "High");
+        let connected = t.in_state("Connected", None);
+        let store = api.store().expect("in-process");
+        let requests: Vec<(&str, &str, String, Option<serde_json::Value>)> = vec![
+            (
+                "longest waiting",
+                "GET",
+                format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
+                None,
+            ),
+            (
+                "team tasks",
+                "GET",
+                format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+                None,
+            ),
+            (
+                "user tasks",
+                "GET",
+                format!("/v1.0/users/{ANNA}/tasks"),
+                None,
+            ),
+            ("get task", "GET", format!("/v1.0/tasks/{queued}"), None),
+            (
+                "create",
+                "POST",
+                format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+                Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41"}})),
+            ),
+            (
+                "offer",
+                "POST",
+                format!("/v1.0/tasks/{queued}/offer"),
+                Some(json!({"UserIdentifier": BEN})),
+            ),
+            (
+                "hold",
+                "POST",
+                format!("/v1.0/tasks/{connected}/hold"),
+                None,
+            ),
+            (
+                "consult",
+                "POST",
+                format!("/v1.0/tasks/{connected}/consultationCall"),
+                Some(json!({"Target": CARLA})),
+            ),
+            (
+                "consultative calls",
+                "GET",
+                format!("/v1.0/users/{CARLA}/consultativeCalls"),
+                None,
+            ),
+            ("teams", "GET", "/v1.0/teams".to_string(), None),
+        ];
+        requests
+            .into_iter()
+            .map(|(name, method, path, body)| {
+                let before = store.operations();
+                let response = api.call(&t.key, method, &path, body);
+                assert!(
+                    response.status < 300,
+                    "{name}: {} {}",
+                    response.status,
+                    response.json_body()
+                );
+                (name.to_string(), store.operations() - before)
+            })
+            .collect()
+    };
+    let small = measure(10);
+    let large = measure(10_000);
+    eprintln!("store operations per request (10 / 10,000 stored tasks): {small:?} / {large:?}");
+    assert_eq!(
+        small, large,
+        "a request's store operations grew with the number of stored tasks"
+    );
+    for (name, operations) in &small {
+        assert!(
+            *operations <= 16,
+            "{name} takes {operations} store operations"
+        );
+    }
+}
+
+#[test]
+fn concurrent_actions_on_one_task_lose_no_update() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let task = t.in_state("Connected", None);
+    let start_version = t.get(&task)["Version"].as_u64().unwrap_or(0);
+    api.store().expect("in-process").set_yield_inside(true);
+    let threads = 8;
+    let attempts = 40;
+    let successes: u64 = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (api, t, task) = (&api, &t, &task);
+                scope.spawn(move || {
+                    let mut ok = 0u64;
+                    for n in 0..attempts {
+                        let action = if (i + n) % 2 == 0 { "hold" } else { "resume" };
+                        let response = t.act(task, action, None);
+                        match response.status {
+                            200 => ok += 1,
+                            409 => {}
+                            other => panic!("{action}: {other} {}", response.json_body()),
+                        }
+                        let _ = api;
+                    }
+                    ok
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
+    let end = t.get(&task);
+    assert!(successes > 0);
+    assert_eq!(
+        end["Version"].as_u64().unwrap_or(0),
+        start_version + successes,
+        "every success is one version step"
+    );
+    // Held and resumed alternately: the parity of successes says where it ended.
+    let expected = if successes % 2 == 1 {
+        "OnHold"
+    } else {
+        "Connected"
+    };
+    assert_eq!(end["Status"], expected);
+}
+
+#[test]
+fn concurrent_creates_all_land_in_the_team_index() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    api.store().expect("in-process").set_yield_inside(true);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..10 {
+                    t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+                }
+            });
+        }
+    });
+    assert_eq!(
+        t.list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks")).len(),
+        80
+    );
+}
+
+#[test]
+fn concurrent_blocks_of_different_users_are_all_kept() {
+    let api = Api::in_process().with_directory();
+    let key = api.key(&["UsersControl"]);
+    api.store().expect("in-process").set_yield_inside(true);
+    let pairs = [
+        (TEAM_SUPPORT, ANNA),
+        (TEAM_SUPPORT, BEN),
+        (TEAM_EMEA, BEN),
+        (TEAM_EMEA, CARLA),
+        (TEAM_SALES, DAN),
+    ];
+    std::thread::scope(|scope| {
+        for (team, user) in pairs {
+            let (api, key) = (&api, &key);
+            scope.spawn(move || {
+                let path = format!("/v1.0/teams/{team}/users/{user}/active");
+                assert_eq!(
+                    api.call(key, "POST", &path, Some(json!({"Active": false})))
+                        .status,
+                    200
+                );
+            });
+        }
+    });
+    let directory = assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200);
+    let memberships = directory["Memberships"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        memberships.iter().all(|m| m["IsActive"] == false),
+        "{memberships:?}"
+    );
+}
+
+#[test]
+fn store_outage_gives_503_json_and_loses_nothing() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let task = t.in_state("Connected", None);
+    let store = api.store().expect("in-process");
+    store.set_unavailable(true);
+    for (method, path) in [
+        ("GET", "/health".to_string()),
+        ("GET", format!("/v1.0/tasks/{task}")),
+        ("POST", format!("/v1.0/tasks/{task}/hold")),
+        ("GET", "/v1.0/teams".into()),
+    ] {
+        assert_error(
+            &api.call(&t.key, method, &path, None),
+            503,
+            "ServiceUnavailable",
+        );
+    }
+    store.set_unavailable(false);
+    assert_eq!(t.status(&task), "Connected");
+    assert_eq!(t.get(&task)["Version"], 3);
+}
+
+#[test]
+fn only_hashes_of_secrets_are_stored() {
+    let api = Api::in_process().with_directory();
+    let secret = api.key(&["TasksManage"]);
+    let store = api.store().expect("in-process");
+    let contents = assert_status(&api.admin("GET", "/admin/v1.0/apikeys", None), 200).to_string();
+    assert!(!contents.contains(&secret));
+    // Look at every stored value through the port: the secret is nowhere.
+    let dump: String = ["index/apikeys"]
+        .iter()
+        .filter_map(|k| tm_core::Store::get(store, k).ok().flatten())
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .collect();
+    assert!(!dump.contains(&secret));
+    let id = secret.split('_').nth(1).unwrap_or_default();
+    let id = uuid::Uuid::parse_str(id)
+        .map(|u| u.hyphenated().to_string())
+        .unwrap_or_default();
+    let record = tm_core::Store::get(store, &format!("apikey/{id}"))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let record = String::from_utf8_lossy(&record);
+    assert!(record.contains("SecretSha256"), "{record}");
+    assert!(!record.contains(&secret[10..]), "{record}");
+}
+
+#[test]
+fn expiry_is_judged_by_the_passed_in_clock() {
+    let api = Api::in_process().with_directory();
+    let expires = api.now().plus_millis(60_000);
+    let created = assert_status(
+        &api.admin(
+            "POST",
+            "/admin/v1.0/apikeys",
+            Some(json!({"Name": "short", "ExpiresAt": expires})),
+        ),
+        201,
+    );
+    let secret = created["Secret"].as_str().unwrap_or_default();
+    assert_eq!(api.call(secret, "GET", "/v1.0/users", None).status, 200);
+    api.advance(59_999);
+    assert_eq!(api.call(secret, "GET", "/v1.0/users", None).status, 200);
+    api.advance(1);
+    assert_error(
+        &api.call(secret, "GET", "/v1.0/users", None),
+        401,
+        "Unauthorized",
+    );
+}
+
+/// The endpoints of the vendor document, copied from `shared/seed/teammanager-api.txt`.
+const VENDOR_ENDPOINTS: &[&str] = &[
+    "GET /v1.0/teams/{teamIdentifier}/tasks",
+    "GET /v1.0/teams/{teamIdentifier}/longestwaitingtask",
+    "GET /v1.0/tasks/byteamsmember/{userIdentifier}",
+    "POST /v1.0/tasks/outboundCall/start",
+    "GET /v1.0/users/{userIdentifier}/tasks",
+    "POST /v1.0/tasks/{taskIdentifier}/transfer",
+    "POST /v1.0/tasks/{taskIdentifier}/hold",
+    "POST /v1.0/tasks/{taskIdentifier}/resume",
+    "POST /v1.0/tasks/{taskIdentifier}/terminate",
+    "POST /v1.0/tasks/{taskIdentifier}/consultationCall",
+    "GET /v1.0/tasks/{taskIdentifier}/consultationCall",
+    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/merge",
+    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/transfer",
+    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/terminate",
+    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/leave",
+    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/audioRoutes",
+    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/terminateCustomerCall",
+    "GET /v1.0/users/{userIdentifier}/consultativeCalls",
+    "GET /v1.0/teams",
+    "GET /v1.0/teams/{teamIdentifier}",
+    "GET /v1.0/teams/bymember/{userIdentifier}",
+    "GET /v1.0/organizationunits/{ouIdentifier}/teams",
+    "GET /v1.0/users/{userIdentifier}/teams/conversationas",
+    "GET /v1.0/users/{userIdentifier}",
+    "GET /v1.0/users",
+    "GET /v1.0/teams/{teamIdentifier}/users",
+    "POST /v1.0/teams/{teamIdentifier}/users/{userIdentifier}/active",
+];
+
+/// The extension endpoints API.md requires.
+const EXTENSION_ENDPOINTS: &[&str] = &[
+    "POST /v1.0/teams/{teamIdentifier}/tasks",
+    "GET /v1.0/tasks/{taskIdentifier}",
+    "POST /v1.0/tasks/{taskIdentifier}/offer",
+    "POST /v1.0/tasks/{taskIdentifier}/accept",
+    "POST /v1.0/tasks/{taskIdentifier}/decline",
+    "POST /v1.0/tasks/{taskIdentifier}/answered",
+    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/answered",
+    "GET /v1.0/openapi.json",
+    "GET /health",
+    "GET /admin/v1.0/directory",
+    "PUT /admin/v1.0/directory",
+    "POST /admin/v1.0/apikeys",
+    "GET /admin/v1.0/apikeys",
+    "PATCH /admin/v1.0/apikeys/{id}",
+    "DELETE /admin/v1.0/apikeys/{id}",
+];
+
+#[test]
+fn every_required_endpoint_is_routed_and_in_the_openapi_document() {
+    let api = Api::in_process();
+    let doc = assert_status(&api.send(Request::new("GET", "/v1.0/openapi.json")), 200);
+    for endpoint in VENDOR_ENDPOINTS.iter().chain(EXTENSION_ENDPOINTS) {
+        let (method, template) = endpoint.split_once(' ').unwrap_or_default();
+        let concrete = template
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x1" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let spec = match route(method, &concrete) {
+            RouteMatch::Found { spec, .. } => spec,
+            other => panic!("{endpoint} is not routed: {other:?}"),
+        };
+        let documented = &doc["paths"][spec.path][method.to_ascii_lowercase()];
+        assert!(
+            documented.is_object(),
+            "{endpoint} is missing from openapi.json"
+        );
+        assert!(
+            documented["responses"]["200"].is_object()
+                || documented["responses"]["201"].is_object()
+                || documented["responses"]["204"].is_object(),
+            "{endpoint}"
+        );
+    }
+    let vendor_routes = ROUTES.iter().filter(|r| r.vendor).count();
+    assert_eq!(
+        vendor_routes,
+        VENDOR_ENDPOINTS.len(),
+        "the vendor flag matches the vendor list"
+    );
+    // Every schema a path refers to exists.
+    let text = doc.to_string();
+    for reference in text.split("#/components/schemas/").skip(1) {
+        let name: String = reference
+            .chars()
+            .take_while(|c| c.is_alphanumeric())
+            .collect();
+        assert!(
+            doc["components"]["schemas"][&name].is_object(),
+            "schema {name} is referenced but missing"
+        );
+    }
+}
+
+#[test]
+fn demo_data_loads_once_and_its_key_works() {
+    let api = Api::in_process();
+    let Backend::InProcess {
+        store, now, config, ..
+    } = &api.backend
+    else {
+        unreachable!()
+    };
+    let mut ids = tm_core::SequentialIds::new(42);
+    let mut env = tm_core::Env {
+        store: store.as_ref(),
+        now: tm_core::Timestamp::from_unix_millis(now.load(std::sync::atomic::Ordering::SeqCst)),
+        ids: &mut ids,
+        config,
+    };
+    let secret = tm_core::demo::load_if_empty(&mut env)
+        .expect("demo loads")
+        .expect("first time creates a key");
+    assert_eq!(
+        tm_core::demo::load_if_empty(&mut env).expect("second call"),
+        None
+    );
+    let queue = assert_status(
+        &api.call(
+            &secret,
+            "GET",
+            &format!("/v1.0/teams/{}/tasks", tm_core::demo::SUPPORT),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(queue.as_array().map(Vec::len), Some(3));
+    let anna = assert_status(
+        &api.call(
+            &secret,
+            "GET",
+            "/v1.0/users/sip:anna@contoso.com/tasks",
+            None,
+        ),
+        200,
+    );
+    assert_eq!(anna[0]["Status"], "Ringing");
+    assert_eq!(api.call(&secret, "GET", "/v1.0/teams", None).status, 200);
+}
+
+#[test]
+fn cors_is_answered_for_configured_origins_only() {
+    let api = Api::in_process().with_directory();
+    let preflight = api.send(
+        Request::new("OPTIONS", "/v1.0/tasks/x/hold").header("Origin", "https://crm.example.com"),
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header_value("Access-Control-Allow-Origin"),
+        Some("https://crm.example.com")
+    );
+    assert!(preflight
+        .header_value("Access-Control-Allow-Headers")
+        .unwrap_or("")
+        .contains("api_key"));
+    let other = api
+        .send(Request::new("OPTIONS", "/v1.0/teams").header("Origin", "https://evil.example.com"));
+    assert_eq!(other.header_value("Access-Control-Allow-Origin"), None);
+    let unknown = api.send(Request::new("OPTIONS", "/v1.0/nothing"));
+    assert_error(&unknown, 404, "NotFound");
+}

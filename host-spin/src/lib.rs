@@ -1,1 +1,15 @@
+//! The Spin host: a thin adapter between Spin and `tm-core`.
+//!
+//! - [`convert`]: Spin request/response <-> core request/response (pure, tested natively).
+//! - [`kv`]: the core's storage port on Spin key-value storage (wasm only).
+//! - [`assets`]: which mounted file serves which path (pure, tested natively).
+//! - `component`: the `#[http_component]` entry point: variables, clock, ids (wasm only).
+//!
+//! All API logic stays in the core.
 
+pub mod assets;
+pub mod convert;
+pub mod kv;
+
+#[cfg(target_arch = "wasm32")]
+mod component;

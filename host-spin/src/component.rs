@@ -1,0 +1,82 @@
+//! The Spin entry point: reads variables, opens the store, supplies clock and ids, and
+//! hands the request to the core (or serves a mounted file for `/docs` and `/widget`).
+
+use crate::{assets, convert, kv::SpinStore};
+use spin_sdk::http::{Request, Response};
+use spin_sdk::http_component;
+use spin_sdk::variables;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tm_core::{ApiError, Env, IdSource, Timestamp};
+use uuid::Uuid;
+
+struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn next_id(&mut self) -> Uuid {
+        Uuid::new_v4()
+    }
+}
+
+fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp::from_unix_millis(millis)
+}
+
+fn into_spin(response: tm_core::Response) -> Response {
+    let mut builder = Response::builder();
+    builder.status(response.status);
+    for (name, value) in &response.headers {
+        builder.header(name.as_str(), value.as_str());
+    }
+    builder.body(response.body).build()
+}
+
+fn serve_file(path: &str) -> Option<Response> {
+    let file = assets::file_for(path)?;
+    let body = std::fs::read(&file).ok()?;
+    Some(
+        Response::builder()
+            .status(200)
+            .header("Content-Type", assets::content_type(&file))
+            .header("Cache-Control", "no-cache")
+            .body(body)
+            .build(),
+    )
+}
+
+#[http_component]
+fn handle(request: Request) -> Response {
+    let core_request = convert::to_core_request(
+        &request.method().to_string(),
+        request.uri(),
+        request.headers().map(|(name, value)| (name, value.as_bytes())),
+        request.body().to_vec(),
+    );
+    if core_request.method.eq_ignore_ascii_case("GET") {
+        if core_request.path() == "/" {
+            return Response::builder().status(302).header("Location", "/widget/").body(Vec::new()).build();
+        }
+        if let Some(file) = serve_file(core_request.path()) {
+            return file;
+        }
+    }
+    let store = match SpinStore::open("default") {
+        Ok(store) => store,
+        Err(error) => return into_spin(ApiError::from(error).into_response()),
+    };
+    let config = convert::config(variables::get("admin_token").ok(), variables::get("cors_allowed_origins").ok());
+    let mut ids = RandomIds;
+    let mut env = Env { store: &store, now: now(), ids: &mut ids, config: &config };
+    if convert::is_enabled(variables::get("demo_data").ok().as_deref()) {
+        match tm_core::demo::load_if_empty(&mut env) {
+            // The one time the demo key exists in clear: the operator needs it to try the API.
+            Ok(Some(secret)) => eprintln!("Demo data loaded. Demo API key (all roles, shown once): {secret}"),
+            Ok(None) => {}
+            Err(error) => eprintln!("Demo data could not be loaded: {error}"),
+        }
+    }
+    into_spin(tm_core::handle(&core_request, &mut env))
+}

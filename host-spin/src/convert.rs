@@ -1,0 +1,90 @@
+//! Conversion between what Spin hands the component and the core's transport-neutral types.
+
+use tm_core::{Config, Request};
+
+/// The path and query of a request URI, whether Spin gives a full URL or just the path.
+pub fn path_and_query(uri: &str) -> String {
+    let without_scheme = match uri.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => uri,
+    };
+    if without_scheme.starts_with('/') {
+        without_scheme.to_string()
+    } else {
+        format!("/{without_scheme}")
+    }
+}
+
+/// Builds the core request. Header values that are not UTF-8 are passed on lossily: the core
+/// compares them as text and will simply not match them.
+pub fn to_core_request<'a>(
+    method: &str,
+    uri: &str,
+    headers: impl Iterator<Item = (&'a str, &'a [u8])>,
+    body: Vec<u8>,
+) -> Request {
+    Request {
+        method: method.to_string(),
+        path_and_query: path_and_query(uri),
+        headers: headers
+            .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value).into_owned()))
+            .collect(),
+        body,
+    }
+}
+
+/// The operator configuration from Spin variables (passed in as strings).
+pub fn config(admin_token: Option<String>, cors_allowed_origins: Option<String>) -> Config {
+    Config {
+        admin_token: admin_token.filter(|t| !t.trim().is_empty()),
+        cors_allowed_origins: cors_allowed_origins
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// Spin variables are strings; these count as "on".
+pub fn is_enabled(flag: Option<&str>) -> bool {
+    matches!(
+        flag.map(|f| f.trim().to_ascii_lowercase()).as_deref(),
+        Some("true" | "1" | "yes" | "on")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_and_query_from_full_urls_and_paths() {
+        assert_eq!(path_and_query("http://127.0.0.1:3000/v1.0/teams?status=Active"), "/v1.0/teams?status=Active");
+        assert_eq!(path_and_query("https://tm.example.com"), "/");
+        assert_eq!(path_and_query("/health"), "/health");
+        assert_eq!(path_and_query("health"), "/health");
+    }
+
+    #[test]
+    fn request_keeps_method_headers_and_body() {
+        let headers = [("api_key", b"tm_x".as_slice()), ("x-bin", b"\xff".as_slice())];
+        let request = to_core_request("POST", "http://h/v1.0/tasks/1/hold", headers.into_iter(), b"{}".to_vec());
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path(), "/v1.0/tasks/1/hold");
+        assert_eq!(request.header_value("API_KEY"), Some("tm_x"));
+        assert_eq!(request.header_value("x-bin"), Some("\u{fffd}"));
+        assert_eq!(request.body, b"{}");
+    }
+
+    #[test]
+    fn config_from_variables() {
+        let config = config(Some(" ".into()), Some("https://a.example, ,https://b.example".into()));
+        assert_eq!(config.admin_token, None);
+        assert_eq!(config.cors_allowed_origins, ["https://a.example", "https://b.example"]);
+        assert!(is_enabled(Some("True")));
+        assert!(!is_enabled(Some("false")));
+        assert!(!is_enabled(None));
+    }
+}

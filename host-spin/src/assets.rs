@@ -21,7 +21,9 @@ pub fn file_for(path: &str) -> Option<String> {
     let safe = rest.split('/').all(|segment| {
         !segment.is_empty()
             && !segment.starts_with('.')
-            && segment.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     });
     safe.then(|| format!("{dir}/{rest}"))
 }
@@ -51,15 +53,35 @@ mod tests {
 
     #[test]
     fn maps_pages_and_files_below_the_mounts() {
-        assert_eq!(file_for("/docs").as_deref(), Some("/assets/docs/index.html"));
-        assert_eq!(file_for("/docs/").as_deref(), Some("/assets/docs/index.html"));
-        assert_eq!(file_for("/docs/swagger-ui.css").as_deref(), Some("/assets/docs/swagger-ui.css"));
-        assert_eq!(file_for("/widget/pkg/tm_web_widget_bg.wasm?v=1").as_deref(), Some("/assets/widget/pkg/tm_web_widget_bg.wasm"));
+        assert_eq!(
+            file_for("/docs").as_deref(),
+            Some("/assets/docs/index.html")
+        );
+        assert_eq!(
+            file_for("/docs/").as_deref(),
+            Some("/assets/docs/index.html")
+        );
+        assert_eq!(
+            file_for("/docs/swagger-ui.css").as_deref(),
+            Some("/assets/docs/swagger-ui.css")
+        );
+        assert_eq!(
+            file_for("/widget/pkg/tm_web_widget_bg.wasm?v=1").as_deref(),
+            Some("/assets/widget/pkg/tm_web_widget_bg.wasm")
+        );
     }
 
     #[test]
     fn refuses_traversal_hidden_files_and_other_prefixes() {
-        for path in ["/docs/../spin.toml", "/docs/.env", "/docsx", "/widget//x", "/v1.0/teams", "/widget/%2e%2e/x", "/"] {
+        for path in [
+            "/docs/../spin.toml",
+            "/docs/.env",
+            "/docsx",
+            "/widget//x",
+            "/v1.0/teams",
+            "/widget/%2e%2e/x",
+            "/",
+        ] {
             assert_eq!(file_for(path), None, "{path}");
         }
     }

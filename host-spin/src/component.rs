@@ -52,12 +52,18 @@ fn handle(request: Request) -> Response {
     let core_request = convert::to_core_request(
         &request.method().to_string(),
         request.uri(),
-        request.headers().map(|(name, value)| (name, value.as_bytes())),
+        request
+            .headers()
+            .map(|(name, value)| (name, value.as_bytes())),
         request.body().to_vec(),
     );
     if core_request.method.eq_ignore_ascii_case("GET") {
         if core_request.path() == "/" {
-            return Response::builder().status(302).header("Location", "/widget/").body(Vec::new()).build();
+            return Response::builder()
+                .status(302)
+                .header("Location", "/widget/")
+                .body(Vec::new())
+                .build();
         }
         if let Some(file) = serve_file(core_request.path()) {
             return file;
@@ -67,13 +73,23 @@ fn handle(request: Request) -> Response {
         Ok(store) => store,
         Err(error) => return into_spin(ApiError::from(error).into_response()),
     };
-    let config = convert::config(variables::get("admin_token").ok(), variables::get("cors_allowed_origins").ok());
+    let config = convert::config(
+        variables::get("admin_token").ok(),
+        variables::get("cors_allowed_origins").ok(),
+    );
     let mut ids = RandomIds;
-    let mut env = Env { store: &store, now: now(), ids: &mut ids, config: &config };
+    let mut env = Env {
+        store: &store,
+        now: now(),
+        ids: &mut ids,
+        config: &config,
+    };
     if convert::is_enabled(variables::get("demo_data").ok().as_deref()) {
         match tm_core::demo::load_if_empty(&mut env) {
             // The one time the demo key exists in clear: the operator needs it to try the API.
-            Ok(Some(secret)) => eprintln!("Demo data loaded. Demo API key (all roles, shown once): {secret}"),
+            Ok(Some(secret)) => {
+                eprintln!("Demo data loaded. Demo API key (all roles, shown once): {secret}")
+            }
             Ok(None) => {}
             Err(error) => eprintln!("Demo data could not be loaded: {error}"),
         }

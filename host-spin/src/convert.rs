@@ -27,7 +27,12 @@ pub fn to_core_request<'a>(
         method: method.to_string(),
         path_and_query: path_and_query(uri),
         headers: headers
-            .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value).into_owned()))
+            .map(|(name, value)| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(value).into_owned(),
+                )
+            })
             .collect(),
         body,
     }
@@ -61,7 +66,10 @@ mod tests {
 
     #[test]
     fn path_and_query_from_full_urls_and_paths() {
-        assert_eq!(path_and_query("http://127.0.0.1:3000/v1.0/teams?status=Active"), "/v1.0/teams?status=Active");
+        assert_eq!(
+            path_and_query("http://127.0.0.1:3000/v1.0/teams?status=Active"),
+            "/v1.0/teams?status=Active"
+        );
         assert_eq!(path_and_query("https://tm.example.com"), "/");
         assert_eq!(path_and_query("/health"), "/health");
         assert_eq!(path_and_query("health"), "/health");
@@ -69,8 +77,16 @@ mod tests {
 
     #[test]
     fn request_keeps_method_headers_and_body() {
-        let headers = [("api_key", b"tm_x".as_slice()), ("x-bin", b"\xff".as_slice())];
-        let request = to_core_request("POST", "http://h/v1.0/tasks/1/hold", headers.into_iter(), b"{}".to_vec());
+        let headers = [
+            ("api_key", b"tm_x".as_slice()),
+            ("x-bin", b"\xff".as_slice()),
+        ];
+        let request = to_core_request(
+            "POST",
+            "http://h/v1.0/tasks/1/hold",
+            headers.into_iter(),
+            b"{}".to_vec(),
+        );
         assert_eq!(request.method, "POST");
         assert_eq!(request.path(), "/v1.0/tasks/1/hold");
         assert_eq!(request.header_value("API_KEY"), Some("tm_x"));
@@ -80,9 +96,15 @@ mod tests {
 
     #[test]
     fn config_from_variables() {
-        let config = config(Some(" ".into()), Some("https://a.example, ,https://b.example".into()));
+        let config = config(
+            Some(" ".into()),
+            Some("https://a.example, ,https://b.example".into()),
+        );
         assert_eq!(config.admin_token, None);
-        assert_eq!(config.cors_allowed_origins, ["https://a.example", "https://b.example"]);
+        assert_eq!(
+            config.cors_allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
         assert!(is_enabled(Some("True")));
         assert!(!is_enabled(Some("false")));
         assert!(!is_enabled(None));

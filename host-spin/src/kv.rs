@@ -53,7 +53,12 @@ mod spin {
 
         /// Spin's CAS handle remembers the value it saw; we also compare it with `expected`,
         /// and never swap an absent key (Spin's SQLite store would write it unconditionally).
-        fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        fn compare_and_swap(
+            &self,
+            key: &str,
+            expected: &[u8],
+            new: &[u8],
+        ) -> Result<bool, StoreError> {
             let cas = atomics::Cas::new(&self.bucket, &encode_key(key)).map_err(unavailable)?;
             match cas.current().map_err(unavailable)? {
                 Some(current) if current == expected => {}

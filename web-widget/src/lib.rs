@@ -1,1 +1,17 @@
+//! `<tm-agent-tasks>`: an agent's task controls for integrators' web pages.
+//!
+//! The widget lists the user's current tasks and offers exactly the actions that
+//! `tm-core`'s state machine allows for each one; it never carries a copy of the rules.
+//!
+//! - [`view`]: pure rendering of tasks to HTML (tested natively and in the browser).
+//! - [`transport`]: how requests reach the API (`fetch`, or anything else in tests).
+//! - [`widget`]: the live widget: state, DOM events, refresh.
+//! - [`element`]: the custom element definition and the JS-facing API.
 
+pub mod element;
+pub mod transport;
+pub mod view;
+pub mod widget;
+
+pub use transport::{FetchTransport, Transport};
+pub use widget::{Options, Widget};

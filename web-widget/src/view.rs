@@ -1,0 +1,254 @@
+//! Pure rendering: tasks in, HTML out. Which buttons appear is decided by the core's
+//! `allowed_actions`, so the widget can never offer what the API would refuse.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use tm_core::ids::TaskId;
+use tm_core::model::{ConsultationStatus, Task, TaskStatus, TaskType};
+use tm_core::{TaskAction, Timestamp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    Info,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub kind: MessageKind,
+    pub text: String,
+}
+
+/// Everything a render needs.
+pub struct ViewState<'a> {
+    pub tasks: &'a [Task],
+    pub now: Timestamp,
+    pub message: Option<&'a Message>,
+    /// A task whose action is in flight: its buttons are disabled until the answer.
+    pub busy: Option<TaskId>,
+    /// What the agent typed into each task's target field.
+    pub targets: &'a HashMap<TaskId, String>,
+}
+
+/// The actions an agent gets a button for: everything the state machine allows except
+/// offering (a routing decision) and audio routes (a supervisor tool).
+pub fn agent_actions(task: &Task) -> Vec<TaskAction> {
+    task.allowed_actions()
+        .into_iter()
+        .filter(|a| !matches!(a, TaskAction::Offer | TaskAction::ConsultationAudioRoutes))
+        .collect()
+}
+
+/// Actions that need the target field.
+pub fn needs_target(action: TaskAction) -> bool {
+    matches!(action, TaskAction::Transfer | TaskAction::ConsultationCall)
+}
+
+pub fn label(action: TaskAction) -> &'static str {
+    match action {
+        TaskAction::Offer => "Offer",
+        TaskAction::Accept => "Accept",
+        TaskAction::Decline => "Decline",
+        TaskAction::Answered => "Mark answered",
+        TaskAction::Hold => "Hold",
+        TaskAction::Resume => "Resume",
+        TaskAction::Transfer => "Transfer",
+        TaskAction::Terminate => "Terminate",
+        TaskAction::ConsultationCall => "Consult",
+        TaskAction::ConsultationAnswered => "Consultant answered",
+        TaskAction::ConsultationMerge => "Merge",
+        TaskAction::ConsultationTransfer => "Transfer to consultant",
+        TaskAction::ConsultationTerminate => "End consultation",
+        TaskAction::ConsultationLeave => "Leave conference",
+        TaskAction::ConsultationAudioRoutes => "Audio routes",
+        TaskAction::ConsultationTerminateCustomerCall => "End customer call",
+    }
+}
+
+pub fn type_label(task_type: TaskType) -> &'static str {
+    match task_type {
+        TaskType::IncomingCall => "Incoming call",
+        TaskType::OutboundCall => "Outbound call",
+        TaskType::ExternalTask => "External task",
+    }
+}
+
+pub fn status_label(status: TaskStatus) -> &'static str {
+    match status {
+        TaskStatus::OnHold => "On hold",
+        other => other.as_str(),
+    }
+}
+
+fn consultation_label(status: ConsultationStatus) -> &'static str {
+    match status {
+        ConsultationStatus::Ringing => "ringing",
+        ConsultationStatus::Connected => "connected",
+        ConsultationStatus::Merged => "merged",
+        ConsultationStatus::Ended => "ended",
+    }
+}
+
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// "45 s", "2 min 05 s", "1 h 03 min".
+pub fn duration_text(millis: i64) -> String {
+    let seconds = millis.max(0) / 1000;
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {:02} s", s / 60, s % 60),
+        s => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn render_task(out: &mut String, task: &Task, state: &ViewState) {
+    let id = task.id.to_string();
+    let busy = state.busy == Some(task.id);
+    let summary = format!(
+        "{} from {}, {}",
+        type_label(task.task_type),
+        task.customer.display_name,
+        status_label(task.status)
+    );
+    let _ = write!(
+        out,
+        r#"<li class="tm-task tm-status-{status}" data-task="{id}" aria-label="{summary}" aria-busy="{busy}">"#,
+        status = task.status.as_str().to_ascii_lowercase(),
+        summary = escape(&summary),
+    );
+    let _ = write!(
+        out,
+        r#"<div class="tm-head"><span class="tm-type">{kind}</span><span class="tm-customer" title="{uri}">{name}</span><span class="tm-state"><span class="tm-status">{status}</span> <span class="tm-time">for {time}</span></span></div>"#,
+        kind = type_label(task.task_type),
+        uri = escape(&task.customer.uri),
+        name = escape(&task.customer.display_name),
+        status = status_label(task.status),
+        time = duration_text(state.now.unix_millis() - task.updated_at.unix_millis()),
+    );
+    if let Some(call) = task
+        .consultation_call
+        .as_ref()
+        .filter(|c| c.status.is_active())
+    {
+        let _ = write!(
+            out,
+            r#"<div class="tm-consultation">Consultation with <span class="tm-consultant">{}</span>: <span class="tm-consultation-status">{}</span></div>"#,
+            escape(&call.target.display_name),
+            consultation_label(call.status)
+        );
+    }
+    let actions = agent_actions(task);
+    if actions.iter().any(|a| needs_target(*a)) {
+        let value = state.targets.get(&task.id).map_or("", String::as_str);
+        let _ = write!(
+            out,
+            r#"<label class="tm-target-label">Target <input class="tm-target" type="text" data-task="{id}" value="{value}" placeholder="sip:, tel: or user" aria-label="Transfer or consultation target for {name}" autocomplete="off"></label>"#,
+            value = escape(value),
+            name = escape(&task.customer.display_name),
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<div class="tm-actions" role="group" aria-label="Actions for {}">"#,
+        escape(&task.customer.display_name)
+    );
+    for action in actions {
+        let _ = write!(
+            out,
+            r#"<button type="button" class="tm-action tm-action-{endpoint}" data-task="{id}" data-action="{action:?}"{disabled}>{label}</button>"#,
+            endpoint = action.endpoint().replace('/', "-"),
+            disabled = if busy { " disabled" } else { "" },
+            label = label(action),
+        );
+    }
+    out.push_str("</div></li>");
+}
+
+/// The widget's whole inner HTML.
+pub fn render(state: &ViewState) -> String {
+    let mut out = String::from(r#"<section class="tm-widget" aria-label="My tasks">"#);
+    match state.message {
+        Some(message) => {
+            let (class, role) = match message.kind {
+                MessageKind::Error => ("tm-message tm-error", "alert"),
+                MessageKind::Info => ("tm-message tm-info", "status"),
+            };
+            let _ = write!(
+                out,
+                r#"<div class="{class}" role="{role}">{}</div>"#,
+                escape(&message.text)
+            );
+        }
+        None => out.push_str(r#"<div class="tm-message" role="status"></div>"#),
+    }
+    if state.tasks.is_empty() {
+        out.push_str(r#"<p class="tm-empty">No current tasks.</p>"#);
+    } else {
+        out.push_str(r#"<ul class="tm-tasks">"#);
+        for task in state.tasks {
+            render_task(&mut out, task, state);
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</section>");
+    out
+}
+
+/// The widget's stylesheet. Host pages theme it through the custom properties.
+pub const STYLE: &str = r#"
+tm-agent-tasks { display: block; font: var(--tm-font, 14px/1.4 system-ui, sans-serif); color: var(--tm-fg, #1d2430); }
+tm-agent-tasks .tm-widget { background: var(--tm-bg, #fff); border: 1px solid var(--tm-border, #d0d5dd); border-radius: var(--tm-radius, 8px); padding: .5rem; min-width: 0; }
+tm-agent-tasks .tm-tasks { list-style: none; margin: 0; padding: 0; display: grid; gap: .5rem; }
+tm-agent-tasks .tm-task { border: 1px solid var(--tm-border, #d0d5dd); border-radius: var(--tm-radius, 8px); padding: .5rem; }
+tm-agent-tasks .tm-head { display: flex; flex-wrap: wrap; gap: .25rem .75rem; align-items: baseline; }
+tm-agent-tasks .tm-type { font-weight: 600; }
+tm-agent-tasks .tm-customer { overflow-wrap: anywhere; }
+tm-agent-tasks .tm-state { margin-left: auto; color: var(--tm-muted, #555e6b); }
+tm-agent-tasks .tm-consultation { margin-top: .25rem; color: var(--tm-muted, #555e6b); }
+tm-agent-tasks .tm-target-label { display: flex; gap: .5rem; align-items: center; margin-top: .5rem; }
+tm-agent-tasks .tm-target { flex: 1; min-width: 0; padding: .3rem; font: inherit; }
+tm-agent-tasks .tm-actions { display: flex; flex-wrap: wrap; gap: .35rem; margin-top: .5rem; }
+tm-agent-tasks .tm-action { font: inherit; padding: .35rem .7rem; border-radius: var(--tm-radius, 8px); border: 1px solid var(--tm-accent, #1f5eff); background: var(--tm-button-bg, #fff); color: var(--tm-accent, #1f5eff); cursor: pointer; }
+tm-agent-tasks .tm-action:focus-visible, tm-agent-tasks .tm-target:focus-visible { outline: 3px solid var(--tm-focus, #ffbf47); outline-offset: 1px; }
+tm-agent-tasks .tm-action:disabled { opacity: .5; cursor: progress; }
+tm-agent-tasks .tm-action-terminate, tm-agent-tasks .tm-action-decline { border-color: var(--tm-danger, #c62828); color: var(--tm-danger, #c62828); }
+tm-agent-tasks .tm-message:empty { display: none; }
+tm-agent-tasks .tm-message { padding: .4rem .5rem; margin-bottom: .5rem; border-radius: var(--tm-radius, 8px); }
+tm-agent-tasks .tm-error { background: var(--tm-error-bg, #fdecea); color: var(--tm-danger, #c62828); }
+tm-agent-tasks .tm-info { background: var(--tm-info-bg, #eef3ff); }
+tm-agent-tasks .tm-empty { margin: .25rem; color: var(--tm-muted, #555e6b); }
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape(r#"<b a="1">&'"#),
+            "&lt;b a=&quot;1&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration_text(-5), "0 s");
+        assert_eq!(duration_text(45_999), "45 s");
+        assert_eq!(duration_text(125_000), "2 min 05 s");
+        assert_eq!(duration_text(3_780_000), "1 h 03 min");
+    }
+}

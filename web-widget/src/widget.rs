@@ -1,0 +1,464 @@
+//! The live widget: keeps the user's tasks, renders them, turns clicks into API calls,
+//! and refreshes on an interval and when the page becomes visible again.
+
+use crate::transport::Transport;
+use crate::view::{self, Message, MessageKind, ViewState};
+use serde::Deserialize;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use tm_core::ids::TaskId;
+use tm_core::model::Task;
+use tm_core::{Request, Response, TaskAction, Timestamp};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent};
+
+/// What the integrator configures (the element's attributes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Options {
+    /// Base URL of the API; empty for the page's own origin.
+    pub api_base: String,
+    pub api_key: String,
+    /// The agent: Id, SIP URI or UPN.
+    pub user: String,
+    /// Refresh interval; 0 turns periodic refresh off.
+    pub refresh_seconds: u32,
+}
+
+/// Where the current message came from: a refresh's message goes away with the next good
+/// refresh, an action's stays until the next action or Escape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Refresh,
+    Action,
+}
+
+#[derive(Default)]
+struct State {
+    tasks: Vec<Task>,
+    message: Option<(Source, Message)>,
+    busy: Option<TaskId>,
+    /// The last refresh failed: tasks may be out of date, so no button is enabled.
+    stale: bool,
+    targets: HashMap<TaskId, String>,
+}
+
+type Listener = (String, Closure<dyn FnMut(Event)>, bool);
+/// The refresh timer's id and its callback (kept alive while the timer runs).
+type Interval = (i32, Closure<dyn FnMut()>);
+
+pub struct Widget {
+    root: HtmlElement,
+    transport: Rc<dyn Transport>,
+    options: Options,
+    state: RefCell<State>,
+    listeners: RefCell<Vec<Listener>>,
+    interval: RefCell<Option<Interval>>,
+    /// A control that had focus but could not get it back yet (disabled while busy).
+    pending_focus: RefCell<Option<(String, String)>>,
+}
+
+/// `GET /v1.0/users/{user}/tasks` with the key.
+pub fn list_request(options: &Options) -> Request {
+    let user: String = js_sys::encode_uri_component(&options.user).into();
+    Request::new("GET", &format!("/v1.0/users/{user}/tasks")).header("api_key", &options.api_key)
+}
+
+/// The request a button sends: `POST /v1.0/tasks/{id}/{action}` with the key, `If-Match` of
+/// the version on screen, and `{"Target": ...}` for transfer and consultation.
+pub fn action_request(
+    options: &Options,
+    task: &Task,
+    action: TaskAction,
+    target: &str,
+) -> Result<Request, String> {
+    let mut request = Request::new(
+        "POST",
+        &format!("/v1.0/tasks/{}/{}", task.id, action.endpoint()),
+    )
+    .header("api_key", &options.api_key)
+    .header("If-Match", &task.etag());
+    if view::needs_target(action) {
+        let target = target.trim();
+        if target.is_empty() {
+            return Err(format!(
+                "Enter a target (sip:, tel: or a user) to {}.",
+                view::label(action).to_lowercase()
+            ));
+        }
+        request = request.json(&serde_json::json!({"Target": target}));
+    }
+    Ok(request)
+}
+
+/// A clear message for an error answer.
+pub fn error_text(response: &Response) -> String {
+    let detail = response.json_body()["Error"]["Message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    match response.status {
+        400 => format!("Rejected: {detail}"),
+        401 => format!("Not authorized: {detail}"),
+        404 => format!("Not found: {detail}"),
+        409 => format!("Not possible in the task's current state: {detail}"),
+        412 => {
+            "The task was changed elsewhere; the list has been refreshed. Please try again.".into()
+        }
+        status if status >= 500 => {
+            format!("The service is unavailable ({status}); please try again shortly.")
+        }
+        status => format!("Request failed ({status}): {detail}"),
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_millis(js_sys::Date::now() as i64)
+}
+
+fn action_by_name(name: &str) -> Option<TaskAction> {
+    TaskAction::ALL
+        .into_iter()
+        .find(|a| format!("{a:?}") == name)
+}
+
+impl Widget {
+    /// Renders into `root`, wires events and starts refreshing.
+    pub fn mount(root: HtmlElement, options: Options, transport: Rc<dyn Transport>) -> Rc<Widget> {
+        let widget = Rc::new(Widget {
+            root,
+            transport,
+            options,
+            state: RefCell::new(State::default()),
+            listeners: RefCell::new(Vec::new()),
+            interval: RefCell::new(None),
+            pending_focus: RefCell::new(None),
+        });
+        widget.render();
+        widget.listen();
+        if widget.options.refresh_seconds > 0 {
+            widget.start_interval();
+        }
+        let first = Rc::clone(&widget);
+        wasm_bindgen_futures::spawn_local(async move { first.refresh().await });
+        widget
+    }
+
+    /// Stops timers and listeners (the element left the page).
+    pub fn unmount(&self) {
+        if let Some((id, _)) = self.interval.borrow_mut().take() {
+            if let Some(window) = web_sys::window() {
+                window.clear_interval_with_handle(id);
+            }
+        }
+        for (event, closure, on_document) in self.listeners.borrow_mut().drain(..) {
+            let target: Option<web_sys::EventTarget> = if on_document {
+                web_sys::window().and_then(|w| w.document()).map(Into::into)
+            } else {
+                Some(self.root.clone().into())
+            };
+            if let Some(target) = target {
+                let _ = target
+                    .remove_event_listener_with_callback(&event, closure.as_ref().unchecked_ref());
+            }
+        }
+    }
+
+    pub fn tasks(&self) -> Vec<Task> {
+        self.state.borrow().tasks.clone()
+    }
+
+    pub fn root(&self) -> &HtmlElement {
+        &self.root
+    }
+
+    /// Reloads the user's tasks.
+    pub async fn refresh(self: &Rc<Self>) {
+        let result = self.transport.send(list_request(&self.options)).await;
+        {
+            let mut state = self.state.borrow_mut();
+            match result {
+                Ok(response) if response.status == 200 => {
+                    match serde_json::from_slice::<Vec<Task>>(&response.body) {
+                        Ok(tasks) => {
+                            state.tasks = tasks;
+                            state.stale = false;
+                            if matches!(state.message, Some((Source::Refresh, _))) {
+                                state.message = None;
+                            }
+                        }
+                        Err(error) => {
+                            state.stale = true;
+                            state.message = Some((
+                                Source::Refresh,
+                                error_message(format!(
+                                    "Unexpected answer from the service: {error}"
+                                )),
+                            ));
+                        }
+                    }
+                }
+                Ok(response) => {
+                    state.stale = true;
+                    if matches!(response.status, 401 | 404) {
+                        state.tasks.clear();
+                    }
+                    state.message = Some((Source::Refresh, error_message(error_text(&response))));
+                }
+                Err(error) => {
+                    state.stale = true;
+                    state.message = Some((
+                        Source::Refresh,
+                        error_message(format!("Cannot reach the service: {error}")),
+                    ));
+                }
+            }
+            let ids: Vec<TaskId> = state.tasks.iter().map(|t| t.id).collect();
+            state.targets.retain(|id, _| ids.contains(id));
+        }
+        self.render();
+    }
+
+    /// Performs `action` on `task` as shown on screen, then refreshes.
+    pub async fn perform(self: &Rc<Self>, task_id: TaskId, action: TaskAction) {
+        let request = {
+            let mut state = self.state.borrow_mut();
+            if state.busy.is_some() || state.stale {
+                return;
+            }
+            let Some(task) = state.tasks.iter().find(|t| t.id == task_id).cloned() else {
+                return;
+            };
+            if !view::agent_actions(&task).contains(&action) {
+                return;
+            }
+            let target = state.targets.get(&task_id).cloned().unwrap_or_default();
+            match action_request(&self.options, &task, action, &target) {
+                Ok(request) => {
+                    state.busy = Some(task_id);
+                    request
+                }
+                Err(text) => {
+                    state.message = Some((Source::Action, error_message(text)));
+                    drop(state);
+                    self.render();
+                    return;
+                }
+            }
+        };
+        self.render();
+        let result = self.transport.send(request).await;
+        let message = match result {
+            Ok(response) if response.status < 300 => {
+                self.state.borrow_mut().targets.remove(&task_id);
+                Message {
+                    kind: MessageKind::Info,
+                    text: format!("{}: done.", view::label(action)),
+                }
+            }
+            Ok(response) => error_message(error_text(&response)),
+            Err(error) => error_message(format!("Cannot reach the service: {error}")),
+        };
+        self.state.borrow_mut().busy = None;
+        self.refresh().await;
+        self.state.borrow_mut().message = Some((Source::Action, message));
+        self.render();
+    }
+
+    fn render(&self) {
+        let focused = self
+            .focused_control()
+            .or_else(|| self.pending_focus.borrow_mut().take());
+        let html = {
+            let state = self.state.borrow();
+            let tasks: Vec<Task> = state.tasks.clone();
+            view::render(&ViewState {
+                tasks: &tasks,
+                now: now(),
+                message: state.message.as_ref().map(|(_, m)| m),
+                busy: state.busy,
+                targets: &state.targets,
+            })
+        };
+        self.root.set_inner_html(&html);
+        if self.state.borrow().stale {
+            if let Ok(buttons) = self.root.query_selector_all("button.tm-action") {
+                for i in 0..buttons.length() {
+                    if let Some(button) = buttons.item(i).and_then(|n| n.dyn_into::<Element>().ok())
+                    {
+                        let _ = button.set_attribute("disabled", "");
+                    }
+                }
+            }
+        }
+        self.restore_focus(focused);
+    }
+
+    /// (task, action or "target") of the focused control inside the widget.
+    fn focused_control(&self) -> Option<(String, String)> {
+        let active = web_sys::window()?.document()?.active_element()?;
+        if !self.root.contains(Some(&active)) {
+            return None;
+        }
+        let task = active.get_attribute("data-task")?;
+        let control = active
+            .get_attribute("data-action")
+            .unwrap_or_else(|| "target".into());
+        Some((task, control))
+    }
+
+    /// Keeps keyboard users where they were across re-renders: the same control, else the
+    /// first button of the same task, else the first button. A control that cannot take focus
+    /// now (disabled while its action runs) gets it back on a later render.
+    fn restore_focus(&self, focused: Option<(String, String)>) {
+        let Some((task, control)) = focused else {
+            return;
+        };
+        let document = web_sys::window().and_then(|w| w.document());
+        let selectors = [
+            if control == "target" {
+                format!(r#"input.tm-target[data-task="{task}"]"#)
+            } else {
+                format!(r#"button[data-task="{task}"][data-action="{control}"]"#)
+            },
+            format!(r#"[data-task="{task}"] button.tm-action"#),
+            "button.tm-action".to_string(),
+        ];
+        for selector in selectors {
+            if let Ok(Some(element)) = self.root.query_selector(&selector) {
+                if let Ok(element) = element.dyn_into::<HtmlElement>() {
+                    let _ = element.focus();
+                    let took_focus = document
+                        .as_ref()
+                        .and_then(|d| d.active_element())
+                        .is_some_and(|active| &active == element.as_ref() as &Element);
+                    if !took_focus {
+                        *self.pending_focus.borrow_mut() = Some((task, control));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add_listener(
+        self: &Rc<Self>,
+        event: &str,
+        on_document: bool,
+        handler: fn(&Rc<Widget>, Event),
+    ) {
+        let weak: Weak<Widget> = Rc::downgrade(self);
+        let closure = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
+            if let Some(widget) = weak.upgrade() {
+                handler(&widget, e);
+            }
+        });
+        let target: Option<web_sys::EventTarget> = if on_document {
+            web_sys::window().and_then(|w| w.document()).map(Into::into)
+        } else {
+            Some(self.root.clone().into())
+        };
+        if let Some(target) = target {
+            let _ =
+                target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+        }
+        self.listeners
+            .borrow_mut()
+            .push((event.to_string(), closure, on_document));
+    }
+
+    fn listen(self: &Rc<Self>) {
+        self.add_listener("click", false, |widget, event| {
+            let Some(button) = event
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|e| e.closest("button[data-action]").ok().flatten())
+            else {
+                return;
+            };
+            let task = button
+                .get_attribute("data-task")
+                .and_then(|t| TaskId::parse(&t));
+            let action = button
+                .get_attribute("data-action")
+                .and_then(|a| action_by_name(&a));
+            if let (Some(task), Some(action)) = (task, action) {
+                let widget = Rc::clone(widget);
+                wasm_bindgen_futures::spawn_local(
+                    async move { widget.perform(task, action).await },
+                );
+            }
+        });
+        self.add_listener("input", false, |widget, event| {
+            let Some(input) = event
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+            else {
+                return;
+            };
+            if let Some(task) = input
+                .get_attribute("data-task")
+                .and_then(|t| TaskId::parse(&t))
+            {
+                widget
+                    .state
+                    .borrow_mut()
+                    .targets
+                    .insert(task, input.value());
+            }
+        });
+        self.add_listener("keydown", false, |widget, event| {
+            let Some(key) = event.dyn_ref::<KeyboardEvent>().map(KeyboardEvent::key) else {
+                return;
+            };
+            if key == "Escape" && widget.state.borrow().message.is_some() {
+                widget.state.borrow_mut().message = None;
+                widget.render();
+            }
+        });
+        self.add_listener("visibilitychange", true, |widget, _| {
+            let visible = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| !d.hidden());
+            if visible {
+                let widget = Rc::clone(widget);
+                wasm_bindgen_futures::spawn_local(async move { widget.refresh().await });
+            }
+        });
+    }
+
+    fn start_interval(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let tick = Closure::<dyn FnMut()>::new(move || {
+            if let Some(widget) = weak.upgrade() {
+                if widget.state.borrow().busy.is_none() {
+                    wasm_bindgen_futures::spawn_local(async move { widget.refresh().await });
+                }
+            }
+        });
+        let millis =
+            i32::try_from(self.options.refresh_seconds.saturating_mul(1000)).unwrap_or(i32::MAX);
+        if let Some(window) = web_sys::window() {
+            if let Ok(id) = window.set_interval_with_callback_and_timeout_and_arguments_0(
+                tick.as_ref().unchecked_ref(),
+                millis,
+            ) {
+                *self.interval.borrow_mut() = Some((id, tick));
+            }
+        }
+    }
+}
+
+fn error_message(text: String) -> Message {
+    Message {
+        kind: MessageKind::Error,
+        text,
+    }
+}
+
+/// For JS callers: an error as a JS value.
+pub fn js_error(text: &str) -> JsValue {
+    js_sys::Error::new(text).into()
+}

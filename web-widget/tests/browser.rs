@@ -1,0 +1,697 @@
+//! The widget in a real headless Chromium, talking to the real core handler with an
+//! in-memory store inside the page (no hand-written fake of the API).
+
+use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use tm_core::demo::{ANNA, CARLA, SUPPORT};
+use tm_core::ids::TaskId;
+use tm_core::model::{Task, TaskStatus};
+use tm_core::{Config, Env, MemoryStore, Request, Response, SequentialIds, TaskAction, Timestamp};
+use tm_web_widget::transport::{ResponseFuture, Transport};
+use tm_web_widget::view::{self, ViewState};
+use tm_web_widget::{Options, Widget};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const ADMIN: &str = "widget-test-admin";
+
+/// The real API, in the page: core handler + in-memory store. Records what the widget sends
+/// and can switch the store off or strip `If-Match` (to provoke real 503s and 409s).
+struct InPageApi {
+    store: MemoryStore,
+    ids: RefCell<SequentialIds>,
+    now: Cell<i64>,
+    config: Config,
+    sent: RefCell<Vec<Request>>,
+    strip_if_match: Cell<bool>,
+}
+
+impl InPageApi {
+    fn new() -> Rc<InPageApi> {
+        let api = Rc::new(InPageApi {
+            store: MemoryStore::new(),
+            ids: RefCell::new(SequentialIds::new(7)),
+            now: Cell::new(1_767_600_000_000),
+            config: Config {
+                admin_token: Some(ADMIN.into()),
+                cors_allowed_origins: vec![],
+            },
+            sent: RefCell::new(Vec::new()),
+            strip_if_match: Cell::new(false),
+        });
+        let directory = serde_json::to_value(tm_core::demo::directory()).unwrap_or_default();
+        assert_eq!(
+            api.admin("PUT", "/admin/v1.0/directory", directory).status,
+            200
+        );
+        api
+    }
+
+    fn handle(&self, request: &Request) -> Response {
+        let mut ids = self.ids.borrow_mut();
+        let mut env = Env {
+            store: &self.store,
+            now: Timestamp::from_unix_millis(self.now.get()),
+            ids: &mut *ids,
+            config: &self.config,
+        };
+        tm_core::handle(request, &mut env)
+    }
+
+    fn admin(&self, method: &str, path: &str, body: Value) -> Response {
+        self.handle(
+            &Request::new(method, path)
+                .header("Authorization", &format!("Bearer {ADMIN}"))
+                .json(&body),
+        )
+    }
+
+    fn key(&self) -> String {
+        let created = self.admin(
+            "POST",
+            "/admin/v1.0/apikeys",
+            json!({"Name": "widget", "Roles": ["TasksManage"]}),
+        );
+        created.json_body()["Secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn call(&self, key: &str, path: &str, body: Option<Value>) -> Value {
+        let mut request = Request::new("POST", path).header("api_key", key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = self.handle(&request);
+        assert!(
+            response.status < 300,
+            "{path}: {} {}",
+            response.status,
+            response.json_body()
+        );
+        response.json_body()
+    }
+
+    /// A Support call offered to Anna and driven through `steps`.
+    fn task_for_anna(&self, key: &str, steps: &[&str]) -> String {
+        let created = self.call(key, &format!("/v1.0/teams/{SUPPORT}/tasks"), Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41445550100", "DisplayName": "Mia <Weber>"}})));
+        let id = created["Id"].as_str().unwrap_or_default().to_string();
+        self.call(
+            key,
+            &format!("/v1.0/tasks/{id}/offer"),
+            Some(json!({"UserIdentifier": "sip:anna@contoso.com"})),
+        );
+        for step in steps {
+            let body =
+                (*step == "consultationCall").then(|| json!({"Target": "carla@contoso.com"}));
+            self.call(key, &format!("/v1.0/tasks/{id}/{step}"), body);
+        }
+        id
+    }
+}
+
+struct InPageTransport(Rc<InPageApi>);
+
+impl Transport for InPageTransport {
+    fn send(&self, mut request: Request) -> ResponseFuture {
+        self.0.sent.borrow_mut().push(request.clone());
+        if self.0.strip_if_match.get() {
+            request
+                .headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case("If-Match"));
+        }
+        let response = self.0.handle(&request);
+        Box::pin(async move { Ok(response) })
+    }
+}
+
+fn document() -> web_sys::Document {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document")
+}
+
+fn container() -> HtmlElement {
+    // A plain element: once the custom element is defined, a <tm-agent-tasks> would mount its
+    // own fetch-based widget as well.
+    let element: HtmlElement = document()
+        .create_element("div")
+        .expect("element")
+        .dyn_into()
+        .expect("html element");
+    document()
+        .body()
+        .expect("body")
+        .append_child(&element)
+        .expect("attached");
+    element
+}
+
+async fn mounted(api: &Rc<InPageApi>, key: &str, user: &str) -> Rc<Widget> {
+    let options = Options {
+        api_base: String::new(),
+        api_key: key.into(),
+        user: user.into(),
+        refresh_seconds: 0,
+    };
+    let widget = Widget::mount(
+        container(),
+        options,
+        Rc::new(InPageTransport(Rc::clone(api))),
+    );
+    // Let the first refresh that mounting starts finish, so that it cannot land mid-test.
+    settle().await;
+    widget
+}
+
+fn buttons(root: &Element, task: &str) -> Vec<String> {
+    let list = root
+        .query_selector_all(&format!(r#"button[data-task="{task}"]"#))
+        .expect("query");
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
+        .map(|b| b.get_attribute("data-action").unwrap_or_default())
+        .collect()
+}
+
+fn button(root: &Element, task: &str, action: TaskAction) -> HtmlElement {
+    root.query_selector(&format!(
+        r#"button[data-task="{task}"][data-action="{action:?}"]"#
+    ))
+    .ok()
+    .flatten()
+    .and_then(|b| b.dyn_into().ok())
+    .unwrap_or_else(|| panic!("no {action:?} button for {task}"))
+}
+
+fn message(root: &Element) -> String {
+    root.query_selector(".tm-message")
+        .ok()
+        .flatten()
+        .and_then(|m| m.text_content())
+        .unwrap_or_default()
+}
+
+fn expected_buttons(task: &Task) -> Vec<String> {
+    view::agent_actions(task)
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect()
+}
+
+fn status_of(api: &InPageApi, key: &str, task: &str) -> Value {
+    api.handle(&Request::new("GET", &format!("/v1.0/tasks/{task}")).header("api_key", key))
+        .json_body()
+}
+
+/// What typing into a field fires (it bubbles, as a real one does).
+fn input_event() -> web_sys::Event {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    web_sys::Event::new_with_event_init_dict("input", &init).expect("event")
+}
+
+/// Lets the click handler's spawned future run to completion: yields to the event loop
+/// (a zero-delay timer, so every queued microtask runs first) a few times.
+async fn settle() {
+    for _ in 0..5 {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn renders_every_agent_state_with_exactly_the_allowed_buttons() {
+    let api = InPageApi::new();
+    let key = api.key();
+    let recipes: [(&[&str], &str); 6] = [
+        (&[], "Ringing"),
+        (&["accept"], "Connected"),
+        (&["accept", "hold"], "OnHold"),
+        (&["accept", "consultationCall"], "Consulting"),
+        (
+            &["accept", "consultationCall", "consultationCall/answered"],
+            "Consulting",
+        ),
+        (
+            &[
+                "accept",
+                "consultationCall",
+                "consultationCall/answered",
+                "consultationCall/merge",
+            ],
+            "Conference",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (steps, status) in recipes {
+        ids.push((api.task_for_anna(&key, steps), status));
+    }
+    let outbound = api.call(
+        &key,
+        "/v1.0/tasks/outboundCall/start",
+        Some(json!({"UserIdentifier": "anna@contoso.com", "Target": "tel:+41445550199"})),
+    );
+    ids.push((
+        outbound["Id"].as_str().unwrap_or_default().to_string(),
+        "Dialing",
+    ));
+
+    let widget = mounted(&api, &key, "sip:anna@contoso.com").await;
+    let root: &Element = widget.root();
+    assert_eq!(widget.tasks().len(), ids.len());
+    for (id, status) in &ids {
+        let task = widget
+            .tasks()
+            .into_iter()
+            .find(|t| t.id.to_string() == *id)
+            .expect("listed");
+        assert_eq!(task.status.as_str(), *status);
+        let item = root
+            .query_selector(&format!(r#"li[data-task="{id}"]"#))
+            .ok()
+            .flatten()
+            .expect("rendered");
+        let text = item.text_content().unwrap_or_default();
+        assert!(text.contains(view::status_label(task.status)), "{text}");
+        assert!(text.contains("for "), "time in state: {text}");
+        assert_eq!(buttons(root, id), expected_buttons(&task), "{status}");
+        assert!(!buttons(root, id).is_empty());
+        let has_target = item
+            .query_selector("input.tm-target")
+            .ok()
+            .flatten()
+            .is_some();
+        let wants_target = view::agent_actions(&task)
+            .iter()
+            .any(|a| view::needs_target(*a));
+        assert_eq!(has_target, wants_target, "{status}");
+        if task.consultation_call.is_some() {
+            assert!(text.contains("Consultation with Carla Rossi"), "{text}");
+        }
+    }
+    // Markup from data is escaped, never interpreted.
+    assert!(root.inner_html().contains("Mia &lt;Weber&gt;"));
+    assert!(root.query_selector("weber").ok().flatten().is_none());
+}
+
+#[wasm_bindgen_test]
+fn the_view_offers_nothing_for_final_or_queued_tasks_and_every_status_renders() {
+    let base: Task = serde_json::from_value(json!({
+        "Id": "00000000-0000-4000-8000-000000000001", "TeamId": SUPPORT.to_string(), "Type": "IncomingCall",
+        "Status": "Queued", "Priority": "Normal", "Customer": {"Uri": "tel:+41", "DisplayName": "Mia"},
+        "AssignedUserId": null, "ExternalTaskId": null, "Description": null, "CreatedAt": "2026-01-05T08:00:00.000Z",
+        "QueuedAt": null, "UpdatedAt": "2026-01-05T08:00:00.000Z", "EndedAt": null, "Version": 1, "ConsultationCall": null
+    })).expect("task");
+    for status in TaskStatus::ALL {
+        let mut task = base.clone();
+        task.status = status;
+        let html = view::render(&ViewState {
+            tasks: std::slice::from_ref(&task),
+            now: Timestamp::from_unix_millis(task.updated_at.unix_millis() + 125_000),
+            message: None,
+            busy: None,
+            targets: &Default::default(),
+        });
+        assert!(html.contains(view::status_label(status)), "{status:?}");
+        assert!(html.contains("for 2 min 05 s"));
+        let rendered = html.matches("<button").count();
+        assert_eq!(rendered, view::agent_actions(&task).len(), "{status:?}");
+        if status.is_final() {
+            assert_eq!(rendered, 0);
+        }
+    }
+    // While an action is in flight, no button of that task is enabled.
+    let mut task = base;
+    task.status = TaskStatus::Connected;
+    let html = view::render(&ViewState {
+        tasks: std::slice::from_ref(&task),
+        now: task.updated_at,
+        message: None,
+        busy: Some(task.id),
+        targets: &Default::default(),
+    });
+    assert_eq!(
+        html.matches("<button").count(),
+        html.matches(" disabled>").count()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn each_button_sends_its_request_and_the_task_follows() {
+    let api = InPageApi::new();
+    let key = api.key();
+    let id = api.task_for_anna(&key, &[]);
+    let widget = mounted(&api, &key, ANNA.to_string().as_str()).await;
+    let root = widget.root().clone();
+    let task_id = TaskId::parse(&id).expect("id");
+    let target_for = |action: TaskAction| match action {
+        TaskAction::ConsultationCall => Some("sip:carla@contoso.com"),
+        TaskAction::Transfer => Some("tel:+41445550177"),
+        _ => None,
+    };
+    // Accept, hold, resume, consult, consultant answered, merge, leave: the demo path.
+    let path = [
+        TaskAction::Accept,
+        TaskAction::Hold,
+        TaskAction::Resume,
+        TaskAction::ConsultationCall,
+        TaskAction::ConsultationAnswered,
+        TaskAction::ConsultationMerge,
+        TaskAction::ConsultationLeave,
+    ];
+    for action in path {
+        let before = widget
+            .tasks()
+            .into_iter()
+            .find(|t| t.id == task_id)
+            .expect("on screen");
+        if let Some(target) = target_for(action) {
+            let input: HtmlInputElement = root
+                .query_selector(&format!(r#"input[data-task="{id}"]"#))
+                .ok()
+                .flatten()
+                .and_then(|i| i.dyn_into().ok())
+                .expect("target input");
+            input.set_value(target);
+            input.dispatch_event(&input_event()).expect("dispatched");
+        }
+        api.sent.borrow_mut().clear();
+        button(&root, &id, action).click();
+        settle().await;
+        let sent = api
+            .sent
+            .borrow()
+            .iter()
+            .find(|r| r.method != "GET")
+            .cloned()
+            .expect("a request was sent");
+        assert_eq!(sent.method, "POST");
+        assert_eq!(
+            sent.path_and_query,
+            format!("/v1.0/tasks/{id}/{}", action.endpoint())
+        );
+        assert_eq!(sent.header_value("api_key"), Some(key.as_str()));
+        assert_eq!(sent.header_value("If-Match"), Some(before.etag().as_str()));
+        match target_for(action) {
+            Some(target) => {
+                assert_eq!(
+                    sent.header_value("Content-Type"),
+                    Some("application/json; charset=utf-8")
+                );
+                assert_eq!(
+                    serde_json::from_slice::<Value>(&sent.body).unwrap_or_default(),
+                    json!({"Target": target})
+                );
+            }
+            None => assert!(sent.body.is_empty(), "{action:?} sends no body"),
+        }
+        assert!(
+            message(&root).contains("done"),
+            "{action:?}: {}",
+            message(&root)
+        );
+        assert_eq!(
+            status_of(&api, &key, &id)["Version"],
+            before.version + 1,
+            "{action:?}: {:?}",
+            api.sent
+                .borrow()
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path_and_query))
+                .collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(status_of(&api, &key, &id)["Status"], "Transferred");
+    // The finished task left Anna's list.
+    assert!(widget.tasks().is_empty());
+    assert!(root
+        .text_content()
+        .unwrap_or_default()
+        .contains("No current tasks"));
+}
+
+#[wasm_bindgen_test]
+async fn transfer_and_terminate_buttons_and_a_missing_target() {
+    let api = InPageApi::new();
+    let key = api.key();
+    let transfer = api.task_for_anna(&key, &["accept"]);
+    let terminate = api.task_for_anna(&key, &["accept", "hold"]);
+    let widget = mounted(&api, &key, "anna@contoso.com").await;
+    let root = widget.root().clone();
+    // Transfer without a target: a clear message, nothing sent.
+    api.sent.borrow_mut().clear();
+    button(&root, &transfer, TaskAction::Transfer).click();
+    settle().await;
+    assert!(
+        api.sent.borrow().iter().all(|r| r.method == "GET"),
+        "nothing but refreshes"
+    );
+    assert!(
+        message(&root).contains("Enter a target"),
+        "{}",
+        message(&root)
+    );
+    let input: HtmlInputElement = root
+        .query_selector(&format!(r#"input[data-task="{transfer}"]"#))
+        .ok()
+        .flatten()
+        .and_then(|i| i.dyn_into().ok())
+        .expect("input");
+    input.set_value(&CARLA.to_string());
+    input.dispatch_event(&input_event()).expect("dispatched");
+    button(&root, &transfer, TaskAction::Transfer).click();
+    settle().await;
+    let done = status_of(&api, &key, &transfer);
+    assert_eq!(done["Status"], "Transferred");
+    assert_eq!(done["TransferredTo"]["UserId"], CARLA.to_string());
+    button(&root, &terminate, TaskAction::Terminate).click();
+    settle().await;
+    assert_eq!(status_of(&api, &key, &terminate)["Status"], "Terminated");
+    assert!(widget.tasks().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn every_error_code_is_shown_clearly_and_followed_by_a_refresh() {
+    let api = InPageApi::new();
+    let key = api.key();
+    let id = api.task_for_anna(&key, &["accept"]);
+    let widget = mounted(&api, &key, "anna@contoso.com").await;
+    let root = widget.root().clone();
+
+    // 412: the task changed behind the widget's back.
+    api.call(&key, &format!("/v1.0/tasks/{id}/hold"), None);
+    button(&root, &id, TaskAction::Hold).click();
+    settle().await;
+    assert!(
+        message(&root).contains("changed elsewhere"),
+        "{}",
+        message(&root)
+    );
+    assert!(root
+        .query_selector(".tm-error[role=alert]")
+        .ok()
+        .flatten()
+        .is_some());
+    // ...and the refresh brought the new state: Resume is offered now, Hold is not.
+    assert!(buttons(&root, &id).contains(&"Resume".to_string()));
+    assert!(!buttons(&root, &id).contains(&"Hold".to_string()));
+
+    // 409: a client without If-Match acting on a stale view gets the core's state conflict.
+    api.strip_if_match.set(true);
+    api.call(&key, &format!("/v1.0/tasks/{id}/resume"), None);
+    button(&root, &id, TaskAction::Resume).click();
+    settle().await;
+    assert!(
+        message(&root).contains("current state") && message(&root).contains("Connected"),
+        "{}",
+        message(&root)
+    );
+    api.strip_if_match.set(false);
+
+    // 503: the store is down.
+    api.store.set_unavailable(true);
+    button(&root, &id, TaskAction::Hold).click();
+    settle().await;
+    assert!(
+        message(&root).contains("unavailable (503)"),
+        "{}",
+        message(&root)
+    );
+    // The refresh failed too: the list may be stale, so every button is disabled.
+    let enabled = root
+        .query_selector_all("button.tm-action:not([disabled])")
+        .expect("query")
+        .length();
+    assert_eq!(enabled, 0);
+    api.store.set_unavailable(false);
+    widget.refresh().await;
+    assert!(
+        root.query_selector_all("button.tm-action:not([disabled])")
+            .expect("query")
+            .length()
+            > 0
+    );
+
+    // 401: the key was revoked.
+    let keys = api
+        .admin("GET", "/admin/v1.0/apikeys", json!(null))
+        .json_body();
+    let key_id = keys[0]["Id"].as_str().unwrap_or_default().to_string();
+    api.handle(
+        &Request::new("DELETE", &format!("/admin/v1.0/apikeys/{key_id}"))
+            .header("Authorization", &format!("Bearer {ADMIN}")),
+    );
+    button(&root, &id, TaskAction::Hold).click();
+    settle().await;
+    assert!(
+        message(&root).contains("Not authorized") && message(&root).contains("revoked"),
+        "{}",
+        message(&root)
+    );
+    assert!(widget.tasks().is_empty(), "a 401 clears the list");
+
+    // 404: an unknown user.
+    let key = api.key();
+    let stranger = mounted(&api, &key, "nobody@contoso.com").await;
+    assert!(
+        message(stranger.root()).contains("Not found"),
+        "{}",
+        message(stranger.root())
+    );
+}
+
+#[wasm_bindgen_test]
+async fn keyboard_focus_survives_actions_and_escape_dismisses_messages() {
+    let api = InPageApi::new();
+    let key = api.key();
+    let id = api.task_for_anna(&key, &["accept"]);
+    let widget = mounted(&api, &key, "anna@contoso.com").await;
+    let root = widget.root().clone();
+    // Every control is a native button or input: reachable with Tab, activated with Enter/Space.
+    let controls = root.query_selector_all("button, input").expect("query");
+    for i in 0..controls.length() {
+        let control: Element = controls
+            .item(i)
+            .and_then(|c| c.dyn_into().ok())
+            .expect("element");
+        assert!(matches!(control.tag_name().as_str(), "BUTTON" | "INPUT"));
+        assert!(
+            control.get_attribute("tabindex").is_none(),
+            "no custom tab order"
+        );
+        let name = control.text_content().unwrap_or_default()
+            + &control.get_attribute("aria-label").unwrap_or_default();
+        assert!(
+            !name.trim().is_empty(),
+            "every control has an accessible name"
+        );
+    }
+    assert!(root
+        .query_selector(r#"[role="group"][aria-label]"#)
+        .ok()
+        .flatten()
+        .is_some());
+    // Activate Hold from the keyboard's point of view: focus it, press (click) it.
+    let hold = button(&root, &id, TaskAction::Hold);
+    hold.focus().expect("focus");
+    hold.click();
+    settle().await;
+    let active = document().active_element().expect("focus kept");
+    assert_eq!(
+        active.get_attribute("data-task").as_deref(),
+        Some(id.as_str()),
+        "focus stays on the task"
+    );
+    assert_eq!(
+        active.get_attribute("data-action").as_deref(),
+        Some("Resume"),
+        "Hold became Resume"
+    );
+    assert!(!message(&root).is_empty());
+    let escape = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &{
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key("Escape");
+        init.set_bubbles(true);
+        init
+    })
+    .expect("event");
+    active.dispatch_event(&escape).expect("dispatched");
+    assert!(message(&root).is_empty());
+    assert_eq!(
+        document()
+            .active_element()
+            .and_then(|a| a.get_attribute("data-action"))
+            .as_deref(),
+        Some("Resume")
+    );
+}
+
+#[wasm_bindgen_test]
+fn the_custom_element_is_defined_once_and_styles_are_themable() {
+    tm_web_widget::element::define_custom_element();
+    tm_web_widget::element::define_custom_element();
+    let registry = web_sys::window().expect("window").custom_elements();
+    assert!(!registry.get("tm-agent-tasks").is_undefined());
+    let style = document()
+        .get_element_by_id("tm-agent-tasks-style")
+        .expect("style");
+    let css = style.text_content().unwrap_or_default();
+    for property in [
+        "--tm-accent",
+        "--tm-bg",
+        "--tm-fg",
+        "--tm-danger",
+        "--tm-radius",
+        "--tm-font",
+    ] {
+        assert!(css.contains(property), "{property}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_element_mounts_from_its_attributes_and_fetches() {
+    tm_web_widget::element::define_custom_element();
+    let element = document()
+        .create_element("tm-agent-tasks")
+        .expect("element");
+    element
+        .set_attribute("user", "anna@contoso.com")
+        .expect("attribute");
+    element.set_attribute("api-key", "k").expect("attribute");
+    element
+        .set_attribute("refresh-seconds", "0")
+        .expect("attribute");
+    document()
+        .body()
+        .expect("body")
+        .append_child(&element)
+        .expect("attached");
+    // The test server is not the API: the real fetch gets a non-JSON 404, shown as such.
+    for _ in 0..50 {
+        if message(&element).contains("Not found") {
+            break;
+        }
+        settle().await;
+    }
+    assert!(
+        message(&element).contains("Not found"),
+        "{}",
+        message(&element)
+    );
+    assert!(element
+        .query_selector("section.tm-widget[aria-label]")
+        .ok()
+        .flatten()
+        .is_some());
+    element.remove();
+}

@@ -8,9 +8,14 @@
 //! - Compare-and-swap is never used on an absent key (Spin's SQLite store would turn it
 //!   into an unconditional write): index documents are created once, by the admin
 //!   paths, behind an atomic `increment` gate so that two creators cannot both write.
-//! - The task record is the truth; indexes are hints. Index entries are added before the
-//!   task write and removed after it, so a crash in between leaves an extra entry (skipped
-//!   and pruned when read), never a missing one.
+//! - The task record is the truth; indexes follow it. Entries a change will need are added
+//!   before the task write (so a crash leaves an extra entry, skipped and repaired when
+//!   read, never a missing one); after the write, every index document whose entries
+//!   changed is *reconciled*: read the document, then the task, set the task's entries from
+//!   the task, bump the document's revision, compare-and-swap. Because a reconcile always
+//!   writes and reads the document before the task, a reconcile that decided on an older task
+//!   version can never overwrite one that decided on a newer version (its swap fails and it
+//!   re-reads), so every index converges to the latest task state.
 
 use crate::error::ApiError;
 use crate::ids::{ApiKeyId, TaskId, TeamId, UserId};
@@ -84,6 +89,9 @@ impl QueueEntry {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TeamIndex {
+    /// Bumped by every write, so that a reconcile based on an older read cannot succeed.
+    #[serde(default)]
+    pub revision: u64,
     /// Non-final tasks of the team.
     pub open: Vec<TaskId>,
     /// Queued tasks of the team.
@@ -93,6 +101,9 @@ pub struct TeamIndex {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct UserIndex {
+    /// Bumped by every write, so that a reconcile based on an older read cannot succeed.
+    #[serde(default)]
+    pub revision: u64,
     /// Non-final tasks assigned to the user.
     pub tasks: Vec<TaskId>,
     /// Tasks with an active consultation call the user started or is the target of.
@@ -106,6 +117,81 @@ pub enum IndexEntry {
     TeamQueue(TeamId, QueueEntry),
     UserTask(UserId, TaskId),
     UserConsultation(UserId, TaskId),
+}
+
+/// The index document an entry lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexDoc {
+    Team(TeamId),
+    User(UserId),
+}
+
+impl IndexEntry {
+    pub fn doc(&self) -> IndexDoc {
+        match self {
+            IndexEntry::TeamOpen(team, _) | IndexEntry::TeamQueue(team, _) => IndexDoc::Team(*team),
+            IndexEntry::UserTask(user, _) | IndexEntry::UserConsultation(user, _) => {
+                IndexDoc::User(*user)
+            }
+        }
+    }
+}
+
+/// What the two index document types share.
+trait IndexDocument: Serialize + DeserializeOwned {
+    fn bump_revision(&mut self);
+    /// Adds `entry` (which belongs to this document) if it is missing; true if it was.
+    fn add(&mut self, entry: &IndexEntry) -> bool;
+    /// Replaces what the document says about `task` with `entries`.
+    fn set_task_entries(&mut self, task: TaskId, entries: &[&IndexEntry]);
+}
+
+fn push_missing<T: PartialEq + Clone>(list: &mut Vec<T>, item: &T) -> bool {
+    let missing = !list.contains(item);
+    if missing {
+        list.push(item.clone());
+    }
+    missing
+}
+
+impl IndexDocument for TeamIndex {
+    fn bump_revision(&mut self) {
+        self.revision += 1;
+    }
+    fn add(&mut self, entry: &IndexEntry) -> bool {
+        match entry {
+            IndexEntry::TeamOpen(_, task) => push_missing(&mut self.open, task),
+            IndexEntry::TeamQueue(_, queued) => push_missing(&mut self.queue, queued),
+            _ => false,
+        }
+    }
+    fn set_task_entries(&mut self, task: TaskId, entries: &[&IndexEntry]) {
+        self.open.retain(|t| *t != task);
+        self.queue.retain(|q| q.task_id != task);
+        for entry in entries {
+            self.add(entry);
+        }
+    }
+}
+
+impl IndexDocument for UserIndex {
+    fn bump_revision(&mut self) {
+        self.revision += 1;
+    }
+    fn add(&mut self, entry: &IndexEntry) -> bool {
+        match entry {
+            IndexEntry::UserTask(_, task) => push_missing(&mut self.tasks, task),
+            IndexEntry::UserConsultation(_, task) => push_missing(&mut self.consultations, task),
+            _ => false,
+        }
+    }
+    fn set_task_entries(&mut self, task: TaskId, entries: &[&IndexEntry]) {
+        self.tasks.retain(|t| *t != task);
+        self.consultations.retain(|t| *t != task);
+        for entry in entries {
+            self.add(entry);
+        }
+    }
 }
 
 /// The index entries that `stored` should have: a pure function of the task.
@@ -275,8 +361,10 @@ impl<'a> Repo<'a> {
     pub fn create_task(&self, stored: &StoredTask) -> Result<(), ApiError> {
         let entries = index_entries(stored);
         for entry in &entries {
-            self.change_index(entry, true)?;
+            self.add_entry(entry)?;
         }
+        // No reconcile needed: until this write, no reconcile can remove the entries (a task
+        // that does not exist yet is left alone).
         Ok(self
             .store
             .set(&keys::task(stored.task.id), &encode(stored)?)?)
@@ -297,13 +385,17 @@ impl<'a> Repo<'a> {
             change(&mut after)?;
             let old_entries = index_entries(&before);
             let new_entries = index_entries(&after);
-            for added in new_entries.iter().filter(|e| !old_entries.contains(e)) {
-                self.change_index(added, true)?;
+            let added: Vec<&IndexEntry> = new_entries
+                .iter()
+                .filter(|e| !old_entries.contains(e))
+                .collect();
+            for entry in &added {
+                self.add_entry(entry)?;
             }
             if self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
-                for removed in old_entries.iter().filter(|e| !new_entries.contains(e)) {
-                    self.change_index(removed, false)?;
-                }
+                let removed = old_entries.iter().filter(|e| !new_entries.contains(e));
+                let changed: Vec<IndexEntry> = added.into_iter().chain(removed).cloned().collect();
+                self.reconcile_all(id, &changed)?;
                 return Ok(after);
             }
         }
@@ -312,45 +404,84 @@ impl<'a> Repo<'a> {
         )))
     }
 
-    fn change_index(&self, entry: &IndexEntry, add: bool) -> Result<(), ApiError> {
-        fn toggle<T: PartialEq + Clone>(list: &mut Vec<T>, item: &T, add: bool) -> bool {
-            let present = list.contains(item);
-            if add && !present {
-                list.push(item.clone());
-            } else if !add && present {
-                list.retain(|x| x != item);
-            } else {
-                return false;
-            }
-            true
+    fn missing_index(key: &str) -> ApiError {
+        ApiError::ServiceUnavailable(format!(
+            "Index '{key}' is missing; store the directory again to rebuild it."
+        ))
+    }
+
+    /// Adds an entry a change is about to need (before the task write).
+    fn add_entry(&self, entry: &IndexEntry) -> Result<(), ApiError> {
+        fn add<T: IndexDocument>(
+            repo: &Repo,
+            key: &str,
+            entry: &IndexEntry,
+        ) -> Result<(), ApiError> {
+            let updated = repo.update::<T, _>(key, |index| {
+                let added = index.add(entry);
+                if added {
+                    index.bump_revision();
+                }
+                Ok(added)
+            })?;
+            updated.map(|_| ()).ok_or_else(|| Repo::missing_index(key))
         }
-        let missing = |key: String| {
-            ApiError::ServiceUnavailable(format!(
-                "Index '{key}' is missing; store the directory again to rebuild it."
-            ))
-        };
-        match entry {
-            IndexEntry::TeamOpen(team, task)
-            | IndexEntry::TeamQueue(team, QueueEntry { task_id: task, .. }) => {
-                let key = keys::team_index(*team);
-                let updated = self.update::<TeamIndex, _>(&key, |index| {
-                    Ok(match entry {
-                        IndexEntry::TeamQueue(_, queued) => toggle(&mut index.queue, queued, add),
-                        _ => toggle(&mut index.open, task, add),
-                    })
-                })?;
-                updated.map(|_| ()).ok_or_else(|| missing(key))
+        match entry.doc() {
+            IndexDoc::Team(team) => add::<TeamIndex>(self, &keys::team_index(team), entry),
+            IndexDoc::User(user) => add::<UserIndex>(self, &keys::user_index(user), entry),
+        }
+    }
+
+    /// Reconciles each index document that one of `entries` lives in.
+    fn reconcile_all(&self, task: TaskId, entries: &[IndexEntry]) -> Result<(), ApiError> {
+        let mut docs: Vec<IndexDoc> = Vec::new();
+        for entry in entries {
+            if !docs.contains(&entry.doc()) {
+                docs.push(entry.doc());
             }
-            IndexEntry::UserTask(user, task) | IndexEntry::UserConsultation(user, task) => {
-                let key = keys::user_index(*user);
-                let updated = self.update::<UserIndex, _>(&key, |index| {
-                    Ok(match entry {
-                        IndexEntry::UserTask(..) => toggle(&mut index.tasks, task, add),
-                        _ => toggle(&mut index.consultations, task, add),
-                    })
-                })?;
-                updated.map(|_| ()).ok_or_else(|| missing(key))
+        }
+        for doc in docs {
+            self.reconcile(doc, task)?;
+        }
+        Ok(())
+    }
+
+    /// Makes index document `doc` say about `task` what the task's current state says.
+    /// Reads the document first, then the task, and always writes (bumping the revision).
+    fn reconcile(&self, doc: IndexDoc, task: TaskId) -> Result<(), ApiError> {
+        fn run<T: IndexDocument>(
+            repo: &Repo,
+            key: &str,
+            doc: IndexDoc,
+            task: TaskId,
+        ) -> Result<(), ApiError> {
+            for _ in 0..MAX_CAS_ATTEMPTS {
+                let Some(Versioned {
+                    raw,
+                    value: mut index,
+                }) = repo.read::<T>(key)?
+                else {
+                    return Err(Repo::missing_index(key));
+                };
+                // Not written yet: its creation is in progress and will reconcile itself.
+                let Some(stored) = repo.task(task)? else {
+                    return Ok(());
+                };
+                let entries = index_entries(&stored);
+                let wanted: Vec<&IndexEntry> = entries.iter().filter(|e| e.doc() == doc).collect();
+                index.set_task_entries(task, &wanted);
+                index.bump_revision();
+                if repo.store.compare_and_swap(key, &raw, &encode(&index)?)? {
+                    return Ok(());
+                }
             }
+            Err(ApiError::ServiceUnavailable(format!(
+                "Index '{key}' is being changed by many requests at once; retry."
+            )))
+        }
+        match doc {
+            IndexDoc::Team(team) => run::<TeamIndex>(self, &keys::team_index(team), doc, task),
+            IndexDoc::User(user) => run::<UserIndex>(self, &keys::user_index(user), doc, task),
         }
     }
 
@@ -368,9 +499,9 @@ impl<'a> Repo<'a> {
             .unwrap_or_default())
     }
 
-    /// Reads the tasks behind index entries, keeping those for which `entry_of(task)` is still
-    /// one of the task's entries. Entries whose task says otherwise are pruned; entries whose
-    /// task is not written yet (creation in progress) are skipped and kept.
+    /// Reads the tasks behind index entries, keeping those for which the entry is still one of
+    /// the task's entries. An entry the task contradicts is repaired by a reconcile; an entry
+    /// whose task is not written yet (creation in progress) is skipped and kept.
     pub fn tasks_for_entries(
         &self,
         candidates: &[(TaskId, IndexEntry)],
@@ -383,13 +514,13 @@ impl<'a> Repo<'a> {
             if index_entries(&stored).contains(entry) {
                 found.push(stored);
             } else {
-                self.change_index(entry, false)?;
+                self.reconcile(entry.doc(), *id)?;
             }
         }
         Ok(found)
     }
 
-    /// The queued task the team serves next, pruning stale queue entries on the way.
+    /// The queued task the team serves next, repairing stale queue entries on the way.
     pub fn longest_waiting_task(&self, team: TeamId) -> Result<Option<StoredTask>, ApiError> {
         let mut queue = self.team_index(team)?.queue;
         queue.sort_by_key(QueueEntry::serving_key);
@@ -461,5 +592,201 @@ impl<'a> Repo<'a> {
     /// True for exactly one caller ever (an atomic counter), e.g. to load demo data once.
     pub fn first_time(&self, gate: &str) -> Result<bool, ApiError> {
         Ok(self.store.increment(gate, 1)? == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Scripted interleavings: a store wrapper runs another request at an exact point inside
+    //! a request, the way parallel Spin instances can interleave.
+
+    use super::*;
+    use crate::api::{handle, Config, Env};
+    use crate::demo;
+    use crate::http::Request;
+    use crate::ids::SequentialIds;
+    use crate::store::MemoryStore;
+    use std::cell::{Cell, RefCell};
+
+    type Hook<'a> = Box<dyn FnMut(&str, &str, &MemoryStore) + 'a>;
+
+    /// Calls `hook(operation, key, inner)` before every operation (not for operations the hook
+    /// itself makes on `inner`).
+    struct HookStore<'a> {
+        inner: MemoryStore,
+        hook: RefCell<Option<Hook<'a>>>,
+    }
+
+    impl HookStore<'_> {
+        fn before(&self, operation: &str, key: &str) {
+            let taken = self.hook.borrow_mut().take();
+            if let Some(mut hook) = taken {
+                hook(operation, key, &self.inner);
+                *self.hook.borrow_mut() = Some(hook);
+            }
+        }
+    }
+
+    impl Store for HookStore<'_> {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.before("get", key);
+            self.inner.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+            self.before("set", key);
+            self.inner.set(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.before("delete", key);
+            self.inner.delete(key)
+        }
+        fn compare_and_swap(
+            &self,
+            key: &str,
+            expected: &[u8],
+            new: &[u8],
+        ) -> Result<bool, StoreError> {
+            self.before("cas", key);
+            self.inner.compare_and_swap(key, expected, new)
+        }
+        fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+            self.before("increment", key);
+            self.inner.increment(key, delta)
+        }
+    }
+
+    const NOW: Timestamp = Timestamp::from_unix_millis(1_767_600_000_000);
+
+    fn request(store: &dyn Store, request: &Request) -> crate::http::Response {
+        let config = Config::default();
+        let mut ids = SequentialIds::new(99);
+        handle(
+            request,
+            &mut Env {
+                store,
+                now: NOW,
+                ids: &mut ids,
+                config: &config,
+            },
+        )
+    }
+
+    /// Demo data (one task ringing at Anna's, two queued) and its key.
+    fn setup() -> (HookStore<'static>, String, Vec<TaskId>) {
+        let store = HookStore {
+            inner: MemoryStore::new(),
+            hook: RefCell::new(None),
+        };
+        let config = Config::default();
+        let mut ids = SequentialIds::new(1);
+        let secret = demo::load_if_empty(&mut Env {
+            store: &store.inner,
+            now: NOW,
+            ids: &mut ids,
+            config: &config,
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        let queue = Repo::new(&store.inner)
+            .team_index(demo::SUPPORT)
+            .unwrap_or_default()
+            .queue;
+        let queued = queue.into_iter().map(|q| q.task_id).collect();
+        (store, secret, queued)
+    }
+
+    fn post(key: &str, path: String, body: Option<serde_json::Value>) -> Request {
+        let request = Request::new("POST", &path).header("api_key", key);
+        match body {
+            Some(body) => request.json(&body),
+            None => request,
+        }
+    }
+
+    fn anna_tasks(store: &dyn Store) -> Vec<TaskId> {
+        Repo::new(store)
+            .user_index(demo::ANNA)
+            .unwrap_or_default()
+            .tasks
+    }
+
+    #[test]
+    fn a_reader_repairing_an_entry_mid_offer_cannot_lose_the_offer() {
+        let (store, key, queued) = setup();
+        let task = queued[0];
+        let fired = Cell::new(false);
+        let list_key = key.clone();
+        *store.hook.borrow_mut() = Some(Box::new(move |operation, key, inner| {
+            // Between the offer's index addition and its task write, a reader lists Anna's
+            // tasks: it sees the new entry but the task still queued, and repairs the index.
+            if operation == "cas" && key == keys::task(task) && !fired.replace(true) {
+                let list = Request::new("GET", &format!("/v1.0/users/{}/tasks", demo::ANNA))
+                    .header("api_key", &list_key);
+                assert_eq!(request(inner, &list).status, 200);
+                assert!(
+                    !anna_tasks(inner).contains(&task),
+                    "the reader removed the early entry"
+                );
+            }
+        }));
+        let offer = post(
+            &key,
+            format!("/v1.0/tasks/{task}/offer"),
+            Some(serde_json::json!({"UserIdentifier": "anna@contoso.com"})),
+        );
+        assert_eq!(request(&store, &offer).status, 200);
+        *store.hook.borrow_mut() = None;
+        assert!(
+            anna_tasks(&store.inner).contains(&task),
+            "the offered task is missing from Anna's index"
+        );
+    }
+
+    #[test]
+    fn an_update_between_a_task_write_and_its_index_cleanup_is_kept() {
+        let (store, key, queued) = setup();
+        let task = queued[0];
+        let task_written = Cell::new(false);
+        let fired = Cell::new(false);
+        let decline_key = key.clone();
+        *store.hook.borrow_mut() = Some(Box::new(move |operation, key, inner| {
+            if operation == "cas" && key == keys::task(task) {
+                task_written.set(true);
+                return;
+            }
+            // After the offer wrote the task and before it cleans up the queue entry, a decline
+            // runs to completion: the task is queued again and needs that entry.
+            if task_written.get() && key == keys::team_index(demo::SUPPORT) && !fired.replace(true)
+            {
+                let decline = post(&decline_key, format!("/v1.0/tasks/{task}/decline"), None);
+                assert_eq!(request(inner, &decline).status, 200);
+            }
+        }));
+        let offer = post(
+            &key,
+            format!("/v1.0/tasks/{task}/offer"),
+            Some(serde_json::json!({"UserIdentifier": "anna@contoso.com"})),
+        );
+        assert_eq!(request(&store, &offer).status, 200);
+        *store.hook.borrow_mut() = None;
+        let stored = Repo::new(&store.inner)
+            .task(task)
+            .ok()
+            .flatten()
+            .map(|s| s.task.status);
+        assert_eq!(stored, Some(TaskStatus::Queued));
+        let queue = Repo::new(&store.inner)
+            .team_index(demo::SUPPORT)
+            .unwrap_or_default()
+            .queue;
+        assert!(
+            queue.iter().any(|q| q.task_id == task),
+            "the declined task lost its queue entry"
+        );
+        assert!(
+            !anna_tasks(&store.inner).contains(&task),
+            "the declined task is still Anna's"
+        );
     }
 }

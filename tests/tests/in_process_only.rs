@@ -526,3 +526,99 @@ fn cors_is_answered_for_configured_origins_only() {
     let unknown = api.send(Request::new("OPTIONS", "/v1.0/nothing"));
     assert_error(&unknown, 404, "NotFound");
 }
+
+#[test]
+fn indexes_converge_under_concurrent_changes_and_reads() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let tasks: Vec<String> = (0..2)
+        .map(|_| t.create(TEAM_SUPPORT, "IncomingCall", "Normal"))
+        .collect();
+    api.store().expect("in-process").set_yield_inside(true);
+    std::thread::scope(|scope| {
+        for worker in 0..4 {
+            let (t, tasks) = (&t, &tasks);
+            scope.spawn(move || {
+                for round in 0..150 {
+                    let task = &tasks[(worker + round) % tasks.len()];
+                    let user = if worker % 2 == 0 { ANNA } else { BEN };
+                    for (action, body) in [
+                        ("offer", Some(json!({"UserIdentifier": user}))),
+                        ("decline", None),
+                    ] {
+                        let status = t.act(task, action, body).status;
+                        assert!(status == 200 || status == 409, "{action}: {status}");
+                    }
+                }
+            });
+        }
+        for _ in 0..4 {
+            let t = &t;
+            scope.spawn(move || {
+                for _ in 0..150 {
+                    t.list(&format!("/v1.0/users/{ANNA}/tasks"));
+                    t.list(&format!("/v1.0/users/{BEN}/tasks"));
+                    t.list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"));
+                    let status = t
+                        .api
+                        .call(
+                            &t.key,
+                            "GET",
+                            &format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
+                            None,
+                        )
+                        .status;
+                    assert!(status == 200 || status == 204);
+                }
+            });
+        }
+    });
+    // Quiet now: every index must say exactly what the tasks say, without any repair by reads.
+    let store = api.store().expect("in-process");
+    let doc = |key: String| -> serde_json::Value {
+        let raw = tm_core::Store::get(store, &key)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        serde_json::from_slice(&raw).unwrap_or_default()
+    };
+    let team = doc(format!("index/team/{TEAM_SUPPORT}"));
+    let anna = doc(format!("index/user/{ANNA}"));
+    let ben = doc(format!("index/user/{BEN}"));
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        let mut ids: Vec<String> = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut queued: Vec<String> = team["Queue"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|q| q["TaskId"].as_str().map(String::from))
+        .collect();
+    queued.sort();
+    let (mut want_queue, mut want_anna, mut want_ben) = (Vec::new(), Vec::new(), Vec::new());
+    for task in &tasks {
+        let now = t.get(task);
+        match (now["Status"].as_str(), now["AssignedUserId"].as_str()) {
+            (Some("Queued"), _) => want_queue.push(task.clone()),
+            (Some("Ringing"), Some(ANNA)) => want_anna.push(task.clone()),
+            (Some("Ringing"), Some(BEN)) => want_ben.push(task.clone()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    for list in [&mut want_queue, &mut want_anna, &mut want_ben] {
+        list.sort();
+    }
+    let mut all = tasks.clone();
+    all.sort();
+    assert_eq!(ids(&team["Open"]), all);
+    assert_eq!(queued, want_queue);
+    assert_eq!(ids(&anna["Tasks"]), want_anna);
+    assert_eq!(ids(&ben["Tasks"]), want_ben);
+}

@@ -1,0 +1,159 @@
+//! A native stand-in for `spin up`, for machines without Spin: the same core handler and
+//! the same asset mapping as the Spin component, over an in-memory store with Spin KV
+//! semantics and demo data. Used by the browser test of the widget's demo page, and by
+//! developers (`cargo run -p tm-e2e-tests --bin tm-dev-server`).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tm_core::{Config, Env, IdSource, MemoryStore, Timestamp};
+use tm_host_spin::{assets, convert};
+use uuid::Uuid;
+
+pub struct DevServer {
+    pub base_url: String,
+    /// The demo key, created when the server started.
+    pub demo_key: String,
+    server: Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Unique, random-looking ids without a randomness dependency: time-seeded counter.
+struct DevIds(Arc<AtomicU64>);
+
+impl IdSource for DevIds {
+    fn next_id(&mut self) -> Uuid {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        Uuid::from_u128(
+            (u128::from(n) << 64 | 0x4000_8000_0000_0000)
+                ^ 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834,
+        )
+    }
+}
+
+fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Timestamp::from_unix_millis(millis)
+}
+
+/// Where the Spin manifest mounts each asset directory from, relative to the repository.
+fn repo_file(root: &Path, mounted: &str) -> Option<PathBuf> {
+    for (mount, source) in [
+        (assets::DOCS_DIR, "static/docs"),
+        (assets::WIDGET_DIR, "web-widget/www"),
+    ] {
+        if let Some(rest) = mounted.strip_prefix(mount) {
+            return Some(root.join(source).join(rest.trim_start_matches('/')));
+        }
+    }
+    None
+}
+
+fn header(name: &str, value: &str) -> Option<tiny_http::Header> {
+    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+/// Starts serving on `address` (e.g. `127.0.0.1:0`) from repository `root`.
+pub fn start(address: &str, root: &Path, admin_token: &str) -> std::io::Result<DevServer> {
+    let server = Arc::new(tiny_http::Server::http(address).map_err(std::io::Error::other)?);
+    let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(0);
+    let store = Arc::new(MemoryStore::new());
+    let counter = Arc::new(AtomicU64::new(now().unix_millis() as u64));
+    let config = Config {
+        admin_token: Some(admin_token.to_string()),
+        cors_allowed_origins: vec![],
+    };
+    let demo_key = {
+        let mut ids = DevIds(Arc::clone(&counter));
+        let mut env = Env {
+            store: store.as_ref(),
+            now: now(),
+            ids: &mut ids,
+            config: &config,
+        };
+        tm_core::demo::load_if_empty(&mut env)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    };
+    let root = root.to_path_buf();
+    let serving = Arc::clone(&server);
+    let thread = std::thread::spawn(move || {
+        for mut incoming in serving.incoming_requests() {
+            let mut body = Vec::new();
+            let _ = incoming.as_reader().read_to_end(&mut body);
+            let headers: Vec<(String, Vec<u8>)> = incoming
+                .headers()
+                .iter()
+                .map(|h| {
+                    (
+                        h.field.as_str().to_string(),
+                        h.value.as_str().as_bytes().to_vec(),
+                    )
+                })
+                .collect();
+            let request = convert::to_core_request(
+                incoming.method().as_str(),
+                incoming.url(),
+                headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
+                body,
+            );
+            let is_get = request.method.eq_ignore_ascii_case("GET");
+            let file = assets::file_for(request.path()).and_then(|m| repo_file(&root, &m));
+            let answer = if is_get && request.path() == "/" {
+                let mut response = tiny_http::Response::from_data(Vec::new()).with_status_code(302);
+                if let Some(location) = header("Location", "/widget/") {
+                    response = response.with_header(location);
+                }
+                response
+            } else if let (true, Some(bytes)) =
+                (is_get, file.as_ref().and_then(|f| std::fs::read(f).ok()))
+            {
+                let mut response = tiny_http::Response::from_data(bytes);
+                if let Some(h) = file.as_ref().and_then(|f| {
+                    header("Content-Type", assets::content_type(&f.to_string_lossy()))
+                }) {
+                    response = response.with_header(h);
+                }
+                response
+            } else {
+                let mut ids = DevIds(Arc::clone(&counter));
+                let mut env = Env {
+                    store: store.as_ref(),
+                    now: now(),
+                    ids: &mut ids,
+                    config: &config,
+                };
+                let answer = tm_core::handle(&request, &mut env);
+                let mut response =
+                    tiny_http::Response::from_data(answer.body).with_status_code(answer.status);
+                for (name, value) in &answer.headers {
+                    if let Some(h) = header(name, value) {
+                        response = response.with_header(h);
+                    }
+                }
+                response
+            };
+            let _ = incoming.respond(answer);
+        }
+    });
+    Ok(DevServer {
+        base_url: format!("http://127.0.0.1:{port}"),
+        demo_key,
+        server,
+        thread: Some(thread),
+    })
+}

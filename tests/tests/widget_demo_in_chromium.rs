@@ -1,0 +1,252 @@
+//! A person's path through the widget demo page, in headless Chromium driven over WebDriver:
+//! the page, the JS loader, the widget's WebAssembly and its fetch calls against the API served
+//! by the dev server (the core handler behind real HTTP, with demo data).
+//!
+//! Needs the built widget (`scripts/build-assets`) and chromium + chromedriver. Without them
+//! it says it skipped, unless `TM_REQUIRE_BROWSER_E2E=1` (as `scripts/test` sets), then it fails.
+
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tm_e2e_tests::dev_server;
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(9515)
+}
+
+fn post(url: &str, body: Value) -> Value {
+    match ureq::post(url)
+        .timeout(Duration::from_secs(60))
+        .send_json(body)
+    {
+        Ok(response) => response.into_json().unwrap_or(Value::Null),
+        Err(ureq::Error::Status(code, response)) => panic!(
+            "{url}: {code} {}",
+            response.into_string().unwrap_or_default()
+        ),
+        Err(error) => panic!("{url}: {error}"),
+    }
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ureq::get(&format!("{base}/status")).call().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=360,900",
+        ];
+        let session = post(
+            &format!("{base}/session"),
+            json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}}),
+        );
+        let session = session["value"]["sessionId"]
+            .as_str()
+            .expect("a session")
+            .to_string();
+        Driver {
+            child,
+            base,
+            session,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{path}", self.base, self.session)
+    }
+
+    fn go(&self, url: &str) {
+        post(&self.url("/url"), json!({"url": url}));
+    }
+
+    fn script(&self, script: &str) -> Value {
+        post(
+            &self.url("/execute/sync"),
+            json!({"script": script, "args": []}),
+        )["value"]
+            .clone()
+    }
+
+    fn element(&self, css: &str) -> String {
+        let found = post(
+            &self.url("/element"),
+            json!({"using": "css selector", "value": css}),
+        );
+        found["value"]
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_string()
+    }
+
+    /// A real click (WebDriver element click), as a person would do.
+    fn click(&self, css: &str) {
+        let id = self.element(css);
+        post(&self.url(&format!("/element/{id}/click")), json!({}));
+    }
+
+    /// Real typing into a field.
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        post(
+            &self.url(&format!("/element/{id}/value")),
+            json!({"text": text}),
+        );
+    }
+
+    /// Waits until `script` returns true (it is a condition, not a timing: 30 s is a hang guard).
+    fn wait_for(&self, what: &str, script: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.script(script) == Value::Bool(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let text = self.script("return document.querySelector('tm-agent-tasks')?.innerText ?? document.body.innerText");
+                panic!("timed out waiting for {what}; widget shows: {text}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_for_status(&self, status: &str) {
+        let script = format!("return [...document.querySelectorAll('tm-agent-tasks .tm-task .tm-status')].some(s => s.textContent === '{status}')");
+        self.wait_for(&format!("status {status}"), &script);
+    }
+}
+
+fn prerequisites(root: &Path) -> Result<(), String> {
+    if !root
+        .join("web-widget/www/pkg/tm_web_widget_bg.wasm")
+        .exists()
+    {
+        return Err("the widget is not built (run scripts/build-assets)".into());
+    }
+    for tool in ["chromedriver", "chromium"] {
+        if Command::new(tool)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_err()
+        {
+            return Err(format!("{tool} is not installed"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_person_accepts_holds_consults_merges_and_transfers_a_demo_call() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    if let Err(reason) = prerequisites(&root) {
+        assert!(
+            std::env::var_os("TM_REQUIRE_BROWSER_E2E").is_none(),
+            "browser test required but {reason}"
+        );
+        eprintln!("SKIPPED: widget demo page in Chromium: {reason}");
+        return;
+    }
+    let server = dev_server::start("127.0.0.1:0", &root, "e2e-admin").expect("dev server");
+    let driver = Driver::start();
+    driver.go(&format!(
+        "{}/widget/?key={}",
+        server.base_url, server.demo_key
+    ));
+
+    // The demo's first call rings at Anna's (the page's default agent).
+    driver.wait_for_status("Ringing");
+    let accept = "tm-agent-tasks button[data-action=Accept]";
+    driver.click(accept);
+    driver.wait_for_status("Connected");
+    driver.click("tm-agent-tasks button[data-action=Hold]");
+    driver.wait_for_status("On hold");
+    driver.click("tm-agent-tasks button[data-action=Resume]");
+    driver.wait_for_status("Connected");
+    // Consult Carla, she answers, merge, then hand the customer over by leaving.
+    driver.type_into("tm-agent-tasks input.tm-target", "sip:carla@contoso.com");
+    driver.click("tm-agent-tasks button[data-action=ConsultationCall]");
+    driver.wait_for_status("Consulting");
+    driver.wait_for("the consultation line", "return document.querySelector('tm-agent-tasks .tm-consultation')?.textContent.includes('Carla Rossi') ?? false");
+    driver.click("tm-agent-tasks button[data-action=ConsultationAnswered]");
+    driver.wait_for(
+        "the merge button",
+        "return !!document.querySelector('tm-agent-tasks button[data-action=ConsultationMerge]')",
+    );
+    driver.click("tm-agent-tasks button[data-action=ConsultationMerge]");
+    driver.wait_for_status("Conference");
+    driver.click("tm-agent-tasks button[data-action=ConsultationLeave]");
+    driver.wait_for(
+        "the empty list",
+        "return document.querySelector('tm-agent-tasks .tm-empty') !== null",
+    );
+
+    // A new demo call from the page's button; accept it and transfer it by typing a number.
+    driver.click("#new-call");
+    driver.wait_for_status("Ringing");
+    driver.click(accept);
+    driver.wait_for_status("Connected");
+    // Readable at 320 px wide: with a task, its buttons and the target field, nothing sticks out.
+    let overflow = driver.script(
+        "const w = document.querySelector('tm-agent-tasks'); w.style.width = '320px'; \
+         const edge = w.getBoundingClientRect().right + 0.5; \
+         return [...w.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > edge).map(e => e.className);",
+    );
+    assert_eq!(overflow, json!([]), "elements wider than 320 px");
+    driver.script("document.querySelector('tm-agent-tasks').style.width = ''");
+    driver.type_into("tm-agent-tasks input.tm-target", "tel:+41445550177");
+    driver.click("tm-agent-tasks button[data-action=Transfer]");
+    driver.wait_for(
+        "the empty list again",
+        "return document.querySelector('tm-agent-tasks .tm-empty') !== null",
+    );
+
+    // The docs page is served too.
+    let docs = ureq::get(&format!("{}/docs/", server.base_url))
+        .call()
+        .expect("docs page");
+    assert!(docs
+        .into_string()
+        .unwrap_or_default()
+        .contains("swagger-ui"));
+}

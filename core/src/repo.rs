@@ -27,6 +27,9 @@ use serde::{Deserialize, Serialize};
 
 /// How often a compare-and-swap is retried before the request gives up with 503.
 pub const MAX_CAS_ATTEMPTS: usize = 32;
+/// Reconciles run after a change is committed and must not give up easily: they are cheap
+/// and a give-up could leave an index without an entry it needs.
+pub const MAX_RECONCILE_ATTEMPTS: usize = 256;
 
 /// The key layout. Every stored document is JSON except the counters.
 pub mod keys {
@@ -395,7 +398,10 @@ impl<'a> Repo<'a> {
             if self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
                 let removed = old_entries.iter().filter(|e| !new_entries.contains(e));
                 let changed: Vec<IndexEntry> = added.into_iter().chain(removed).cloned().collect();
-                self.reconcile_all(id, &changed)?;
+                // The change is committed: the caller must hear so even if an index could not
+                // be reconciled now (store outage, endless contention). The entries it needs were
+                // added before the write, and the task's next change reconciles again.
+                let _ = self.reconcile_all(id, &changed);
                 return Ok(after);
             }
         }

@@ -546,8 +546,10 @@ fn indexes_converge_under_concurrent_changes_and_reads() {
                         ("offer", Some(json!({"UserIdentifier": user}))),
                         ("decline", None),
                     ] {
+                        // 503 ("being changed by many requests at once; retry") is a documented
+                        // answer under this much contention; what matters is the end state.
                         let status = t.act(task, action, body).status;
-                        assert!(status == 200 || status == 409, "{action}: {status}");
+                        assert!(matches!(status, 200 | 409 | 503), "{action}: {status}");
                     }
                 }
             });

@@ -4,7 +4,6 @@
 //! developers (`cargo run -p tm-e2e-tests --bin tm-dev-server`).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tm_core::{Config, Env, IdSource, MemoryStore, Timestamp};
@@ -28,16 +27,12 @@ impl Drop for DevServer {
     }
 }
 
-/// Unique, random-looking ids without a randomness dependency: time-seeded counter.
-struct DevIds(Arc<AtomicU64>);
+/// Random ids (UUID v4 from the OS), as the Spin host makes them: key secrets are built from them.
+struct DevIds;
 
 impl IdSource for DevIds {
     fn next_id(&mut self) -> Uuid {
-        let n = self.0.fetch_add(1, Ordering::SeqCst);
-        Uuid::from_u128(
-            (u128::from(n) << 64 | 0x4000_8000_0000_0000)
-                ^ 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834,
-        )
+        Uuid::new_v4()
     }
 }
 
@@ -71,13 +66,12 @@ pub fn start(address: &str, root: &Path, admin_token: &str) -> std::io::Result<D
     let server = Arc::new(tiny_http::Server::http(address).map_err(std::io::Error::other)?);
     let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(0);
     let store = Arc::new(MemoryStore::new());
-    let counter = Arc::new(AtomicU64::new(now().unix_millis() as u64));
     let config = Config {
         admin_token: Some(admin_token.to_string()),
         cors_allowed_origins: vec![],
     };
     let demo_key = {
-        let mut ids = DevIds(Arc::clone(&counter));
+        let mut ids = DevIds;
         let mut env = Env {
             store: store.as_ref(),
             now: now(),
@@ -130,7 +124,7 @@ pub fn start(address: &str, root: &Path, admin_token: &str) -> std::io::Result<D
                 }
                 response
             } else {
-                let mut ids = DevIds(Arc::clone(&counter));
+                let mut ids = DevIds;
                 let mut env = Env {
                     store: store.as_ref(),
                     now: now(),

@@ -68,7 +68,8 @@ fn operation(spec: &RouteSpec) -> Value {
     }
     if matches!(spec.operation, crate::routes::Operation::Act(_)) {
         parameters.push(json!({"name": "If-Match", "in": "header", "required": false,
-            "description": "The task's Version as an entity tag, e.g. \"3\"", "schema": {"type": "string"}}));
+            "description": "The task's Version as an entity tag, e.g. \"3\"; 412 when it is not the current one",
+            "schema": {"type": "string"}}));
     }
     let mut op = json!({
         "summary": spec.summary,
@@ -115,10 +116,18 @@ fn object(required: &[&str], properties: Value) -> Value {
     json!({"type": "object", "required": required, "properties": properties})
 }
 
+/// Calls need a `sip:` or `tel:` customer; JSON Schema says so with if/then.
+fn with_call_uri_rule(mut schema: Value) -> Value {
+    schema["if"] = json!({"properties": {"Type": {"const": "IncomingCall"}}});
+    schema["then"] = json!({"properties": {"Customer": {"properties": {"Uri": {"pattern": "^([sS][iI][pP]|[tT][eE][lL]):."}}}}});
+    schema
+}
+
 fn schemas() -> Value {
     let guid = json!({"type": "string", "format": "uuid"});
     let time = json!({"type": "string", "format": "date-time"});
     let text = json!({"type": "string"});
+    let required_text = json!({"type": "string", "minLength": 1, "pattern": "\\S"});
     let boolean = json!({"type": "boolean"});
     let priority = string_enum(&[
         "StrictPriority",
@@ -200,13 +209,13 @@ fn schemas() -> Value {
             "TransferredTo": nullable(schema_ref("Target")),
             "AllowedActions": {"type": "array", "items": {"type": "string", "enum": actions}}})),
         "TaskStatusData": object(&["TaskId", "Status", "Version", "UpdatedAt"], json!({"TaskId": guid, "Status": statuses, "Version": {"type": "integer"}, "UpdatedAt": time})),
-        "CreateTaskRequest": object(&["Type", "Customer"], json!({
+        "CreateTaskRequest": with_call_uri_rule(object(&["Type", "Customer"], json!({
             "Type": string_enum(&["IncomingCall", "ExternalTask"]),
-            "Customer": object(&["Uri"], json!({"Uri": text, "DisplayName": nullable(text.clone())})),
-            "Priority": priority, "ExternalTaskId": nullable(text.clone()), "Description": nullable(json!({"type": "string", "maxLength": 150}))})),
-        "StartOutboundCallRequest": object(&["UserIdentifier", "Target"], json!({"UserIdentifier": text, "Target": text, "TeamIdentifier": nullable(text.clone())})),
-        "TargetRequest": object(&["Target"], json!({"Target": {"type": "string", "description": "sip: or tel: URI, or a user identifier"}})),
-        "OfferRequest": object(&["UserIdentifier"], json!({"UserIdentifier": text})),
+            "Customer": object(&["Uri"], json!({"Uri": {"type": "string", "minLength": 1, "maxLength": 256, "description": "A sip: or tel: URI for calls"}, "DisplayName": nullable(text.clone())})),
+            "Priority": nullable(priority.clone()), "ExternalTaskId": nullable(text.clone()), "Description": nullable(json!({"type": "string", "maxLength": 150}))}))),
+        "StartOutboundCallRequest": object(&["UserIdentifier", "Target"], json!({"UserIdentifier": required_text, "Target": required_text, "TeamIdentifier": nullable(text.clone())})),
+        "TargetRequest": object(&["Target"], json!({"Target": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "\\S", "description": "sip: or tel: URI, or a user identifier"}})),
+        "OfferRequest": object(&["UserIdentifier"], json!({"UserIdentifier": required_text})),
         "ActiveRequest": object(&["Active"], json!({"Active": boolean})),
         "Directory": object(&[], json!({
             "OrganizationUnits": {"type": "array", "items": schema_ref("OrganizationUnit")},
@@ -214,7 +223,7 @@ fn schemas() -> Value {
             "Users": {"type": "array", "items": schema_ref("User")},
             "Memberships": {"type": "array", "items": object(&["TeamId", "UserId", "IsActive"], json!({"TeamId": guid, "UserId": guid, "IsActive": boolean}))},
             "ConversationAs": {"type": "array", "items": object(&["UserId", "TeamId", "ConversationAsService"], json!({"UserId": guid, "TeamId": guid, "ConversationAsService": string_enum(&["AllConversations", "ExternalConversations"])}))}})),
-        "CreateApiKeyRequest": object(&["Name"], json!({"Name": text, "Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone())})),
+        "CreateApiKeyRequest": object(&["Name"], json!({"Name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}, "Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone())})),
         "PatchApiKeyRequest": object(&[], json!({"Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone())})),
         "ApiKey": object(&["Id", "Name", "Roles", "ExpiresAt", "CreatedAt"], json!({"Id": guid, "Name": text, "Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone()), "CreatedAt": time, "LastUsedAt": nullable(time.clone())})),
         "CreatedApiKey": object(&["Id", "Name", "Roles", "ExpiresAt", "CreatedAt", "Secret"], json!({"Id": guid, "Name": text, "Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone()), "CreatedAt": time, "Secret": {"type": "string", "description": "Shown once"}})),

@@ -539,6 +539,11 @@ fn apply_consultation_effect(
                         call.status = status;
                         call.audio_routes = AudioRoutes::ALL;
                     }
+                    // A merged call loses the customer: only agent and consultant remain.
+                    ConsultationStatus::Connected if call.status == ConsultationStatus::Merged => {
+                        call.status = status;
+                        call.audio_routes = AudioRoutes::CONSULTING;
+                    }
                     _ => call.status = status,
                 }
             }

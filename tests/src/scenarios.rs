@@ -389,6 +389,13 @@ pub fn terminate_customer_call_keeps_consultation_until_terminated(api: &Api) {
     assert!(t
         .list(&format!("/v1.0/users/{CARLA}/consultativeCalls"))
         .is_empty());
+    // From a conference: the customer leaves, agent and consultant stay, hearing only each other.
+    let task = t.in_state("Conference", None);
+    t.ok(&task, "consultationCall/terminateCustomerCall", None);
+    let call = t.get(&task)["ConsultationCall"].clone();
+    assert_eq!(call["Status"], "Connected");
+    assert_eq!(call["AudioRoutes"]["CustomerHearsAgent"], false);
+    assert_eq!(call["AudioRoutes"]["AgentHearsConsultant"], true);
 }
 
 /// The table of API.md, written out independently of the core's table.

@@ -3,7 +3,7 @@
 //! by the dev server (the core handler behind real HTTP, with demo data).
 //!
 //! Needs the built widget (`scripts/build-assets`) and chromium + chromedriver. Without them
-//! it says it skipped, unless `TM_REQUIRE_BROWSER_E2E=1` (as `scripts/test` sets), then it fails.
+//! it says it skipped, unless `TM_REQUIRE_ARTIFACTS=1` (as `scripts/test` sets), then it fails.
 
 use serde_json::{json, Value};
 use std::net::TcpListener;
@@ -181,7 +181,7 @@ fn a_person_accepts_holds_consults_merges_and_transfers_a_demo_call() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     if let Err(reason) = prerequisites(&root) {
         assert!(
-            std::env::var_os("TM_REQUIRE_BROWSER_E2E").is_none(),
+            std::env::var_os("TM_REQUIRE_ARTIFACTS").is_none(),
             "browser test required but {reason}"
         );
         eprintln!("SKIPPED: widget demo page in Chromium: {reason}");

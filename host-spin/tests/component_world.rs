@@ -5,6 +5,8 @@
 //! Needs `cargo build -p tm-host-spin --target wasm32-wasip1 --release` first (scripts/test
 //! does that). Without the build it says it skipped, unless `TM_REQUIRE_ARTIFACTS=1`.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use std::path::Path;
 use wasmparser::{ComponentExternalKind, Parser, Payload};
 

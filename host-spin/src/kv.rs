@@ -4,10 +4,13 @@
 //! same store label.
 
 /// Every key the core writes is namespaced, so the store can be shared with other apps.
-pub const KEY_PREFIX: &str = "tm/v1/";
+pub const KEY_PREFIX: &str = "tm:v1:";
 
+/// The store key for a core key: namespaced, with `/` written as `:` because some Spin
+/// key-value backends (Azure Cosmos DB) refuse `/` in keys. Core keys never contain `:`,
+/// so the mapping stays one-to-one.
 pub fn encode_key(key: &str) -> String {
-    format!("{KEY_PREFIX}{key}")
+    format!("{KEY_PREFIX}{}", key.replace('/', ":"))
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -82,8 +85,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_namespaced_verbatim() {
-        assert_eq!(encode_key("task/7"), "tm/v1/task/7");
-        assert_eq!(encode_key(""), "tm/v1/");
+    fn keys_are_namespaced_without_slashes() {
+        assert_eq!(encode_key("task/7"), "tm:v1:task:7");
+        assert_eq!(encode_key("index/team/abc"), "tm:v1:index:team:abc");
+        assert_eq!(encode_key(""), "tm:v1:");
+    }
+
+    #[test]
+    fn core_keys_never_contain_the_replacement_character() {
+        use tm_core::ids::{ApiKeyId, TaskId, TeamId, UserId};
+        use tm_core::repo::keys;
+        let id = uuid::Uuid::from_u128(0xabc);
+        let samples = [
+            keys::DIRECTORY.to_string(),
+            keys::API_KEY_INDEX.to_string(),
+            keys::QUEUE_SEQUENCE.to_string(),
+            keys::DEMO_GATE.to_string(),
+            keys::task(TaskId(id)),
+            keys::team_index(TeamId(id)),
+            keys::user_index(UserId(id)),
+            keys::api_key(ApiKeyId(id)),
+            keys::api_key_last_used(ApiKeyId(id)),
+            keys::creation_gate(&keys::team_index(TeamId(id))),
+        ];
+        for key in samples {
+            assert!(!key.contains(':'), "{key}");
+        }
     }
 }

@@ -1,29 +1,12 @@
 //! The Spin entry point: reads variables, opens the store, supplies clock and ids, and
 //! hands the request to the core (or serves a mounted file for `/docs` and `/widget`).
 
+use crate::runtime::{wall_clock_now, RandomIds};
 use crate::{assets, convert, kv::SpinStore};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::variables;
-use std::time::{SystemTime, UNIX_EPOCH};
-use tm_core::{ApiError, Env, IdSource, Timestamp};
-use uuid::Uuid;
-
-struct RandomIds;
-
-impl IdSource for RandomIds {
-    fn next_id(&mut self) -> Uuid {
-        Uuid::new_v4()
-    }
-}
-
-fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp::from_unix_millis(millis)
-}
+use tm_core::{ApiError, Env};
 
 fn into_spin(response: tm_core::Response) -> Response {
     let mut builder = Response::builder();
@@ -80,7 +63,7 @@ fn handle(request: Request) -> Response {
     let mut ids = RandomIds;
     let mut env = Env {
         store: &store,
-        now: now(),
+        now: wall_clock_now(),
         ids: &mut ids,
         config: &config,
     };

@@ -3,6 +3,7 @@
 //! - [`convert`]: Spin request/response <-> core request/response (pure, tested natively).
 //! - [`kv`]: the core's storage port on Spin key-value storage (wasm only).
 //! - [`assets`]: which mounted file serves which path (pure, tested natively).
+//! - [`runtime`]: the wall clock and random ids the core gets.
 //! - `component`: the `#[http_component]` entry point: variables, clock, ids (wasm only).
 //!
 //! All API logic stays in the core.
@@ -10,6 +11,7 @@
 pub mod assets;
 pub mod convert;
 pub mod kv;
+pub mod runtime;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

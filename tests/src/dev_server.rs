@@ -5,10 +5,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-use tm_core::{Config, Env, IdSource, MemoryStore, Timestamp};
+use tm_core::{Config, Env, MemoryStore};
+use tm_host_spin::runtime::{wall_clock_now, RandomIds};
 use tm_host_spin::{assets, convert};
-use uuid::Uuid;
 
 pub struct DevServer {
     pub base_url: String,
@@ -27,21 +26,16 @@ impl Drop for DevServer {
     }
 }
 
-/// Random ids (UUID v4 from the OS), as the Spin host makes them: key secrets are built from them.
-struct DevIds;
-
-impl IdSource for DevIds {
-    fn next_id(&mut self) -> Uuid {
-        Uuid::new_v4()
-    }
-}
-
-fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    Timestamp::from_unix_millis(millis)
+/// Runs `f` with an environment over `store`: the host's wall clock and random ids.
+fn with_env<R>(store: &MemoryStore, config: &Config, f: impl FnOnce(&mut Env) -> R) -> R {
+    let mut ids = RandomIds;
+    let mut env = Env {
+        store,
+        now: wall_clock_now(),
+        ids: &mut ids,
+        config,
+    };
+    f(&mut env)
 }
 
 /// Where the Spin manifest mounts each asset directory from, relative to the repository.
@@ -70,19 +64,10 @@ pub fn start(address: &str, root: &Path, admin_token: &str) -> std::io::Result<D
         admin_token: Some(admin_token.to_string()),
         cors_allowed_origins: vec![],
     };
-    let demo_key = {
-        let mut ids = DevIds;
-        let mut env = Env {
-            store: store.as_ref(),
-            now: now(),
-            ids: &mut ids,
-            config: &config,
-        };
-        tm_core::demo::load_if_empty(&mut env)
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-    };
+    let demo_key = with_env(&store, &config, tm_core::demo::load_if_empty)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let root = root.to_path_buf();
     let serving = Arc::clone(&server);
     let thread = std::thread::spawn(move || {
@@ -124,14 +109,7 @@ pub fn start(address: &str, root: &Path, admin_token: &str) -> std::io::Result<D
                 }
                 response
             } else {
-                let mut ids = DevIds;
-                let mut env = Env {
-                    store: store.as_ref(),
-                    now: now(),
-                    ids: &mut ids,
-                    config: &config,
-                };
-                let answer = tm_core::handle(&request, &mut env);
+                let answer = with_env(&store, &config, |env| tm_core::handle(&request, env));
                 let mut response =
                     tiny_http::Response::from_data(answer.body).with_status_code(answer.status);
                 for (name, value) in &answer.headers {

@@ -5,6 +5,26 @@
 pub const DOCS_DIR: &str = "/assets/docs";
 pub const WIDGET_DIR: &str = "/assets/widget";
 
+/// Who answers a request: a redirect, a mounted file, or the API (the core).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Served {
+    Redirect(&'static str),
+    /// The mounted file; if it does not exist, the API answers (a JSON 404).
+    File(String),
+    Api,
+}
+
+/// `GET /` goes to the widget's demo page; `GET` below `/docs` and `/widget` reads files.
+pub fn served_by(method: &str, path: &str) -> Served {
+    if !method.eq_ignore_ascii_case("GET") {
+        return Served::Api;
+    }
+    if path == "/" {
+        return Served::Redirect("/widget/");
+    }
+    file_for(path).map_or(Served::Api, Served::File)
+}
+
 /// The mounted file that serves `path`, if any. Only plain names below the two prefixes are
 /// served: no `..`, no hidden files, no directories other than the mounted ones.
 pub fn file_for(path: &str) -> Option<String> {
@@ -84,6 +104,17 @@ mod tests {
         ] {
             assert_eq!(file_for(path), None, "{path}");
         }
+    }
+
+    #[test]
+    fn only_gets_are_served_from_files() {
+        assert_eq!(served_by("GET", "/"), Served::Redirect("/widget/"));
+        assert_eq!(
+            served_by("GET", "/docs"),
+            Served::File("/assets/docs/index.html".into())
+        );
+        assert_eq!(served_by("POST", "/docs"), Served::Api);
+        assert_eq!(served_by("GET", "/v1.0/teams"), Served::Api);
     }
 
     #[test]

@@ -17,13 +17,12 @@ fn into_spin(response: tm_core::Response) -> Response {
     builder.body(response.body).build()
 }
 
-fn serve_file(path: &str) -> Option<Response> {
-    let file = assets::file_for(path)?;
-    let body = std::fs::read(&file).ok()?;
+fn serve_file(file: &str) -> Option<Response> {
+    let body = std::fs::read(file).ok()?;
     Some(
         Response::builder()
             .status(200)
-            .header("Content-Type", assets::content_type(&file))
+            .header("Content-Type", assets::content_type(file))
             .header("Cache-Control", "no-cache")
             .body(body)
             .build(),
@@ -40,17 +39,20 @@ fn handle(request: Request) -> Response {
             .map(|(name, value)| (name, value.as_bytes())),
         request.body().to_vec(),
     );
-    if core_request.method.eq_ignore_ascii_case("GET") {
-        if core_request.path() == "/" {
+    match assets::served_by(&core_request.method, core_request.path()) {
+        assets::Served::Redirect(location) => {
             return Response::builder()
                 .status(302)
-                .header("Location", "/widget/")
+                .header("Location", location)
                 .body(Vec::new())
                 .build();
         }
-        if let Some(file) = serve_file(core_request.path()) {
-            return file;
+        assets::Served::File(file) => {
+            if let Some(response) = serve_file(&file) {
+                return response;
+            }
         }
+        assets::Served::Api => {}
     }
     let store = match SpinStore::open("default") {
         Ok(store) => store,

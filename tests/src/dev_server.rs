@@ -51,8 +51,18 @@ fn repo_file(root: &Path, mounted: &str) -> Option<PathBuf> {
     None
 }
 
-fn header(name: &str, value: &str) -> Option<tiny_http::Header> {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+fn response(
+    status: u16,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let mut response = tiny_http::Response::from_data(body).with_status_code(status);
+    for (name, value) in headers {
+        if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            response = response.with_header(header);
+        }
+    }
+    response
 }
 
 /// Starts serving on `address` (e.g. `127.0.0.1:0`) from repository `root`.
@@ -69,6 +79,15 @@ pub fn start(address: &str, root: &Path, admin_token: &str) -> std::io::Result<D
         .flatten()
         .unwrap_or_default();
     let root = root.to_path_buf();
+    let api = move |request: &tm_core::Request| {
+        let answer = with_env(&store, &config, |env| tm_core::handle(request, env));
+        let headers: Vec<(&str, &str)> = answer
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        response(answer.status, answer.body.clone(), &headers)
+    };
     let serving = Arc::clone(&server);
     let thread = std::thread::spawn(move || {
         for mut incoming in serving.incoming_requests() {
@@ -90,34 +109,21 @@ pub fn start(address: &str, root: &Path, admin_token: &str) -> std::io::Result<D
                 headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
                 body,
             );
-            let is_get = request.method.eq_ignore_ascii_case("GET");
-            let file = assets::file_for(request.path()).and_then(|m| repo_file(&root, &m));
-            let answer = if is_get && request.path() == "/" {
-                let mut response = tiny_http::Response::from_data(Vec::new()).with_status_code(302);
-                if let Some(location) = header("Location", "/widget/") {
-                    response = response.with_header(location);
+            let answer = match assets::served_by(&request.method, request.path()) {
+                assets::Served::Redirect(location) => {
+                    response(302, Vec::new(), &[("Location", location)])
                 }
-                response
-            } else if let (true, Some(bytes)) =
-                (is_get, file.as_ref().and_then(|f| std::fs::read(f).ok()))
-            {
-                let mut response = tiny_http::Response::from_data(bytes);
-                if let Some(h) = file.as_ref().and_then(|f| {
-                    header("Content-Type", assets::content_type(&f.to_string_lossy()))
-                }) {
-                    response = response.with_header(h);
-                }
-                response
-            } else {
-                let answer = with_env(&store, &config, |env| tm_core::handle(&request, env));
-                let mut response =
-                    tiny_http::Response::from_data(answer.body).with_status_code(answer.status);
-                for (name, value) in &answer.headers {
-                    if let Some(h) = header(name, value) {
-                        response = response.with_header(h);
+                assets::Served::File(mounted) => {
+                    match repo_file(&root, &mounted).and_then(|f| std::fs::read(f).ok()) {
+                        Some(bytes) => response(
+                            200,
+                            bytes,
+                            &[("Content-Type", assets::content_type(&mounted))],
+                        ),
+                        None => api(&request),
                     }
                 }
-                response
+                assets::Served::Api => api(&request),
             };
             let _ = incoming.respond(answer);
         }

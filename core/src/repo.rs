@@ -140,6 +140,17 @@ impl IndexEntry {
     }
 }
 
+/// The documents `entries` live in, each once, in order of appearance.
+fn distinct_docs<'e>(entries: impl Iterator<Item = &'e IndexEntry>) -> Vec<IndexDoc> {
+    let mut docs = Vec::new();
+    for entry in entries {
+        if !docs.contains(&entry.doc()) {
+            docs.push(entry.doc());
+        }
+    }
+    docs
+}
+
 /// What the two index document types share.
 trait IndexDocument: Serialize + DeserializeOwned {
     fn bump_revision(&mut self);
@@ -363,9 +374,7 @@ impl<'a> Repo<'a> {
     /// Stores a new task (its id is fresh, so a plain write cannot overwrite anything).
     pub fn create_task(&self, stored: &StoredTask) -> Result<(), ApiError> {
         let entries = index_entries(stored);
-        for entry in &entries {
-            self.add_entry(entry)?;
-        }
+        self.add_entries(&entries.iter().collect::<Vec<_>>())?;
         // No reconcile needed: until this write, no reconcile can remove the entries (a task
         // that does not exist yet is left alone).
         Ok(self
@@ -392,9 +401,7 @@ impl<'a> Repo<'a> {
                 .iter()
                 .filter(|e| !old_entries.contains(e))
                 .collect();
-            for entry in &added {
-                self.add_entry(entry)?;
-            }
+            self.add_entries(&added)?;
             if self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
                 let removed = old_entries.iter().filter(|e| !new_entries.contains(e));
                 let changed: Vec<IndexEntry> = added.into_iter().chain(removed).cloned().collect();
@@ -416,15 +423,19 @@ impl<'a> Repo<'a> {
         ))
     }
 
-    /// Adds an entry a change is about to need (before the task write).
-    fn add_entry(&self, entry: &IndexEntry) -> Result<(), ApiError> {
+    /// Adds the entries a change is about to need (before the task write), one
+    /// read-modify-write per index document.
+    fn add_entries(&self, entries: &[&IndexEntry]) -> Result<(), ApiError> {
         fn add<T: IndexDocument>(
             repo: &Repo,
             key: &str,
-            entry: &IndexEntry,
+            entries: &[&IndexEntry],
         ) -> Result<(), ApiError> {
             let updated = repo.update::<T, _>(key, |index| {
-                let added = index.add(entry);
+                let mut added = false;
+                for entry in entries {
+                    added |= index.add(entry);
+                }
                 if added {
                     index.bump_revision();
                 }
@@ -432,21 +443,20 @@ impl<'a> Repo<'a> {
             })?;
             updated.map(|_| ()).ok_or_else(|| Repo::missing_index(key))
         }
-        match entry.doc() {
-            IndexDoc::Team(team) => add::<TeamIndex>(self, &keys::team_index(team), entry),
-            IndexDoc::User(user) => add::<UserIndex>(self, &keys::user_index(user), entry),
+        for doc in distinct_docs(entries.iter().copied()) {
+            let in_doc: Vec<&IndexEntry> =
+                entries.iter().copied().filter(|e| e.doc() == doc).collect();
+            match doc {
+                IndexDoc::Team(team) => add::<TeamIndex>(self, &keys::team_index(team), &in_doc)?,
+                IndexDoc::User(user) => add::<UserIndex>(self, &keys::user_index(user), &in_doc)?,
+            }
         }
+        Ok(())
     }
 
     /// Reconciles each index document that one of `entries` lives in.
     fn reconcile_all(&self, task: TaskId, entries: &[IndexEntry]) -> Result<(), ApiError> {
-        let mut docs: Vec<IndexDoc> = Vec::new();
-        for entry in entries {
-            if !docs.contains(&entry.doc()) {
-                docs.push(entry.doc());
-            }
-        }
-        for doc in docs {
+        for doc in distinct_docs(entries.iter()) {
             self.reconcile(doc, task)?;
         }
         Ok(())

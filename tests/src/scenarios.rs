@@ -1029,6 +1029,18 @@ pub fn bad_inputs_give_documented_json_errors(api: &Api) {
         ("offer without user", t.api.call(&t.key, "POST", "/v1.0/tasks/00000000-0000-4000-8000-000000000000/offer", Some(json!({}))), 400, "BadRequest", "UserIdentifier"),
         ("transfer to nowhere", t.api.call(&t.key, "POST", "/v1.0/tasks/00000000-0000-4000-8000-000000000000/transfer", Some(json!({"Target": ""}))), 400, "BadRequest", "Target"),
         ("deep nesting", raw("POST", &tasks_path, json_type, "[".repeat(5000).as_bytes()), 400, "BadRequest", "JSON"),
+        (
+            "deep nesting in an unknown field",
+            raw(
+                "POST",
+                &tasks_path,
+                json_type,
+                format!("{{\"X\":{}", "{\"a\":".repeat(5000)).as_bytes(),
+            ),
+            400,
+            "BadRequest",
+            "JSON",
+        ),
     ];
     for (name, response, status, code, needle) in cases {
         assert_eq!(

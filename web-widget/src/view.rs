@@ -26,6 +26,8 @@ pub struct ViewState<'a> {
     pub message: Option<&'a Message>,
     /// A task whose action is in flight: its buttons are disabled until the answer.
     pub busy: Option<TaskId>,
+    /// The last refresh failed, so the list may be out of date: every button is disabled.
+    pub stale: bool,
     /// What the agent typed into each task's target field.
     pub targets: &'a HashMap<TaskId, String>,
 }
@@ -116,7 +118,7 @@ pub fn duration_text(millis: i64) -> String {
 
 fn render_task(out: &mut String, task: &Task, state: &ViewState) {
     let id = task.id.to_string();
-    let busy = state.busy == Some(task.id);
+    let busy = state.busy == Some(task.id) || state.stale;
     let summary = format!(
         "{} from {}, {}",
         type_label(task.task_type),
@@ -177,23 +179,33 @@ fn render_task(out: &mut String, task: &Task, state: &ViewState) {
     out.push_str("</div></li>");
 }
 
-/// The widget's whole inner HTML.
-pub fn render(state: &ViewState) -> String {
-    let mut out = String::from(r#"<section class="tm-widget" aria-label="My tasks">"#);
-    match state.message {
-        Some(message) => {
-            let (class, role) = match message.kind {
-                MessageKind::Error => ("tm-message tm-error", "alert"),
-                MessageKind::Info => ("tm-message tm-info", "status"),
-            };
-            let _ = write!(
-                out,
-                r#"<div class="{class}" role="{role}">{}</div>"#,
-                escape(&message.text)
-            );
-        }
-        None => out.push_str(r#"<div class="tm-message" role="status"></div>"#),
+/// The widget's frame, written once: the two live regions must stay in the page for screen
+/// readers to announce what changes in them; only their text and the list are re-rendered.
+pub const FRAME: &str = concat!(
+    r#"<section class="tm-widget" aria-label="My tasks">"#,
+    r#"<div class="tm-message tm-error" role="alert"></div>"#,
+    r#"<div class="tm-message tm-info" role="status"></div>"#,
+    r#"<div class="tm-list"></div></section>"#
+);
+
+/// The texts of the error and the info region.
+pub fn message_texts(message: Option<&Message>) -> (&str, &str) {
+    match message {
+        Some(Message {
+            kind: MessageKind::Error,
+            text,
+        }) => (text, ""),
+        Some(Message {
+            kind: MessageKind::Info,
+            text,
+        }) => ("", text),
+        None => ("", ""),
     }
+}
+
+/// The task list (or the empty note).
+pub fn render_list(state: &ViewState) -> String {
+    let mut out = String::new();
     if state.tasks.is_empty() {
         out.push_str(r#"<p class="tm-empty">No current tasks.</p>"#);
     } else {
@@ -203,8 +215,25 @@ pub fn render(state: &ViewState) -> String {
         }
         out.push_str("</ul>");
     }
-    out.push_str("</section>");
     out
+}
+
+/// The whole widget as one HTML string (the frame filled in), e.g. for static rendering.
+pub fn render(state: &ViewState) -> String {
+    let (error, info) = message_texts(state.message);
+    FRAME
+        .replace(
+            r#"role="alert"></div>"#,
+            &format!(r#"role="alert">{}</div>"#, escape(error)),
+        )
+        .replace(
+            r#"role="status"></div>"#,
+            &format!(r#"role="status">{}</div>"#, escape(info)),
+        )
+        .replace(
+            r#"<div class="tm-list"></div>"#,
+            &format!(r#"<div class="tm-list">{}</div>"#, render_list(state)),
+        )
 }
 
 /// The widget's stylesheet. Host pages theme it through the custom properties.

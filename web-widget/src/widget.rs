@@ -271,28 +271,37 @@ impl Widget {
         let focused = self
             .focused_control()
             .or_else(|| self.pending_focus.borrow_mut().take());
-        let html = {
-            let state = self.state.borrow();
-            let tasks: Vec<Task> = state.tasks.clone();
-            view::render(&ViewState {
-                tasks: &tasks,
-                now: now(),
-                message: state.message.as_ref().map(|(_, m)| m),
-                busy: state.busy,
-                targets: &state.targets,
-            })
+        if self
+            .root
+            .query_selector(".tm-widget")
+            .ok()
+            .flatten()
+            .is_none()
+        {
+            self.root.set_inner_html(view::FRAME);
+        }
+        let state = self.state.borrow();
+        let view = ViewState {
+            tasks: &state.tasks,
+            now: now(),
+            message: state.message.as_ref().map(|(_, m)| m),
+            busy: state.busy,
+            stale: state.stale,
+            targets: &state.targets,
         };
-        self.root.set_inner_html(&html);
-        if self.state.borrow().stale {
-            if let Ok(buttons) = self.root.query_selector_all("button.tm-action") {
-                for i in 0..buttons.length() {
-                    if let Some(button) = buttons.item(i).and_then(|n| n.dyn_into::<Element>().ok())
-                    {
-                        let _ = button.set_attribute("disabled", "");
-                    }
+        let (error, info) = view::message_texts(view.message);
+        for (selector, text) in [(".tm-error", error), (".tm-info", info)] {
+            if let Ok(Some(region)) = self.root.query_selector(selector) {
+                // Only a changed text is written, so that nothing is announced twice.
+                if region.text_content().unwrap_or_default() != text {
+                    region.set_text_content(Some(text));
                 }
             }
         }
+        if let Ok(Some(list)) = self.root.query_selector(".tm-list") {
+            list.set_inner_html(&view::render_list(&view));
+        }
+        drop(state);
         self.restore_focus(focused);
     }
 

@@ -189,12 +189,12 @@ fn button(root: &Element, task: &str, action: TaskAction) -> HtmlElement {
     .unwrap_or_else(|| panic!("no {action:?} button for {task}"))
 }
 
+/// What the message regions say (the error region, then the info region).
 fn message(root: &Element) -> String {
-    root.query_selector(".tm-message")
-        .ok()
-        .flatten()
-        .and_then(|m| m.text_content())
-        .unwrap_or_default()
+    let regions = root.query_selector_all(".tm-message").expect("query");
+    (0..regions.length())
+        .filter_map(|i| regions.item(i)?.text_content())
+        .collect()
 }
 
 fn expected_buttons(task: &Task) -> Vec<String> {
@@ -320,6 +320,7 @@ fn the_view_offers_nothing_for_final_or_queued_tasks_and_every_status_renders() 
             now: Timestamp::from_unix_millis(task.updated_at.unix_millis() + 125_000),
             message: None,
             busy: None,
+            stale: false,
             targets: &Default::default(),
         });
         assert!(html.contains(view::status_label(status)), "{status:?}");
@@ -338,6 +339,7 @@ fn the_view_offers_nothing_for_final_or_queued_tasks_and_every_status_renders() 
         now: task.updated_at,
         message: None,
         busy: Some(task.id),
+        stale: false,
         targets: &Default::default(),
     });
     assert_eq!(
@@ -497,11 +499,10 @@ async fn every_error_code_is_shown_clearly_and_followed_by_a_refresh() {
         "{}",
         message(&root)
     );
-    assert!(root
-        .query_selector(".tm-error[role=alert]")
-        .ok()
-        .flatten()
-        .is_some());
+    let alert = root.query_selector(".tm-error[role=alert]").ok().flatten();
+    assert!(alert
+        .and_then(|a| a.text_content())
+        .is_some_and(|t| t.contains("changed elsewhere")));
     // ...and the refresh brought the new state: Resume is offered now, Hold is not.
     assert!(buttons(&root, &id).contains(&"Resume".to_string()));
     assert!(!buttons(&root, &id).contains(&"Hold".to_string()));
@@ -694,4 +695,42 @@ async fn the_element_mounts_from_its_attributes_and_fetches() {
         .flatten()
         .is_some());
     element.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_live_regions_stay_in_place_across_renders() {
+    let api = InPageApi::new();
+    let key = api.key();
+    let id = api.task_for_anna(&key, &["accept"]);
+    let widget = mounted(&api, &key, "anna@contoso.com").await;
+    let root = widget.root().clone();
+    let status_region = root
+        .query_selector("[role=status]")
+        .ok()
+        .flatten()
+        .expect("status region");
+    let alert_region = root
+        .query_selector("[role=alert]")
+        .ok()
+        .flatten()
+        .expect("alert region");
+    button(&root, &id, TaskAction::Hold).click();
+    settle().await;
+    assert!(status_region
+        .text_content()
+        .unwrap_or_default()
+        .contains("Hold: done"));
+    api.call(&key, &format!("/v1.0/tasks/{id}/resume"), None);
+    button(&root, &id, TaskAction::Resume).click();
+    settle().await;
+    assert!(alert_region
+        .text_content()
+        .unwrap_or_default()
+        .contains("changed elsewhere"));
+    // The very same elements: screen readers announce changes only in regions that stay.
+    assert!(root.contains(Some(&status_region)) && root.contains(Some(&alert_region)));
+    assert!(
+        status_region.text_content().unwrap_or_default().is_empty(),
+        "one message at a time"
+    );
 }

@@ -1106,6 +1106,14 @@ pub fn admin_directory_validation(api: &Api) {
 }
 
 pub fn openapi_and_health_are_public(api: &Api) {
+    let head = api.send(tm_core::Request::new("HEAD", "/health"));
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_eq!(
+        api.send(tm_core::Request::new("HEAD", "/v1.0/teams"))
+            .status,
+        401
+    );
     let health = assert_status(&api.send(tm_core::Request::new("GET", "/health")), 200);
     assert_eq!(health["Status"], "Healthy");
     let doc = assert_status(

@@ -90,6 +90,15 @@ pub fn parse_json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> 
 pub fn handle(request: &Request, env: &mut Env) -> Response {
     let mut response = if request.method.eq_ignore_ascii_case("OPTIONS") {
         preflight(request)
+    } else if request.method.eq_ignore_ascii_case("HEAD") {
+        // HEAD is GET without the body (health checks of load balancers use it).
+        let get = Request {
+            method: "GET".into(),
+            ..request.clone()
+        };
+        let mut response = dispatch(&get, env).unwrap_or_else(ApiError::into_response);
+        response.body.clear();
+        response
     } else {
         dispatch(request, env).unwrap_or_else(ApiError::into_response)
     };

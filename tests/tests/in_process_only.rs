@@ -445,6 +445,13 @@ fn every_required_endpoint_is_routed_and_in_the_openapi_document() {
         VENDOR_ENDPOINTS.len(),
         "the vendor flag matches the vendor list"
     );
+    // It reads as an OpenAPI 3.1 document (typed parse by the oas3 crate).
+    let parsed = oas3::from_json(doc.to_string()).expect("a valid OpenAPI 3.1 document");
+    assert_eq!(parsed.openapi, "3.1.0");
+    assert_eq!(
+        parsed.paths.as_ref().map(|p| p.len()),
+        Some(doc["paths"].as_object().map_or(0, |p| p.len()))
+    );
     // Every schema a path refers to exists.
     let text = doc.to_string();
     for reference in text.split("#/components/schemas/").skip(1) {

@@ -253,6 +253,7 @@ impl Widget {
         let message = match result {
             Ok(response) if response.status < 300 => {
                 self.state.borrow_mut().targets.remove(&task_id);
+                self.announce(task_id, action, &response);
                 Message {
                     kind: MessageKind::Info,
                     text: format!("{}: done.", view::label(action)),
@@ -265,6 +266,40 @@ impl Widget {
         self.refresh().await;
         self.state.borrow_mut().message = Some((Source::Action, message));
         self.render();
+    }
+
+    /// Tells the host page what the agent did: a `tm-task-action` event (bubbling) on the
+    /// element, with `{TaskId, Action, Status, Version}` in `detail`, e.g. for a CRM to open
+    /// the customer's record on Accept.
+    fn announce(&self, task_id: TaskId, action: TaskAction, response: &Response) {
+        let body = response.json_body();
+        // Actions answer TaskStatusData; starting a consultation answers the consultation call,
+        // whose task is then Consulting at the version in the ETag.
+        let (status, version) = match action {
+            TaskAction::ConsultationCall => (
+                serde_json::json!("Consulting"),
+                serde_json::json!(response
+                    .header_value("ETag")
+                    .and_then(|tag| tag.trim_matches('"').parse::<u64>().ok())),
+            ),
+            _ => (body["Status"].clone(), body["Version"].clone()),
+        };
+        let detail = serde_json::json!({
+            "TaskId": task_id,
+            "Action": action,
+            "Status": status,
+            "Version": version,
+        });
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        let Ok(detail) = serde::Serialize::serialize(&detail, &serializer) else {
+            return;
+        };
+        let init = web_sys::CustomEventInit::new();
+        init.set_bubbles(true);
+        init.set_detail(&detail);
+        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict("tm-task-action", &init) {
+            let _ = self.root.dispatch_event(&event);
+        }
     }
 
     fn render(&self) {

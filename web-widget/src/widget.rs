@@ -277,23 +277,27 @@ impl Widget {
         // whose task is then Consulting at the version in the ETag.
         let (status, version) = match action {
             TaskAction::ConsultationCall => (
-                serde_json::json!("Consulting"),
-                serde_json::json!(response
+                Some("Consulting"),
+                response
                     .header_value("ETag")
-                    .and_then(|tag| tag.trim_matches('"').parse::<u64>().ok())),
+                    .and_then(|tag| tag.trim_matches('"').parse::<u64>().ok()),
             ),
-            _ => (body["Status"].clone(), body["Version"].clone()),
+            _ => (body["Status"].as_str(), body["Version"].as_u64()),
         };
-        let detail = serde_json::json!({
-            "TaskId": task_id,
-            "Action": action,
-            "Status": status,
-            "Version": version,
-        });
-        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-        let Ok(detail) = serde::Serialize::serialize(&detail, &serializer) else {
-            return;
-        };
+        // Built field by field (not through serde): plain data, and a smaller bundle.
+        let detail = js_sys::Object::new();
+        let fields = [
+            ("TaskId", JsValue::from_str(&task_id.to_string())),
+            ("Action", JsValue::from_str(&format!("{action:?}"))),
+            ("Status", status.map_or(JsValue::NULL, JsValue::from_str)),
+            (
+                "Version",
+                version.map_or(JsValue::NULL, |v| JsValue::from_f64(v as f64)),
+            ),
+        ];
+        for (name, value) in fields {
+            let _ = js_sys::Reflect::set(&detail, &JsValue::from_str(name), &value);
+        }
         let init = web_sys::CustomEventInit::new();
         init.set_bubbles(true);
         init.set_detail(&detail);

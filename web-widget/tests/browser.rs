@@ -209,6 +209,18 @@ fn status_of(api: &InPageApi, key: &str, task: &str) -> Value {
         .json_body()
 }
 
+/// Types `text` into the task's target field, as a person would (value, then an input event).
+fn type_target(root: &Element, task: &str, text: &str) {
+    let input: HtmlInputElement = root
+        .query_selector(&format!(r#"input[data-task="{task}"]"#))
+        .ok()
+        .flatten()
+        .and_then(|i| i.dyn_into().ok())
+        .expect("target input");
+    input.set_value(text);
+    input.dispatch_event(&input_event()).expect("dispatched");
+}
+
 /// What typing into a field fires (it bubbles, as a real one does).
 fn input_event() -> web_sys::Event {
     let init = web_sys::EventInit::new();
@@ -378,14 +390,7 @@ async fn each_button_sends_its_request_and_the_task_follows() {
             .find(|t| t.id == task_id)
             .expect("on screen");
         if let Some(target) = target_for(action) {
-            let input: HtmlInputElement = root
-                .query_selector(&format!(r#"input[data-task="{id}"]"#))
-                .ok()
-                .flatten()
-                .and_then(|i| i.dyn_into().ok())
-                .expect("target input");
-            input.set_value(target);
-            input.dispatch_event(&input_event()).expect("dispatched");
+            type_target(&root, &id, target);
         }
         api.sent.borrow_mut().clear();
         button(&root, &id, action).click();
@@ -463,14 +468,7 @@ async fn transfer_and_terminate_buttons_and_a_missing_target() {
         "{}",
         message(&root)
     );
-    let input: HtmlInputElement = root
-        .query_selector(&format!(r#"input[data-task="{transfer}"]"#))
-        .ok()
-        .flatten()
-        .and_then(|i| i.dyn_into().ok())
-        .expect("input");
-    input.set_value(&CARLA.to_string());
-    input.dispatch_event(&input_event()).expect("dispatched");
+    type_target(&root, &transfer, &CARLA.to_string());
     button(&root, &transfer, TaskAction::Transfer).click();
     settle().await;
     let done = status_of(&api, &key, &transfer);
@@ -758,14 +756,7 @@ async fn each_done_action_is_announced_to_the_host_page() {
         .expect("listener");
     button(&root, &id, TaskAction::Accept).click();
     settle().await;
-    let input: HtmlInputElement = root
-        .query_selector(&format!(r#"input[data-task="{id}"]"#))
-        .ok()
-        .flatten()
-        .and_then(|i| i.dyn_into().ok())
-        .expect("target input");
-    input.set_value("sip:carla@contoso.com");
-    input.dispatch_event(&input_event()).expect("dispatched");
+    type_target(&root, &id, "sip:carla@contoso.com");
     button(&root, &id, TaskAction::ConsultationCall).click();
     settle().await;
     // A refused action is not announced.

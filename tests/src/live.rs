@@ -74,7 +74,8 @@ pub fn spin_on_path() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn free_port() -> u16 {
+/// A port nothing listens on right now (for spin, the dev server and chromedriver).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

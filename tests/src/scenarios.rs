@@ -112,9 +112,13 @@ impl<'a> Tasks<'a> {
             .to_string()
     }
 
+    /// `GET path` with this key; must answer 200; returns the body.
+    pub fn read(&self, path: &str) -> Value {
+        assert_status(&self.api.call(&self.key, "GET", path, None), 200)
+    }
+
     pub fn list(&self, path: &str) -> Vec<Value> {
-        let body = assert_status(&self.api.call(&self.key, "GET", path, None), 200);
-        body.as_array().cloned().unwrap_or_default()
+        self.read(path).as_array().cloned().unwrap_or_default()
     }
 
     /// A new incoming call in Support, driven into `state` (consultation `Ringing`/`Connected`
@@ -205,15 +209,7 @@ pub fn task_lifecycle_with_consultation_merge_and_leave(api: &Api) {
         listed[0]["AllowedActions"],
         json!(["Offer", "Transfer", "Terminate"])
     );
-    let longest = assert_status(
-        &api.call(
-            &t.key,
-            "GET",
-            &format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
-            None,
-        ),
-        200,
-    );
+    let longest = t.read(&format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"));
     assert_eq!(longest["Id"], task.as_str());
 
     let offered = t.ok(
@@ -264,15 +260,7 @@ pub fn task_lifecycle_with_consultation_merge_and_leave(api: &Api) {
     t.ok(&task, "consultationCall/answered", None);
     let merged = t.ok(&task, "consultationCall/merge", None);
     assert_eq!(merged["Status"], "Conference");
-    let got = assert_status(
-        &api.call(
-            &t.key,
-            "GET",
-            &format!("/v1.0/tasks/{task}/consultationCall"),
-            None,
-        ),
-        200,
-    );
+    let got = t.read(&format!("/v1.0/tasks/{task}/consultationCall"));
     assert_eq!(got["Status"], "Merged");
     assert!(got["AudioRoutes"]
         .as_object()
@@ -327,15 +315,7 @@ pub fn consultation_transfer_and_terminate_flows(api: &Api) {
         t.ok(&task, "consultationCall/terminate", None)["Status"],
         "OnHold"
     );
-    let call = assert_status(
-        &api.call(
-            &t.key,
-            "GET",
-            &format!("/v1.0/tasks/{task}/consultationCall"),
-            None,
-        ),
-        200,
-    );
+    let call = t.read(&format!("/v1.0/tasks/{task}/consultationCall"));
     assert_eq!(call["Status"], "Ended");
     assert!(call["EndedAt"].is_string());
     // A second consultation can follow the first.

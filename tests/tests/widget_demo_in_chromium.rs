@@ -6,11 +6,11 @@
 //! it says it skipped, unless `TM_REQUIRE_ARTIFACTS=1` (as `scripts/test` sets), then it fails.
 
 use serde_json::{json, Value};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tm_e2e_tests::dev_server;
+use tm_e2e_tests::live::free_port;
 
 struct Driver {
     child: Child,
@@ -24,13 +24,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(9515)
 }
 
 fn post(url: &str, body: Value) -> Value {

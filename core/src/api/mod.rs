@@ -12,6 +12,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::http::{Method, Request, Response};
 use crate::ids::IdSource;
+use crate::model::{Directory, Team, User};
 use crate::repo::Repo;
 use crate::routes::{self, Access, Body, Operation, RouteMatch, RouteSpec};
 use crate::store::Store;
@@ -83,6 +84,26 @@ pub fn parse_json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> 
         .end()
         .map_err(|e| ApiError::BadRequest(format!("The request body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// A team by `{teamIdentifier}` (Id or SIP URI), or 404 naming it.
+pub(crate) fn find_team<'d>(
+    directory: &'d Directory,
+    identifier: &str,
+) -> Result<&'d Team, ApiError> {
+    directory
+        .find_team(identifier)
+        .ok_or_else(|| ApiError::not_found("Team", identifier))
+}
+
+/// A user by `{userIdentifier}` (Id, SIP URI or UPN), or 404 naming it.
+pub(crate) fn find_user<'d>(
+    directory: &'d Directory,
+    identifier: &str,
+) -> Result<&'d User, ApiError> {
+    directory
+        .find_user(identifier)
+        .ok_or_else(|| ApiError::not_found("User", identifier))
 }
 
 /// The single entry point: hosts turn their request into a [`Request`], call this, and

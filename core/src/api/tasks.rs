@@ -1,12 +1,12 @@
 //! The Task API: listing, creating, and acting on tasks and their consultation calls.
 
-use super::Ctx;
+use super::{find_team, find_user, Ctx};
 use crate::error::ApiError;
 use crate::http::Response;
 use crate::ids::{TaskId, TeamId};
 use crate::model::{
     AudioRoutes, ConsultationCall, ConsultationStatus, Directory, Party, Priority, Target, Task,
-    TaskStatus, TaskType, Team, User,
+    TaskStatus, TaskType,
 };
 use crate::repo::{IndexEntry, StoredTask};
 use crate::state_machine::{self, ConsultationEffect, TaskAction};
@@ -82,24 +82,6 @@ fn task_list(mut tasks: Vec<StoredTask>) -> Response {
         .map(|s| s.task.with_allowed_actions())
         .collect();
     Response::json(200, &tasks)
-}
-
-pub(crate) fn find_team<'d>(
-    directory: &'d Directory,
-    identifier: &str,
-) -> Result<&'d Team, ApiError> {
-    directory
-        .find_team(identifier)
-        .ok_or_else(|| ApiError::not_found("Team", identifier))
-}
-
-pub(crate) fn find_user<'d>(
-    directory: &'d Directory,
-    identifier: &str,
-) -> Result<&'d User, ApiError> {
-    directory
-        .find_user(identifier)
-        .ok_or_else(|| ApiError::not_found("User", identifier))
 }
 
 fn parse_task_id(identifier: &str) -> Result<TaskId, ApiError> {

@@ -1,7 +1,6 @@
 //! The Team API: teams, organization units and conversation-as rights.
 
-use super::tasks::{find_team, find_user};
-use super::Ctx;
+use super::{find_team, find_user, Ctx};
 use crate::error::ApiError;
 use crate::http::Response;
 use crate::ids::{OrganizationUnitId, TeamId};

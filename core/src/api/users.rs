@@ -1,7 +1,6 @@
 //! The User API: users, team members, and blocking a user in a team.
 
-use super::tasks::{find_team, find_user};
-use super::Ctx;
+use super::{find_team, find_user, Ctx};
 use crate::error::ApiError;
 use crate::http::Response;
 use crate::ids::TeamId;

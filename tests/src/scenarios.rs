@@ -861,6 +861,30 @@ pub fn api_key_lifecycle(api: &Api) {
     );
     assert_eq!(patched["Roles"], json!(["UsersReadonly"]));
     assert_eq!(api.call(&secret, "GET", "/v1.0/users", None).status, 200);
+    // Bodies are objects: an array (serde could read it as the struct's fields) is refused
+    // and changes nothing.
+    for body in [
+        json!([null, null]),
+        json!([["TasksManage"], null]),
+        json!(null),
+    ] {
+        let message = assert_error(
+            &api.admin("PATCH", &format!("/admin/v1.0/apikeys/{id}"), Some(body)),
+            400,
+            "BadRequest",
+        );
+        assert!(message.contains("JSON object"), "{message}");
+    }
+    let listed = assert_status(&api.admin("GET", "/admin/v1.0/apikeys", None), 200);
+    let unchanged = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|k| k["Id"] == id.as_str());
+    assert_eq!(
+        unchanged.map(|k| k["Roles"].clone()),
+        Some(json!(["UsersReadonly"]))
+    );
     assert_error(
         &api.call(&secret, "GET", "/v1.0/teams", None),
         401,
@@ -993,7 +1017,8 @@ pub fn bad_inputs_give_documented_json_errors(api: &Api) {
         ("customer uri scheme", t.api.call(&t.key, "POST", &tasks_path, Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "+41"}}))), 400, "BadRequest", "Customer.Uri"),
         ("outbound via create", t.api.call(&t.key, "POST", &tasks_path, Some(json!({"Type": "OutboundCall", "Customer": {"Uri": "tel:+41"}}))), 400, "BadRequest", "Type"),
         ("empty body", raw("POST", &tasks_path, json_type, b""), 400, "BadRequest", "body"),
-        ("array body", raw("POST", &tasks_path, json_type, b"[]"), 400, "BadRequest", "Invalid"),
+        ("array body", raw("POST", &tasks_path, json_type, b"[]"), 400, "BadRequest", "JSON object"),
+        ("array of fields", raw("POST", &tasks_path, json_type, b"[\"IncomingCall\",{\"Uri\":\"tel:+1\"}]"), 400, "BadRequest", "JSON object"),
         ("not UTF-8", raw("POST", &tasks_path, json_type, b"{\"Type\":\"\xff\"}"), 400, "BadRequest", "JSON"),
         ("oversized body", raw("POST", &tasks_path, json_type, &vec![b' '; 64 * 1024 + 1]), 413, "PayloadTooLarge", "65536"),
         ("form body", raw("POST", &tasks_path, Some("application/x-www-form-urlencoded"), b"Type=IncomingCall"), 415, "UnsupportedMediaType", "application/json"),
@@ -1002,7 +1027,6 @@ pub fn bad_inputs_give_documented_json_errors(api: &Api) {
         ("unknown task", raw("GET", "/v1.0/tasks/00000000-0000-4000-8000-000000000000", None, b""), 404, "NotFound", "Task"),
         ("unknown team", raw("GET", "/v1.0/teams/nope/tasks", None, b""), 404, "NotFound", "nope"),
         ("unknown route", raw("GET", "/v1.0/queues", None, b""), 404, "NotFound", "/v1.0/queues"),
-        ("unknown root", raw("GET", "/", None, b""), 404, "NotFound", "endpoint"),
         ("wrong method", raw("DELETE", "/v1.0/teams", None, b""), 405, "MethodNotAllowed", "DELETE"),
         ("unknown method", raw("BREW", "/v1.0/teams", None, b""), 405, "MethodNotAllowed", "BREW"),
         ("audio routes incomplete", t.api.call(&t.key, "POST", "/v1.0/tasks/00000000-0000-4000-8000-000000000000/consultationCall/audioRoutes", Some(json!({"CustomerHearsAgent": true}))), 400, "BadRequest", "missing field"),
@@ -1038,6 +1062,16 @@ pub fn bad_inputs_give_documented_json_errors(api: &Api) {
         t.list(&tasks_path).is_empty(),
         "a bad request created a task"
     );
+    // `GET /` belongs to the host, not the API: the Spin component redirects it to the widget's
+    // demo page; the core alone (in-process) answers a JSON 404.
+    let root = raw("GET", "/", None, b"");
+    if api.is_live() {
+        assert_eq!(root.status, 302, "GET / under Spin");
+        assert_eq!(root.header_value("Location"), Some("/widget/"));
+    } else {
+        let message = assert_error(&root, 404, "NotFound");
+        assert!(message.contains("endpoint"), "{message}");
+    }
     let wrong = raw(
         "PUT",
         "/v1.0/tasks/00000000-0000-4000-8000-000000000000/hold",
@@ -1068,6 +1102,13 @@ pub fn admin_directory_validation(api: &Api) {
     let mut bad_status = base.clone();
     bad_status["Teams"][0]["Status"] = json!("Sleeping");
     cases.push(("unknown enum", bad_status, "Teams[0].Status"));
+    // The published schema asks for a non-blank Name (minLength 1, a non-space character).
+    for blank in ["", "   "] {
+        let mut unnamed_ou = base.clone();
+        unnamed_ou["OrganizationUnits"][1]["Name"] = json!(blank);
+        cases.push(("blank OU name", unnamed_ou, OU_CARE));
+    }
+    cases.push(("array body", json!([base.clone()]), "JSON object"));
     for (name, body, needle) in cases {
         let message = assert_error(
             &api.admin("PUT", "/admin/v1.0/directory", Some(body)),
@@ -1078,8 +1119,7 @@ pub fn admin_directory_validation(api: &Api) {
     }
     // The stored directory is untouched by the refused ones.
     let stored = assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200);
-    assert_eq!(stored["Teams"], base["Teams"]);
-    assert_eq!(stored["OrganizationUnits"], base["OrganizationUnits"]);
+    assert_eq!(stored, base);
     let wrong = tm_core::Request::new("GET", "/admin/v1.0/directory")
         .header("Authorization", "Bearer wrong");
     assert_error(&api.send(wrong), 401, "Unauthorized");

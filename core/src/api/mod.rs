@@ -67,6 +67,12 @@ pub fn parse_json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> 
             "A JSON request body is required.".into(),
         ));
     }
+    // serde would also read a struct from a JSON array (`[null, null]`); the API takes objects only.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::BadRequest(
+            "The request body must be a JSON object.".into(),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();

@@ -159,7 +159,7 @@ fn schemas() -> Value {
         "UsersReadonly",
         "UsersControl",
     ]);
-    let user_properties = json!({"Id": guid, "DisplayName": text, "FirstName": text, "LastName": text, "Upn": text, "SipUri": text, "Email": text});
+    let user_properties = json!({"Id": guid, "DisplayName": text, "FirstName": text, "LastName": text, "Upn": required_text, "SipUri": required_text, "Email": text});
     let mut member_properties = user_properties.clone();
     member_properties["TeamId"] = guid.clone();
     member_properties["IsActive"] = boolean.clone();
@@ -188,8 +188,8 @@ fn schemas() -> Value {
             "Code": string_enum(&["BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed", "Conflict", "PreconditionFailed", "PayloadTooLarge", "UnsupportedMediaType", "InternalError", "ServiceUnavailable"]),
             "Message": text}))})),
         "Health": object(&["Status"], json!({"Status": text, "Time": time})),
-        "OrganizationUnit": object(&["Id", "Name", "ParentId"], json!({"Id": guid, "Name": text, "ParentId": nullable(guid.clone())})),
-        "Team": object(&["Id", "Name", "Description", "SipUri", "OrganizationUnitId", "Status"], json!({"Id": guid, "Name": text, "Description": text, "SipUri": text, "OrganizationUnitId": guid, "Status": string_enum(&["Active", "Inactive"])})),
+        "OrganizationUnit": object(&["Id", "Name", "ParentId"], json!({"Id": guid, "Name": required_text, "ParentId": nullable(guid.clone())})),
+        "Team": object(&["Id", "Name", "Description", "SipUri", "OrganizationUnitId", "Status"], json!({"Id": guid, "Name": required_text, "Description": text, "SipUri": required_text, "OrganizationUnitId": guid, "Status": string_enum(&["Active", "Inactive"])})),
         "User": object(&["Id", "DisplayName", "Upn", "SipUri"], user_properties),
         "TeamMember": object(&["Id", "DisplayName", "Upn", "SipUri", "TeamId", "IsActive"], member_properties),
         "ConversationAs": object(&["TeamId", "TeamName", "SipUri", "ConversationAsService"], json!({"TeamId": guid, "TeamName": text, "SipUri": text, "ConversationAsService": string_enum(&["AllConversations", "ExternalConversations"])})),
@@ -244,7 +244,7 @@ pub fn document() -> Value {
         "info": {
             "title": "TM Task / Team / User API",
             "version": "1.0",
-            "description": "Tasks, teams, organization units and users of the TM contact center. Every /v1.0 request carries the header api_key; the admin API takes Authorization: Bearer <admin token>."
+            "description": "Tasks, teams, organization units and users of the TM contact center. Every /v1.0 request carries the header `api_key` with an API key (`api_key: tm_...`), not an Authorization header. The admin API under /admin/v1.0 takes `Authorization: Bearer <admin token>`."
         },
         "servers": [{"url": "/"}],
         "tags": [{"name": "Tasks"}, {"name": "Teams"}, {"name": "Users"}, {"name": "Service"}, {"name": "Admin"}],
@@ -257,4 +257,50 @@ pub fn document() -> Value {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `description` string anywhere in the document.
+    fn descriptions(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (name, inner) in map {
+                    match inner {
+                        Value::String(text) if name == "description" => found.push(text.clone()),
+                        _ => descriptions(inner, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| descriptions(i, found)),
+            _ => {}
+        }
+    }
+
+    /// Descriptions are Markdown: a `<` outside a code span starts an HTML tag and is not shown
+    /// (Swagger UI rendered "Authorization: Bearer ." for "Bearer <admin token>").
+    #[test]
+    fn descriptions_show_angle_brackets_only_inside_code_spans() {
+        let mut found = Vec::new();
+        descriptions(&document(), &mut found);
+        assert!(found.len() > 10, "descriptions found: {}", found.len());
+        for text in found {
+            let outside_code: String = text.split('`').step_by(2).collect();
+            assert!(
+                !outside_code.contains('<'),
+                "raw '<' in description: {text}"
+            );
+        }
+        let info = document()["info"]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            info.contains("`Authorization: Bearer <admin token>`"),
+            "{info}"
+        );
+        assert!(info.contains("`api_key"), "{info}");
+    }
 }

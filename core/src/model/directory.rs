@@ -186,6 +186,12 @@ impl Directory {
             }
         }
         for unit in &self.organization_units {
+            if unit.name.trim().is_empty() {
+                return Err(format!(
+                    "OrganizationUnits: unit '{}' needs a Name.",
+                    unit.id
+                ));
+            }
             if let Some(parent) = unit.parent_id {
                 if !units.contains_key(&parent) {
                     return Err(format!(

@@ -1,12 +1,13 @@
 //! The Spin entry point: reads variables, opens the store, supplies clock and ids, and
 //! hands the request to the core (or serves a mounted file for `/docs` and `/widget`).
 
+use crate::redis_store::{spin::SpinRedis, RedisStore};
 use crate::runtime::{wall_clock_now, RandomIds};
 use crate::{assets, convert, kv::SpinStore};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::variables;
-use tm_core::{ApiError, Env};
+use tm_core::{ApiError, Env, Store, StoreError};
 
 fn into_spin(response: tm_core::Response) -> Response {
     let mut builder = Response::builder();
@@ -27,6 +28,15 @@ fn serve_file(file: &str) -> Option<Response> {
             .body(body)
             .build(),
     )
+}
+
+/// Redis through the outbound Redis API when `redis_url` is set (several instances on one
+/// store), otherwise Spin's `default` key-value store (one instance, SQLite by default).
+fn open_store(redis_url: Option<String>) -> Result<Box<dyn Store>, StoreError> {
+    match redis_url.filter(|url| !url.trim().is_empty()) {
+        Some(url) => Ok(Box::new(RedisStore::new(SpinRedis::open(url.trim())?))),
+        None => Ok(Box::new(SpinStore::open("default")?)),
+    }
 }
 
 #[http_component]
@@ -54,7 +64,7 @@ fn handle(request: Request) -> Response {
         }
         assets::Served::Api => {}
     }
-    let store = match SpinStore::open("default") {
+    let store = match open_store(variables::get("redis_url").ok()) {
         Ok(store) => store,
         Err(error) => return into_spin(ApiError::from(error).into_response()),
     };
@@ -64,7 +74,7 @@ fn handle(request: Request) -> Response {
     );
     let mut ids = RandomIds;
     let mut env = Env {
-        store: &store,
+        store: store.as_ref(),
         now: wall_clock_now(),
         ids: &mut ids,
         config: &config,

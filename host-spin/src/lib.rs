@@ -2,6 +2,8 @@
 //!
 //! - [`convert`]: Spin request/response <-> core request/response (pure, tested natively).
 //! - [`kv`]: the core's storage port on Spin key-value storage (wasm only).
+//! - [`redis_store`]: the storage port on Redis through Spin's outbound Redis API, for
+//!   several instances on one store (its logic is tested natively against `redis-server`).
 //! - [`assets`]: which mounted file serves which path (pure, tested natively).
 //! - [`runtime`]: the wall clock and random ids the core gets.
 //! - `component`: the `#[http_component]` entry point: variables, clock, ids (wasm only).
@@ -11,6 +13,7 @@
 pub mod assets;
 pub mod convert;
 pub mod kv;
+pub mod redis_store;
 pub mod runtime;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,6 +1,7 @@
 //! The release build of the component, turned into a WASI 0.2 component the way Spin does
 //! (wit-component with the preview1 adapter), must validate and must ask only for what Spin
-//! 3.x and 4.x provide: WASI 0.2, wasi:http, Spin's key-value and variables, wasi:keyvalue.
+//! 3.x and 4.x provide: WASI 0.2, wasi:http, Spin's key-value, variables and outbound Redis,
+//! wasi:keyvalue.
 //!
 //! Needs `cargo build -p tm-host-spin --target wasm32-wasip1 --release` first (scripts/test
 //! does that). Without the build it says it skipped, unless `TM_REQUIRE_ARTIFACTS=1`.
@@ -19,6 +20,7 @@ const ALLOWED_IMPORT_PREFIXES: &[&str] = &[
     "wasi:http/types@",
     "fermyon:spin/key-value@2.0.0",
     "fermyon:spin/variables@2.0.0",
+    "fermyon:spin/redis@2.0.0",
     "wasi:keyvalue/store@0.2.0-draft2",
     "wasi:keyvalue/atomics@0.2.0-draft2",
 ];
@@ -82,6 +84,7 @@ fn the_component_validates_and_imports_only_what_spin_provides() {
         "fermyon:spin/key-value@2.0.0",
         "wasi:keyvalue/atomics@0.2.0-draft2",
         "fermyon:spin/variables@2.0.0",
+        "fermyon:spin/redis@2.0.0",
     ] {
         assert!(
             imports.iter().any(|i| i == needed),

@@ -2,14 +2,16 @@
 //! core's handler with an in-memory store (always), or over HTTP to a live `spin up`
 //! (when a `spin` binary is on PATH). Scenarios are written once against [`Api`].
 
+pub mod concurrency;
 pub mod dev_server;
 pub mod live;
+pub mod redis_server;
 pub mod scenarios;
 
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use tm_core::{Config, Env, IdSource, MemoryStore, Request, Response, Timestamp};
+use tm_core::{Config, Env, IdSource, MemoryStore, Request, Response, Store, Timestamp};
 use uuid::Uuid;
 
 pub const ADMIN_TOKEN: &str = "e2e-admin-token";
@@ -27,15 +29,24 @@ impl IdSource for CounterIds<'_> {
     }
 }
 
+/// A store that parallel test threads can share.
+pub type SharedStore = Arc<dyn Store + Send + Sync>;
+
 pub enum Backend {
     InProcess {
-        store: Arc<MemoryStore>,
+        store: SharedStore,
+        /// The same store when it is the in-memory one (operation counts, outages, yields).
+        memory: Option<Arc<MemoryStore>>,
         now: AtomicI64,
         ids: AtomicU64,
         config: Config,
     },
     Live {
-        base_url: String,
+        /// Requests go to these in turn (several instances on one store).
+        base_urls: Vec<String>,
+        next: AtomicUsize,
+        /// The store behind the instances, when the test can read it directly.
+        inspect: Option<SharedStore>,
     },
 }
 
@@ -46,9 +57,20 @@ pub struct Api {
 impl Api {
     /// The core's handler over a fresh in-memory store, with a virtual clock.
     pub fn in_process() -> Api {
+        let memory = Arc::new(MemoryStore::new());
+        Api::in_process_with(memory.clone(), Some(memory))
+    }
+
+    /// The core's handler over `store` (e.g. Redis), with a virtual clock.
+    pub fn in_process_on(store: SharedStore) -> Api {
+        Api::in_process_with(store, None)
+    }
+
+    fn in_process_with(store: SharedStore, memory: Option<Arc<MemoryStore>>) -> Api {
         Api {
             backend: Backend::InProcess {
-                store: Arc::new(MemoryStore::new()),
+                store,
+                memory,
                 now: AtomicI64::new(START_MILLIS),
                 ids: AtomicU64::new(1),
                 config: Config {
@@ -60,9 +82,19 @@ impl Api {
     }
 
     pub fn live(base_url: &str) -> Api {
+        Api::live_spread(&[base_url], None)
+    }
+
+    /// Requests spread over several instances in turn; `inspect` reads their shared store.
+    pub fn live_spread(base_urls: &[&str], inspect: Option<SharedStore>) -> Api {
         Api {
             backend: Backend::Live {
-                base_url: base_url.trim_end_matches('/').to_string(),
+                base_urls: base_urls
+                    .iter()
+                    .map(|u| u.trim_end_matches('/').to_string())
+                    .collect(),
+                next: AtomicUsize::new(0),
+                inspect,
             },
         }
     }
@@ -71,11 +103,27 @@ impl Api {
         matches!(self.backend, Backend::Live { .. })
     }
 
-    /// The in-memory store (in-process backend only).
+    /// The in-memory store (in-process backend on memory only).
     pub fn store(&self) -> Option<&MemoryStore> {
         match &self.backend {
-            Backend::InProcess { store, .. } => Some(store),
+            Backend::InProcess { memory, .. } => memory.as_deref(),
             Backend::Live { .. } => None,
+        }
+    }
+
+    /// The store behind the in-process backend, whichever it is.
+    pub fn raw_store(&self) -> Option<&(dyn Store + Send + Sync)> {
+        match &self.backend {
+            Backend::InProcess { store, .. } => Some(store.as_ref()),
+            Backend::Live { inspect, .. } => inspect.as_deref(),
+        }
+    }
+
+    /// Makes parallel requests interleave inside store operations where the store allows it
+    /// (the memory store yields the thread; a network store interleaves by itself).
+    pub fn interleave_store_operations(&self) {
+        if let Some(memory) = self.store() {
+            memory.set_yield_inside(true);
         }
     }
 
@@ -107,17 +155,23 @@ impl Api {
                 now,
                 ids,
                 config,
+                ..
             } => {
                 let mut ids = CounterIds(ids);
                 let mut env = Env {
-                    store: store.as_ref(),
+                    store: store.as_ref() as &dyn Store,
                     now: Timestamp::from_unix_millis(now.load(Ordering::SeqCst)),
                     ids: &mut ids,
                     config,
                 };
                 tm_core::handle(&request, &mut env)
             }
-            Backend::Live { base_url } => live::send(base_url, &request),
+            Backend::Live {
+                base_urls, next, ..
+            } => {
+                let turn = next.fetch_add(1, Ordering::SeqCst) % base_urls.len().max(1);
+                live::send(&base_urls[turn], &request)
+            }
         }
     }
 

@@ -16,6 +16,11 @@ use tm_core::{Request, Response};
 /// Sends a core [`Request`] over HTTP and converts the answer back. Redirects are not
 /// followed: a 302 is an answer like any other.
 pub fn send(base_url: &str, request: &Request) -> Response {
+    try_send(base_url, request).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// [`send`], with a failure to connect or to read the answer as an error instead of a panic.
+pub fn try_send(base_url: &str, request: &Request) -> Result<Response, String> {
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(30))
         .redirects(0)
@@ -34,7 +39,7 @@ pub fn send(base_url: &str, request: &Request) -> Response {
     };
     let answer = match result {
         Ok(answer) | Err(ureq::Error::Status(_, answer)) => answer,
-        Err(error) => panic!("request to {base_url} failed: {error}"),
+        Err(error) => return Err(format!("request to {base_url} failed: {error}")),
     };
     let status = answer.status();
     let headers = answer
@@ -43,12 +48,16 @@ pub fn send(base_url: &str, request: &Request) -> Response {
         .filter_map(|name| answer.header(&name).map(|v| (name.clone(), v.to_string())))
         .collect();
     let mut body = Vec::new();
-    let _ = answer.into_reader().take(16 << 20).read_to_end(&mut body);
-    Response {
+    answer
+        .into_reader()
+        .take(16 << 20)
+        .read_to_end(&mut body)
+        .map_err(|e| format!("reading the answer of {base_url} failed: {e}"))?;
+    Ok(Response {
         status,
         headers,
         body,
-    }
+    })
 }
 
 /// Whether a `spin` binary answers `spin --version`.

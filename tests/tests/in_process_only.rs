@@ -185,109 +185,6 @@ fn store_operations_per_request_do_not_grow_with_stored_tasks() {
 }
 
 #[test]
-fn concurrent_actions_on_one_task_lose_no_update() {
-    let api = Api::in_process().with_directory();
-    let t = Tasks::new(&api);
-    let task = t.in_state("Connected", None);
-    let start_version = t.get(&task)["Version"].as_u64().unwrap_or(0);
-    api.store().expect("in-process").set_yield_inside(true);
-    let threads = 8;
-    let attempts = 40;
-    let successes: u64 = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|i| {
-                let (api, t, task) = (&api, &t, &task);
-                scope.spawn(move || {
-                    let mut ok = 0u64;
-                    for n in 0..attempts {
-                        let action = if (i + n) % 2 == 0 { "hold" } else { "resume" };
-                        let response = t.act(task, action, None);
-                        match response.status {
-                            200 => ok += 1,
-                            409 => {}
-                            other => panic!("{action}: {other} {}", response.json_body()),
-                        }
-                        let _ = api;
-                    }
-                    ok
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
-    });
-    let end = t.get(&task);
-    assert!(successes > 0);
-    assert_eq!(
-        end["Version"].as_u64().unwrap_or(0),
-        start_version + successes,
-        "every success is one version step"
-    );
-    // Held and resumed alternately: the parity of successes says where it ended.
-    let expected = if successes % 2 == 1 {
-        "OnHold"
-    } else {
-        "Connected"
-    };
-    assert_eq!(end["Status"], expected);
-}
-
-#[test]
-fn concurrent_creates_all_land_in_the_team_index() {
-    let api = Api::in_process().with_directory();
-    let t = Tasks::new(&api);
-    api.store().expect("in-process").set_yield_inside(true);
-    std::thread::scope(|scope| {
-        for _ in 0..8 {
-            scope.spawn(|| {
-                for _ in 0..10 {
-                    t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
-                }
-            });
-        }
-    });
-    assert_eq!(
-        t.list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks")).len(),
-        80
-    );
-}
-
-#[test]
-fn concurrent_blocks_of_different_users_are_all_kept() {
-    let api = Api::in_process().with_directory();
-    let key = api.key(&["UsersControl"]);
-    api.store().expect("in-process").set_yield_inside(true);
-    let pairs = [
-        (TEAM_SUPPORT, ANNA),
-        (TEAM_SUPPORT, BEN),
-        (TEAM_EMEA, BEN),
-        (TEAM_EMEA, CARLA),
-        (TEAM_SALES, DAN),
-    ];
-    std::thread::scope(|scope| {
-        for (team, user) in pairs {
-            let (api, key) = (&api, &key);
-            scope.spawn(move || {
-                let path = format!("/v1.0/teams/{team}/users/{user}/active");
-                assert_eq!(
-                    api.call(key, "POST", &path, Some(json!({"Active": false})))
-                        .status,
-                    200
-                );
-            });
-        }
-    });
-    let directory = assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200);
-    let memberships = directory["Memberships"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    assert!(
-        memberships.iter().all(|m| m["IsActive"] == false),
-        "{memberships:?}"
-    );
-}
-
-#[test]
 fn store_outage_gives_503_json_and_loses_nothing() {
     let api = Api::in_process().with_directory();
     let t = Tasks::new(&api);
@@ -534,100 +431,42 @@ fn cors_is_answered_for_configured_origins_only() {
     assert_error(&unknown, 404, "NotFound");
 }
 
-#[test]
-fn indexes_converge_under_concurrent_changes_and_reads() {
-    let api = Api::in_process().with_directory();
-    let t = Tasks::new(&api);
-    let tasks: Vec<String> = (0..2)
-        .map(|_| t.create(TEAM_SUPPORT, "IncomingCall", "Normal"))
-        .collect();
-    api.store().expect("in-process").set_yield_inside(true);
-    std::thread::scope(|scope| {
-        for worker in 0..4 {
-            let (t, tasks) = (&t, &tasks);
-            scope.spawn(move || {
-                for round in 0..150 {
-                    let task = &tasks[(worker + round) % tasks.len()];
-                    let user = if worker % 2 == 0 { ANNA } else { BEN };
-                    for (action, body) in [
-                        ("offer", Some(json!({"UserIdentifier": user}))),
-                        ("decline", None),
-                    ] {
-                        // 503 ("being changed by many requests at once; retry") is a documented
-                        // answer under this much contention; what matters is the end state.
-                        let status = t.act(task, action, body).status;
-                        assert!(matches!(status, 200 | 409 | 503), "{action}: {status}");
-                    }
-                }
-            });
-        }
-        for _ in 0..4 {
-            let t = &t;
-            scope.spawn(move || {
-                for _ in 0..150 {
-                    t.list(&format!("/v1.0/users/{ANNA}/tasks"));
-                    t.list(&format!("/v1.0/users/{BEN}/tasks"));
-                    t.list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"));
-                    let status = t
-                        .api
-                        .call(
-                            &t.key,
-                            "GET",
-                            &format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
-                            None,
-                        )
-                        .status;
-                    assert!(status == 200 || status == 204);
-                }
-            });
-        }
-    });
-    // Quiet now: every index must say exactly what the tasks say, without any repair by reads.
-    let store = api.store().expect("in-process");
-    let doc = |key: String| -> serde_json::Value {
-        let raw = tm_core::Store::get(store, &key)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        serde_json::from_slice(&raw).unwrap_or_default()
-    };
-    let team = doc(format!("index/team/{TEAM_SUPPORT}"));
-    let anna = doc(format!("index/user/{ANNA}"));
-    let ben = doc(format!("index/user/{BEN}"));
-    let ids = |v: &serde_json::Value| -> Vec<String> {
-        let mut ids: Vec<String> = v
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|x| x.as_str().map(String::from))
-            .collect();
-        ids.sort();
-        ids
-    };
-    let mut queued: Vec<String> = team["Queue"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|q| q["TaskId"].as_str().map(String::from))
-        .collect();
-    queued.sort();
-    let (mut want_queue, mut want_anna, mut want_ben) = (Vec::new(), Vec::new(), Vec::new());
-    for task in &tasks {
-        let now = t.get(task);
-        match (now["Status"].as_str(), now["AssignedUserId"].as_str()) {
-            (Some("Queued"), _) => want_queue.push(task.clone()),
-            (Some("Ringing"), Some(ANNA)) => want_anna.push(task.clone()),
-            (Some("Ringing"), Some(BEN)) => want_ben.push(task.clone()),
-            other => panic!("unexpected {other:?}"),
-        }
+// The concurrency checks on the in-memory store (yielding inside operations); the same checks
+// run on a real Redis in tests/redis_store.rs.
+mod concurrency_on_memory {
+    use tm_e2e_tests::{concurrency, Api};
+
+    fn api() -> Api {
+        Api::in_process().with_directory()
     }
-    for list in [&mut want_queue, &mut want_anna, &mut want_ben] {
-        list.sort();
+
+    #[test]
+    fn actions_on_one_task_lose_no_update() {
+        concurrency::actions_on_one_task_lose_no_update(&api());
     }
-    let mut all = tasks.clone();
-    all.sort();
-    assert_eq!(ids(&team["Open"]), all);
-    assert_eq!(queued, want_queue);
-    assert_eq!(ids(&anna["Tasks"]), want_anna);
-    assert_eq!(ids(&ben["Tasks"]), want_ben);
+
+    #[test]
+    fn parallel_creates_are_all_listed() {
+        concurrency::parallel_creates_are_all_listed(&api());
+    }
+
+    #[test]
+    fn simultaneous_offers_have_exactly_one_winner() {
+        concurrency::simultaneous_offers_have_exactly_one_winner(&api());
+    }
+
+    #[test]
+    fn parallel_blocks_are_all_kept() {
+        concurrency::parallel_blocks_are_all_kept(&api());
+    }
+
+    #[test]
+    fn parallel_key_edits_lose_nothing_and_duplicate_nothing() {
+        concurrency::parallel_key_edits_lose_nothing_and_duplicate_nothing(&api());
+    }
+
+    #[test]
+    fn indexes_converge_under_concurrent_changes_and_reads() {
+        concurrency::indexes_converge_under_concurrent_changes_and_reads(&api());
+    }
 }

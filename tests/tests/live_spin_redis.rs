@@ -1,0 +1,147 @@
+//! Two `spin up` instances of this repository on one real `redis-server` (through the
+//! `redis_url` variable), requests spread over both: the concurrency checks, and an instance
+//! killed with SIGKILL in the middle of a load and started again. Ignored unless asked for
+//! (`--ignored`, as `scripts/test` does when `spin` is on PATH); asked for without `spin`,
+//! they fail.
+
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tm_core::Request;
+use tm_e2e_tests::live::{require_spin, try_send, SpinInstance, SpinOptions, TempDir};
+use tm_e2e_tests::redis_server::RedisServer;
+use tm_e2e_tests::*;
+use tm_host_spin::redis_store::{native::NativeRedis, RedisStore, RedisTransport};
+
+fn start_on_redis(state: &TempDir, redis: &RedisServer) -> SpinInstance {
+    let mut options = SpinOptions::new(state.path(), ADMIN_TOKEN);
+    options.env = vec![
+        ("SPIN_VARIABLE_REDIS_URL".into(), redis.url()),
+        (
+            "SPIN_VARIABLE_REDIS_HOST".into(),
+            format!("127.0.0.1:{}", redis.port()),
+        ),
+    ];
+    SpinInstance::start_with(&options)
+}
+
+fn flush(redis: &RedisServer) {
+    let transport = NativeRedis::open(&redis.url()).expect("a Redis client");
+    transport.execute("FLUSHALL", &[]).expect("FLUSHALL");
+}
+
+#[test]
+#[ignore = "live: needs spin on PATH (scripts/test runs it when spin is found)"]
+fn two_instances_on_one_redis_pass_the_concurrency_checks() {
+    require_spin();
+    let redis = RedisServer::start();
+    let (state_a, state_b) = (TempDir::new("redis-a"), TempDir::new("redis-b"));
+    let a = start_on_redis(&state_a, &redis);
+    let b = start_on_redis(&state_b, &redis);
+    let mut failed = Vec::new();
+    for (name, check) in concurrency::ALL {
+        eprintln!("two instances on Redis: {name}");
+        flush(&redis);
+        let inspect: SharedStore = Arc::new(RedisStore::new(
+            NativeRedis::open(&redis.url()).expect("a Redis client"),
+        ));
+        let api = Api::live_spread(&[&a.base_url, &b.base_url], Some(inspect)).with_directory();
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&api))).is_err() {
+            failed.push(name);
+        }
+    }
+    assert!(failed.is_empty(), "failed on two instances: {failed:?}");
+}
+
+#[test]
+#[ignore = "live: needs spin on PATH (scripts/test runs it when spin is found)"]
+fn an_instance_killed_mid_load_loses_no_answered_change() {
+    require_spin();
+    let redis = RedisServer::start();
+    let (state_a, state_b) = (TempDir::new("kill-a"), TempDir::new("kill-b"));
+    let a = start_on_redis(&state_a, &redis);
+    let b = start_on_redis(&state_b, &redis);
+    let api = Api::live_spread(&[&a.base_url, &b.base_url], None).with_directory();
+    let key = api.key(&["TasksManage"]);
+    let answered = Mutex::new(Vec::<String>::new());
+    let stop = AtomicBool::new(false);
+    let create = |base: &str| {
+        let body = json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41445550100"}});
+        let request = Request::new("POST", &format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"))
+            .header("api_key", &key)
+            .json(&body);
+        match try_send(base, &request) {
+            Ok(response) if response.status == 201 => {
+                let id = response.json_body()["Id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if let Ok(mut answered) = answered.lock() {
+                    answered.push(id);
+                }
+            }
+            Ok(response) => assert!(
+                response.status == 503,
+                "{}: {}",
+                response.status,
+                response.json_body()
+            ),
+            // The killed instance does not answer: nothing was promised.
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    };
+    let b_url = b.base_url.clone();
+    std::thread::scope(|scope| {
+        for base in [&a.base_url, &a.base_url, &b_url, &b_url] {
+            let (create, stop) = (&create, &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    create(base);
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        b.kill_hard();
+        std::thread::sleep(Duration::from_millis(1000));
+        stop.store(true, Ordering::SeqCst);
+    });
+    let answered = answered.into_inner().unwrap_or_default();
+    assert!(
+        answered.len() > 20,
+        "the load ran: {} creates",
+        answered.len()
+    );
+    // A new instance in place of the killed one sees every answered create, listed once.
+    let state_c = TempDir::new("kill-c");
+    let c = start_on_redis(&state_c, &redis);
+    let api = Api::live_spread(&[&a.base_url, &c.base_url], None);
+    let tasks = scenarios::Tasks {
+        api: &api,
+        key: key.clone(),
+    };
+    let listed: Vec<String> = tasks
+        .list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"))
+        .iter()
+        .filter_map(|t| t["Id"].as_str().map(String::from))
+        .collect();
+    let mut unique = listed.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), listed.len(), "no task listed twice");
+    for id in &answered {
+        assert!(listed.contains(id), "answered 201 but not listed: {id}");
+        assert_eq!(tasks.get(id)["Status"], "Queued");
+    }
+    // The queue still serves: the oldest answered task comes first.
+    let longest = assert_status(
+        &api.call(
+            &key,
+            "GET",
+            &format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
+            None,
+        ),
+        200,
+    );
+    assert!(listed.iter().any(|id| longest["Id"] == id.as_str()));
+}

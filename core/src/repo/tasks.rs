@@ -1,67 +1,13 @@
-//! Typed access to the store: the key layout, compare-and-swap loops, and the
-//! secondary indexes that keep every request's cost independent of the number of
-//! stored tasks.
-//!
-//! Rules that keep updates from being lost on Spin KV:
-//! - New records (tasks, keys) are written with `set` under fresh unique keys.
-//! - Existing records change only through compare-and-swap with retry.
-//! - Compare-and-swap is never used on an absent key (Spin's SQLite store would turn it
-//!   into an unconditional write): index documents are created once, by the admin
-//!   paths, behind an atomic `increment` gate so that two creators cannot both write.
-//! - The task record is the truth; indexes follow it. Entries a change will need are added
-//!   before the task write (so a crash leaves an extra entry, skipped and repaired when
-//!   read, never a missing one); after the write, every index document whose entries
-//!   changed is *reconciled*: read the document, then the task, set the task's entries from
-//!   the task, bump the document's revision, compare-and-swap. Because a reconcile always
-//!   writes and reads the document before the task, a reconcile that decided on an older task
-//!   version can never overwrite one that decided on a newer version (its swap fails and it
-//!   re-reads), so every index converges to the latest task state.
+//! Tasks and the secondary indexes that list them (a team's open tasks and queue, a user's
+//! tasks and consultations), kept so that no request's cost grows with the stored tasks.
 
+use super::{encode, keys, Repo, Versioned, MAX_CAS_ATTEMPTS};
 use crate::error::ApiError;
-use crate::ids::{ApiKeyId, TaskId, TeamId, UserId};
-use crate::model::{ApiKeyRecord, Directory, Priority, Task, TaskStatus};
-use crate::store::{Store, StoreError};
+use crate::ids::{TaskId, TeamId, UserId};
+use crate::model::{Priority, Task, TaskStatus};
 use crate::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-
-/// How often a compare-and-swap is retried before the request gives up with 503.
-pub const MAX_CAS_ATTEMPTS: usize = 32;
-/// Reconciles run after a change is committed and must not give up easily: they are cheap
-/// and a give-up could leave an index without an entry it needs.
-pub const MAX_RECONCILE_ATTEMPTS: usize = 256;
-
-/// The key layout. Every stored document is JSON except the counters.
-pub mod keys {
-    use super::*;
-
-    pub const DIRECTORY: &str = "directory";
-    pub const API_KEY_INDEX: &str = "index/apikeys";
-    /// Counter (increment only): ties in the queue are served in arrival order.
-    pub const QUEUE_SEQUENCE: &str = "counter/queue-sequence";
-    /// Counter (increment only): the demo data is loaded once.
-    pub const DEMO_GATE: &str = "gate/demo";
-
-    pub fn task(id: TaskId) -> String {
-        format!("task/{id}")
-    }
-    pub fn team_index(id: TeamId) -> String {
-        format!("index/team/{id}")
-    }
-    pub fn user_index(id: UserId) -> String {
-        format!("index/user/{id}")
-    }
-    pub fn api_key(id: ApiKeyId) -> String {
-        format!("apikey/{id}")
-    }
-    pub fn api_key_last_used(id: ApiKeyId) -> String {
-        format!("apikey/{id}/last-used")
-    }
-    /// Counter (increment only) that lets exactly one request create `key`.
-    pub fn creation_gate(key: &str) -> String {
-        format!("gate/{key}")
-    }
-}
 
 /// A task as stored: the task plus its place in the queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,117 +195,7 @@ pub fn index_entries(stored: &StoredTask) -> Vec<IndexEntry> {
     entries
 }
 
-/// A document together with the exact bytes read, for compare-and-swap.
-struct Versioned<T> {
-    raw: Vec<u8>,
-    value: T,
-}
-
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(value)
-        .map_err(|e| ApiError::Internal(format!("could not encode record: {e}")))
-}
-
-pub struct Repo<'a> {
-    store: &'a dyn Store,
-}
-
-impl<'a> Repo<'a> {
-    pub fn new(store: &'a dyn Store) -> Self {
-        Repo { store }
-    }
-
-    pub fn store(&self) -> &'a dyn Store {
-        self.store
-    }
-
-    fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<Versioned<T>>, ApiError> {
-        let Some(raw) = self.store.get(key)? else {
-            return Ok(None);
-        };
-        let value =
-            serde_json::from_slice(&raw).map_err(|_| StoreError::Corrupt { key: key.into() })?;
-        Ok(Some(Versioned { raw, value }))
-    }
-
-    /// Makes sure `key` exists, holding `initial` if this call creates it. Only the request that
-    /// wins the increment gate writes, so two creators cannot reset each other's updates.
-    /// `repair` (admin paths only) writes anyway if the gate's winner never finished.
-    fn ensure_exists(&self, key: &str, initial: &[u8], repair: bool) -> Result<(), ApiError> {
-        if self.store.get(key)?.is_some() {
-            return Ok(());
-        }
-        if self.store.increment(&keys::creation_gate(key), 1)? == 1 {
-            return Ok(self.store.set(key, initial)?);
-        }
-        for _ in 0..3 {
-            if self.store.get(key)?.is_some() {
-                return Ok(());
-            }
-        }
-        if repair {
-            return Ok(self.store.set(key, initial)?);
-        }
-        Err(ApiError::ServiceUnavailable(format!(
-            "Index '{key}' is missing; store the directory again to rebuild it."
-        )))
-    }
-
-    /// Read-modify-write of an existing document through compare-and-swap with retry.
-    /// `change` returns whether it changed anything (nothing is written otherwise).
-    fn update<T, F>(&self, key: &str, mut change: F) -> Result<Option<T>, ApiError>
-    where
-        T: Serialize + DeserializeOwned,
-        F: FnMut(&mut T) -> Result<bool, ApiError>,
-    {
-        for _ in 0..MAX_CAS_ATTEMPTS {
-            let Some(Versioned { raw, mut value }) = self.read::<T>(key)? else {
-                return Ok(None);
-            };
-            if !change(&mut value)? {
-                return Ok(Some(value));
-            }
-            if self.store.compare_and_swap(key, &raw, &encode(&value)?)? {
-                return Ok(Some(value));
-            }
-        }
-        Err(ApiError::ServiceUnavailable(format!(
-            "Record '{key}' is being changed by many requests at once; retry."
-        )))
-    }
-
-    // ---- directory ------------------------------------------------------------------
-
-    /// The directory; empty before an operator stores one.
-    pub fn directory(&self) -> Result<Directory, ApiError> {
-        Ok(self
-            .read(keys::DIRECTORY)?
-            .map(|v| v.value)
-            .unwrap_or_default())
-    }
-
-    /// Replaces the directory (a blind write: PUT semantics) after creating the indexes of
-    /// its teams and users, so that no task request ever sees a team without an index.
-    pub fn replace_directory(&self, directory: &Directory) -> Result<(), ApiError> {
-        let empty_team = encode(&TeamIndex::default())?;
-        let empty_user = encode(&UserIndex::default())?;
-        for team in &directory.teams {
-            self.ensure_exists(&keys::team_index(team.id), &empty_team, true)?;
-        }
-        for user in &directory.users {
-            self.ensure_exists(&keys::user_index(user.id), &empty_user, true)?;
-        }
-        Ok(self.store.set(keys::DIRECTORY, &encode(directory)?)?)
-    }
-
-    /// Changes the stored directory through compare-and-swap (e.g. blocking a user).
-    pub fn update_directory<F>(&self, change: F) -> Result<Option<Directory>, ApiError>
-    where
-        F: FnMut(&mut Directory) -> Result<bool, ApiError>,
-    {
-        self.update(keys::DIRECTORY, change)
-    }
-
+impl Repo<'_> {
     // ---- tasks ----------------------------------------------------------------------
 
     pub fn task(&self, id: TaskId) -> Result<Option<StoredTask>, ApiError> {
@@ -548,67 +384,6 @@ impl<'a> Repo<'a> {
         }
         Ok(None)
     }
-
-    // ---- API keys -------------------------------------------------------------------
-
-    pub fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, ApiError> {
-        Ok(self.read(&keys::api_key(id))?.map(|v| v.value))
-    }
-
-    pub fn create_api_key(&self, record: &ApiKeyRecord) -> Result<(), ApiError> {
-        self.ensure_exists(keys::API_KEY_INDEX, b"[]", true)?;
-        self.update::<Vec<ApiKeyId>, _>(keys::API_KEY_INDEX, |ids| {
-            ids.push(record.id);
-            Ok(true)
-        })?;
-        Ok(self
-            .store
-            .set(&keys::api_key(record.id), &encode(record)?)?)
-    }
-
-    pub fn update_api_key<F>(
-        &self,
-        id: ApiKeyId,
-        change: F,
-    ) -> Result<Option<ApiKeyRecord>, ApiError>
-    where
-        F: FnMut(&mut ApiKeyRecord) -> Result<bool, ApiError>,
-    {
-        self.update(&keys::api_key(id), change)
-    }
-
-    /// Removes a revoked key from the listing (the record stays, marked revoked, so that
-    /// requests with it are told it was revoked rather than unknown).
-    pub fn unlist_api_key(&self, id: ApiKeyId) -> Result<(), ApiError> {
-        self.update::<Vec<ApiKeyId>, _>(keys::API_KEY_INDEX, |ids| {
-            let before = ids.len();
-            ids.retain(|k| *k != id);
-            Ok(ids.len() != before)
-        })?;
-        Ok(())
-    }
-
-    pub fn api_key_ids(&self) -> Result<Vec<ApiKeyId>, ApiError> {
-        Ok(self
-            .read(keys::API_KEY_INDEX)?
-            .map(|v| v.value)
-            .unwrap_or_default())
-    }
-
-    pub fn touch_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<(), ApiError> {
-        Ok(self
-            .store
-            .set(&keys::api_key_last_used(id), &encode(&now)?)?)
-    }
-
-    pub fn api_key_last_used(&self, id: ApiKeyId) -> Result<Option<Timestamp>, ApiError> {
-        Ok(self.read(&keys::api_key_last_used(id))?.map(|v| v.value))
-    }
-
-    /// True for exactly one caller ever (an atomic counter), e.g. to load demo data once.
-    pub fn first_time(&self, gate: &str) -> Result<bool, ApiError> {
-        Ok(self.store.increment(gate, 1)? == 1)
-    }
 }
 
 #[cfg(test)]
@@ -621,7 +396,7 @@ mod tests {
     use crate::demo;
     use crate::http::Request;
     use crate::ids::SequentialIds;
-    use crate::store::MemoryStore;
+    use crate::store::{MemoryStore, Store, StoreError};
     use std::cell::{Cell, RefCell};
 
     type Hook<'a> = Box<dyn FnMut(&str, &str, &MemoryStore) + 'a>;

@@ -1,0 +1,65 @@
+//! API key records, their listing and their last use.
+
+use super::{encode, keys, Repo};
+use crate::error::ApiError;
+use crate::ids::ApiKeyId;
+use crate::model::ApiKeyRecord;
+use crate::time::Timestamp;
+
+impl Repo<'_> {
+    // ---- API keys -------------------------------------------------------------------
+
+    pub fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, ApiError> {
+        Ok(self.read(&keys::api_key(id))?.map(|v| v.value))
+    }
+
+    pub fn create_api_key(&self, record: &ApiKeyRecord) -> Result<(), ApiError> {
+        self.ensure_exists(keys::API_KEY_INDEX, b"[]", true)?;
+        self.update::<Vec<ApiKeyId>, _>(keys::API_KEY_INDEX, |ids| {
+            ids.push(record.id);
+            Ok(true)
+        })?;
+        Ok(self
+            .store
+            .set(&keys::api_key(record.id), &encode(record)?)?)
+    }
+
+    pub fn update_api_key<F>(
+        &self,
+        id: ApiKeyId,
+        change: F,
+    ) -> Result<Option<ApiKeyRecord>, ApiError>
+    where
+        F: FnMut(&mut ApiKeyRecord) -> Result<bool, ApiError>,
+    {
+        self.update(&keys::api_key(id), change)
+    }
+
+    /// Removes a revoked key from the listing (the record stays, marked revoked, so that
+    /// requests with it are told it was revoked rather than unknown).
+    pub fn unlist_api_key(&self, id: ApiKeyId) -> Result<(), ApiError> {
+        self.update::<Vec<ApiKeyId>, _>(keys::API_KEY_INDEX, |ids| {
+            let before = ids.len();
+            ids.retain(|k| *k != id);
+            Ok(ids.len() != before)
+        })?;
+        Ok(())
+    }
+
+    pub fn api_key_ids(&self) -> Result<Vec<ApiKeyId>, ApiError> {
+        Ok(self
+            .read(keys::API_KEY_INDEX)?
+            .map(|v| v.value)
+            .unwrap_or_default())
+    }
+
+    pub fn touch_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<(), ApiError> {
+        Ok(self
+            .store
+            .set(&keys::api_key_last_used(id), &encode(&now)?)?)
+    }
+
+    pub fn api_key_last_used(&self, id: ApiKeyId) -> Result<Option<Timestamp>, ApiError> {
+        Ok(self.read(&keys::api_key_last_used(id))?.map(|v| v.value))
+    }
+}

@@ -1,0 +1,163 @@
+//! Typed access to the store: the key layout, compare-and-swap loops, and the
+//! secondary indexes that keep every request's cost independent of the number of
+//! stored tasks.
+//!
+//! Rules that keep updates from being lost on Spin KV:
+//! - New records (tasks, keys) are written with `set` under fresh unique keys.
+//! - Existing records change only through compare-and-swap with retry.
+//! - Compare-and-swap is never used on an absent key (Spin's SQLite store would turn it
+//!   into an unconditional write): index documents are created once, by the admin
+//!   paths, behind an atomic `increment` gate so that two creators cannot both write.
+//! - The task record is the truth; indexes follow it. Entries a change will need are added
+//!   before the task write (so a crash leaves an extra entry, skipped and repaired when
+//!   read, never a missing one); after the write, every index document whose entries
+//!   changed is *reconciled*: read the document, then the task, set the task's entries from
+//!   the task, bump the document's revision, compare-and-swap. Because a reconcile always
+//!   writes and reads the document before the task, a reconcile that decided on an older task
+//!   version can never overwrite one that decided on a newer version (its swap fails and it
+//!   re-reads), so every index converges to the latest task state.
+
+use crate::error::ApiError;
+use crate::ids::{ApiKeyId, TaskId, TeamId, UserId};
+use crate::store::{Store, StoreError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// How often a compare-and-swap is retried before the request gives up with 503.
+pub const MAX_CAS_ATTEMPTS: usize = 32;
+/// Reconciles run after a change is committed and must not give up easily: they are cheap
+/// and a give-up could leave an index without an entry it needs.
+pub const MAX_RECONCILE_ATTEMPTS: usize = 256;
+
+/// The key layout. Every stored document is JSON except the counters.
+pub mod keys {
+    use super::*;
+
+    pub const DIRECTORY: &str = "directory";
+    pub const API_KEY_INDEX: &str = "index/apikeys";
+    /// Counter (increment only): ties in the queue are served in arrival order.
+    pub const QUEUE_SEQUENCE: &str = "counter/queue-sequence";
+    /// Counter (increment only): the demo data is loaded once.
+    pub const DEMO_GATE: &str = "gate/demo";
+
+    pub fn task(id: TaskId) -> String {
+        format!("task/{id}")
+    }
+    pub fn team_index(id: TeamId) -> String {
+        format!("index/team/{id}")
+    }
+    pub fn user_index(id: UserId) -> String {
+        format!("index/user/{id}")
+    }
+    pub fn api_key(id: ApiKeyId) -> String {
+        format!("apikey/{id}")
+    }
+    pub fn api_key_last_used(id: ApiKeyId) -> String {
+        format!("apikey/{id}/last-used")
+    }
+    /// Counter (increment only) that lets exactly one request create `key`.
+    pub fn creation_gate(key: &str) -> String {
+        format!("gate/{key}")
+    }
+}
+
+mod api_keys;
+mod directory;
+mod tasks;
+
+pub use tasks::{
+    index_entries, IndexDoc, IndexEntry, QueueEntry, StoredTask, TeamIndex, UserIndex,
+};
+
+/// A document together with the exact bytes read, for compare-and-swap.
+pub(crate) struct Versioned<T> {
+    pub(crate) raw: Vec<u8>,
+    pub(crate) value: T,
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value)
+        .map_err(|e| ApiError::Internal(format!("could not encode record: {e}")))
+}
+
+pub struct Repo<'a> {
+    store: &'a dyn Store,
+}
+
+impl<'a> Repo<'a> {
+    pub fn new(store: &'a dyn Store) -> Self {
+        Repo { store }
+    }
+
+    pub fn store(&self) -> &'a dyn Store {
+        self.store
+    }
+
+    pub(crate) fn read<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>, ApiError> {
+        let Some(raw) = self.store.get(key)? else {
+            return Ok(None);
+        };
+        let value =
+            serde_json::from_slice(&raw).map_err(|_| StoreError::Corrupt { key: key.into() })?;
+        Ok(Some(Versioned { raw, value }))
+    }
+
+    /// Makes sure `key` exists, holding `initial` if this call creates it. Only the request that
+    /// wins the increment gate writes, so two creators cannot reset each other's updates.
+    /// `repair` (admin paths only) writes anyway if the gate's winner never finished.
+    pub(crate) fn ensure_exists(
+        &self,
+        key: &str,
+        initial: &[u8],
+        repair: bool,
+    ) -> Result<(), ApiError> {
+        if self.store.get(key)?.is_some() {
+            return Ok(());
+        }
+        if self.store.increment(&keys::creation_gate(key), 1)? == 1 {
+            return Ok(self.store.set(key, initial)?);
+        }
+        for _ in 0..3 {
+            if self.store.get(key)?.is_some() {
+                return Ok(());
+            }
+        }
+        if repair {
+            return Ok(self.store.set(key, initial)?);
+        }
+        Err(ApiError::ServiceUnavailable(format!(
+            "Index '{key}' is missing; store the directory again to rebuild it."
+        )))
+    }
+
+    /// Read-modify-write of an existing document through compare-and-swap with retry.
+    /// `change` returns whether it changed anything (nothing is written otherwise).
+    pub(crate) fn update<T, F>(&self, key: &str, mut change: F) -> Result<Option<T>, ApiError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnMut(&mut T) -> Result<bool, ApiError>,
+    {
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some(Versioned { raw, mut value }) = self.read::<T>(key)? else {
+                return Ok(None);
+            };
+            if !change(&mut value)? {
+                return Ok(Some(value));
+            }
+            if self.store.compare_and_swap(key, &raw, &encode(&value)?)? {
+                return Ok(Some(value));
+            }
+        }
+        Err(ApiError::ServiceUnavailable(format!(
+            "Record '{key}' is being changed by many requests at once; retry."
+        )))
+    }
+
+    /// True for exactly one caller ever (an atomic counter), e.g. to load demo data once.
+    pub fn first_time(&self, gate: &str) -> Result<bool, ApiError> {
+        Ok(self.store.increment(gate, 1)? == 1)
+    }
+}

@@ -65,7 +65,8 @@ pub fn authorize_api_key(
         header.ok_or_else(|| ApiError::Unauthorized("Header 'api_key' not found.".into()))?;
     let invalid = || ApiError::Unauthorized("The API key is not valid.".into());
     let id = key_id_of(presented.trim()).ok_or_else(invalid)?;
-    let record = repo.api_key(id)?.ok_or_else(invalid)?;
+    let (record, last_used) = repo.api_key_and_last_use(id)?;
+    let record = record.ok_or_else(invalid)?;
     if !secrets_match(presented.trim(), &record.secret_sha256) {
         return Err(invalid());
     }
@@ -86,9 +87,15 @@ pub fn authorize_api_key(
             "The API key does not have the role '{required:?}' that this endpoint requires."
         )));
     }
-    repo.touch_api_key(id, now)?;
+    // LastUsedAt to the minute: at most one write a minute per key, not one per request.
+    if last_used.is_none_or(|last| last.plus_millis(LAST_USED_RESOLUTION_MILLIS) <= now) {
+        repo.touch_api_key(id, now)?;
+    }
     Ok(record)
 }
+
+/// How stale `LastUsedAt` may be: it is written at most once per this many milliseconds.
+pub const LAST_USED_RESOLUTION_MILLIS: i64 = 60_000;
 
 /// Checks `Authorization: Bearer <token>` against the configured admin token.
 pub fn authorize_admin(header: Option<&str>, admin_token: Option<&str>) -> Result<(), ApiError> {

@@ -101,10 +101,14 @@ pub fn directory() -> Directory {
 /// Returns the demo key's secret when it was created now (it is shown only once).
 pub fn load_if_empty(env: &mut Env) -> Result<Option<String>, ApiError> {
     let repo = Repo::new(env.store);
-    if env.store.get(keys::DIRECTORY)?.is_some() || !repo.first_time(keys::DEMO_GATE)? {
+    if repo.directory_meta()?.is_some() || !repo.first_time(keys::DEMO_GATE)? {
         return Ok(None);
     }
-    repo.replace_directory(&directory())?;
+    let holder = env.ids.next_id();
+    repo.change_directory(env.now, holder, |stored| {
+        *stored = directory();
+        Ok(())
+    })?;
     let created = {
         let mut ctx = api::Ctx {
             repo: Repo::new(env.store),

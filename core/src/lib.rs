@@ -14,11 +14,12 @@ pub mod ids;
 pub mod model;
 pub mod repo;
 pub mod routes;
+pub mod setup;
 pub mod state_machine;
 pub mod store;
 pub mod time;
 
-pub use api::{handle, Config, Env, MAX_BODY_BYTES};
+pub use api::{handle, Config, Env, MAX_ADMIN_BODY_BYTES, MAX_BODY_BYTES};
 pub use error::ApiError;
 pub use http::{Method, Request, Response};
 pub use ids::{IdSource, SequentialIds};

@@ -20,6 +20,11 @@ pub enum StoreError {
 
 pub trait Store {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Reads several keys, in one round trip where the store can (Redis `MGET`, wasi:keyvalue
+    /// `get-many`); the values come in the order of `keys`.
+    fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Writes `new` only if `key` exists and still holds exactly `expected`.

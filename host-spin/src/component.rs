@@ -7,6 +7,7 @@ use crate::{assets, convert, kv::SpinStore};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::variables;
+use tm_core::setup::Prepared;
 use tm_core::{ApiError, Env, Store, StoreError};
 
 fn into_spin(response: tm_core::Response) -> Response {
@@ -79,15 +80,17 @@ fn handle(request: Request) -> Response {
         ids: &mut ids,
         config: &config,
     };
-    if convert::is_enabled(variables::get("demo_data").ok().as_deref()) {
-        match tm_core::demo::load_if_empty(&mut env) {
+    let demo_data = convert::is_enabled(variables::get("demo_data").ok().as_deref());
+    let response = tm_core::setup::handle_preparing(&core_request, &mut env, demo_data, |done| {
+        match done {
             // The one time the demo key exists in clear: the operator needs it to try the API.
-            Ok(Some(secret)) => {
+            Ok(Prepared::DemoLoaded(secret)) => {
                 eprintln!("Demo data loaded. Demo API key (all roles, shown once): {secret}")
             }
-            Ok(None) => {}
-            Err(error) => eprintln!("Demo data could not be loaded: {error}"),
+            Ok(Prepared::Migrated) => eprintln!("Directory moved to per-entity records."),
+            Ok(_) => {}
+            Err(error) => eprintln!("The store could not be prepared: {error}"),
         }
-    }
-    into_spin(tm_core::handle(&core_request, &mut env))
+    });
+    into_spin(response)
 }

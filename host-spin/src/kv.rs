@@ -20,7 +20,7 @@ pub use spin::SpinStore;
 mod spin {
     use super::encode_key;
     use spin_sdk::key_value;
-    use spin_sdk::wit::wasi::keyvalue::{atomics, store as wasi_store};
+    use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store as wasi_store};
     use tm_core::{Store, StoreError};
 
     pub struct SpinStore {
@@ -44,6 +44,25 @@ mod spin {
     impl Store for SpinStore {
         fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
             self.store.get(&encode_key(key)).map_err(unavailable)
+        }
+
+        /// One host call for all keys (wasi:keyvalue/batch `get-many`).
+        fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+            let encoded: Vec<String> = keys.iter().map(|key| encode_key(key)).collect();
+            let found = batch::get_many(&self.bucket, &encoded).map_err(unavailable)?;
+            // Spin answers one entry per key, in order; match by key all the same.
+            let mut values: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+            for (at, (key, value)) in found.into_iter().enumerate() {
+                let index = if encoded.get(at) == Some(&key) {
+                    Some(at)
+                } else {
+                    encoded.iter().position(|k| *k == key)
+                };
+                if let Some(index) = index {
+                    values[index] = value;
+                }
+            }
+            Ok(values)
         }
 
         fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
@@ -93,11 +112,24 @@ mod tests {
 
     #[test]
     fn core_keys_never_contain_the_replacement_character() {
-        use tm_core::ids::{ApiKeyId, TaskId, TeamId, UserId};
+        use tm_core::ids::{ApiKeyId, OrganizationUnitId, TaskId, TeamId, UserId};
         use tm_core::repo::keys;
         let id = uuid::Uuid::from_u128(0xabc);
         let samples = [
-            keys::DIRECTORY.to_string(),
+            keys::LEGACY_DIRECTORY.to_string(),
+            keys::DIRECTORY_META.to_string(),
+            keys::DIRECTORY_LOCK.to_string(),
+            keys::TEAM_LIST.to_string(),
+            keys::team(TeamId(id)),
+            keys::user(UserId(id)),
+            keys::team_members(TeamId(id)),
+            keys::user_teams(UserId(id)),
+            keys::conversation_as(UserId(id)),
+            keys::ou(OrganizationUnitId(id)),
+            keys::ou_children(OrganizationUnitId(id)),
+            keys::ou_teams(OrganizationUnitId(id)),
+            keys::user_name(&tm_core::auth::sha256_hex(b"sip:anna@contoso.com")),
+            keys::team_name(&tm_core::auth::sha256_hex(b"sip:support@contoso.com")),
             keys::API_KEY_INDEX.to_string(),
             keys::QUEUE_SEQUENCE.to_string(),
             keys::DEMO_GATE.to_string(),

@@ -85,6 +85,30 @@ impl<T: RedisTransport> Store for RedisStore<T> {
         }
     }
 
+    fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encoded: Vec<String> = keys.iter().map(|key| encode_key(key)).collect();
+        let args: Vec<Arg> = encoded.iter().map(|k| Arg::Bytes(k.as_bytes())).collect();
+        let replies = self.transport.execute("MGET", &args)?;
+        if replies.len() != keys.len() {
+            return Err(StoreError::Other(format!(
+                "Redis MGET of {} keys answered {} values",
+                keys.len(),
+                replies.len()
+            )));
+        }
+        replies
+            .into_iter()
+            .map(|reply| match reply {
+                Reply::Nil => Ok(None),
+                Reply::Bytes(value) => Ok(Some(value)),
+                other => Err(StoreError::Other(format!("Redis MGET answered {other:?}"))),
+            })
+            .collect()
+    }
+
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         let key = encode_key(key);
         match self.one("SET", &[Arg::Bytes(key.as_bytes()), Arg::Bytes(value)])? {

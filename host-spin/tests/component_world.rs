@@ -23,6 +23,7 @@ const ALLOWED_IMPORT_PREFIXES: &[&str] = &[
     "fermyon:spin/redis@2.0.0",
     "wasi:keyvalue/store@0.2.0-draft2",
     "wasi:keyvalue/atomics@0.2.0-draft2",
+    "wasi:keyvalue/batch@0.2.0-draft2",
 ];
 
 #[test]

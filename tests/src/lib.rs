@@ -276,6 +276,47 @@ pub fn directory() -> Value {
     })
 }
 
+/// The test directory plus `extra_users` users in `extra_users / 10` more teams (each user in
+/// four of them, so memberships are four times the users), all in one more unit: an
+/// organization of contact-center size.
+pub fn large_directory(extra_users: usize) -> Value {
+    let mut directory = directory();
+    let unit = "0e000000-0000-4000-8000-0000000000aa";
+    if let Some(units) = directory["OrganizationUnits"].as_array_mut() {
+        units.push(json!({"Id": unit, "Name": "Call center", "ParentId": OU_ROOT}));
+    }
+    let team_count = (extra_users / 10).max(1);
+    let team_id = |t: usize| format!("7e000000-0000-4000-8000-{:012x}", 0x1000 + t);
+    let user_id = |u: usize| format!("5e000000-0000-4000-8000-{:012x}", 0x1000 + u);
+    let mut teams = Vec::new();
+    for t in 0..team_count {
+        teams.push(json!({"Id": team_id(t), "Name": format!("Queue {t:04}"), "Description": "",
+            "SipUri": format!("sip:queue{t}@contoso.com"), "OrganizationUnitId": unit, "Status": "Active"}));
+    }
+    let mut users = Vec::new();
+    let mut memberships = Vec::new();
+    let mut rights = Vec::new();
+    for u in 0..extra_users {
+        users.push(json!({"Id": user_id(u), "DisplayName": format!("Agent {u:05}"), "FirstName": "Agent",
+            "LastName": format!("{u:05}"), "Upn": format!("agent{u}.upn@contoso.com"),
+            "SipUri": format!("sip:agent{u}@contoso.com"), "Email": format!("agent{u}@contoso.com")}));
+        for k in 0..4.min(team_count) {
+            memberships.push(json!({"TeamId": team_id((u + k) % team_count), "UserId": user_id(u), "IsActive": true}));
+        }
+        rights.push(json!({"UserId": user_id(u), "TeamId": team_id(u % team_count), "ConversationAsService": "AllConversations"}));
+    }
+    let extend = |name: &str, directory: &mut Value, items: Vec<Value>| {
+        if let Some(list) = directory[name].as_array_mut() {
+            list.extend(items);
+        }
+    };
+    extend("Teams", &mut directory, teams);
+    extend("Users", &mut directory, users);
+    extend("Memberships", &mut directory, memberships);
+    extend("ConversationAs", &mut directory, rights);
+    directory
+}
+
 /// Asserts the status and that the body is the documented JSON error with this code.
 pub fn assert_error(response: &Response, status: u16, code: &str) -> String {
     let body = response.json_body();

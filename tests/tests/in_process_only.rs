@@ -470,3 +470,258 @@ mod concurrency_on_memory {
         concurrency::indexes_converge_under_concurrent_changes_and_reads(&api());
     }
 }
+
+/// The requests whose store operations must not depend on the organization's size.
+type Probe = (
+    &'static str,
+    &'static str,
+    String,
+    Option<serde_json::Value>,
+);
+
+fn directory_requests(queued: &str) -> Vec<Probe> {
+    vec![
+        ("user by id", "GET", format!("/v1.0/users/{ANNA}"), None),
+        (
+            "user by SIP",
+            "GET",
+            "/v1.0/users/sip:anna@contoso.com".into(),
+            None,
+        ),
+        (
+            "user by UPN",
+            "GET",
+            "/v1.0/users/ANNA.UPN@contoso.com".into(),
+            None,
+        ),
+        (
+            "team by id",
+            "GET",
+            format!("/v1.0/teams/{TEAM_SUPPORT}"),
+            None,
+        ),
+        (
+            "team by SIP",
+            "GET",
+            "/v1.0/teams/sip:support@contoso.com".into(),
+            None,
+        ),
+        (
+            "team members",
+            "GET",
+            format!("/v1.0/teams/{TEAM_SUPPORT}/users"),
+            None,
+        ),
+        (
+            "teams of a user",
+            "GET",
+            format!("/v1.0/teams/bymember/{BEN}"),
+            None,
+        ),
+        (
+            "conversation as",
+            "GET",
+            format!("/v1.0/users/{ANNA}/teams/conversationas"),
+            None,
+        ),
+        (
+            "a page of users",
+            "GET",
+            "/v1.0/users?offset=0&limit=3".into(),
+            None,
+        ),
+        (
+            "longest waiting",
+            "GET",
+            format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
+            None,
+        ),
+        (
+            "create",
+            "POST",
+            format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+            Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41"}})),
+        ),
+        (
+            "offer",
+            "POST",
+            format!("/v1.0/tasks/{queued}/offer"),
+            Some(json!({"UserIdentifier": "sip:ben@contoso.com"})),
+        ),
+        (
+            "decline",
+            "POST",
+            format!("/v1.0/tasks/{queued}/decline"),
+            None,
+        ),
+        (
+            "block",
+            "POST",
+            format!("/v1.0/teams/{TEAM_SUPPORT}/users/{ANNA}/active"),
+            Some(json!({"Active": false})),
+        ),
+        (
+            "unblock",
+            "POST",
+            format!("/v1.0/teams/{TEAM_SUPPORT}/users/{ANNA}/active"),
+            Some(json!({"Active": true})),
+        ),
+        ("get task", "GET", format!("/v1.0/tasks/{queued}"), None),
+        ("health", "GET", "/health".into(), None),
+    ]
+}
+
+#[test]
+fn store_operations_per_request_do_not_grow_with_the_organization() {
+    let measure = |extra_users: usize| -> Vec<(String, u64)> {
+        let api = Api::in_process();
+        let loaded = api.admin(
+            "PUT",
+            "/admin/v1.0/directory",
+            Some(large_directory(extra_users)),
+        );
+        assert_eq!(loaded.status, 200, "{}", loaded.json_body());
+        let t = Tasks::new(&api);
+        let queued = t.create(TEAM_SUPPORT, "IncomingCall", "High");
+        let store = api.store().expect("in-process");
+        directory_requests(&queued)
+            .into_iter()
+            .map(|(name, method, path, body)| {
+                let before = store.operations();
+                let response = api.call(&t.key, method, &path, body);
+                assert!(
+                    response.status < 300,
+                    "{name}: {} {}",
+                    response.status,
+                    response.json_body()
+                );
+                (name.to_string(), store.operations() - before)
+            })
+            .collect()
+    };
+    let small = measure(16);
+    let large = measure(10_000);
+    eprintln!("store operations per request (20 / 10,016 users): {small:?} / {large:?}");
+    assert_eq!(
+        small, large,
+        "a request's store operations grew with the organization"
+    );
+    for (name, operations) in &small {
+        assert!(
+            *operations <= 16,
+            "{name} takes {operations} store operations"
+        );
+    }
+}
+
+#[test]
+fn a_directory_of_ten_thousand_users_loads_is_idempotent_and_writes_only_changes() {
+    let api = Api::in_process();
+    let mut large = large_directory(10_000);
+    let first = assert_status(
+        &api.admin("PUT", "/admin/v1.0/directory", Some(large.clone())),
+        200,
+    );
+    assert_eq!(first["Users"]["Created"], 10_004);
+    assert_eq!(first["Teams"]["Created"], 1_003);
+    assert_eq!(first["Memberships"]["Created"], 40_005);
+    assert_eq!(first["ConversationAs"]["Created"], 10_002);
+    let body_size = large.to_string().len();
+    assert!(
+        body_size > 64 * 1024,
+        "a real directory is larger than the API's 64 KiB ({body_size})"
+    );
+    // The same document again changes nothing and writes nothing but the lease and revision.
+    let store = api.store().expect("in-process");
+    let writes = store.writes();
+    let again = assert_status(
+        &api.admin("PUT", "/admin/v1.0/directory", Some(large.clone())),
+        200,
+    );
+    for kind in [
+        "OrganizationUnits",
+        "Teams",
+        "Users",
+        "Memberships",
+        "ConversationAs",
+    ] {
+        assert_eq!(again[kind]["Created"], 0, "{kind}");
+        assert_eq!(again[kind]["Updated"], 0, "{kind}");
+        assert_eq!(again[kind]["Deleted"], 0, "{kind}");
+    }
+    assert!(
+        store.writes() - writes <= 4,
+        "writes for an unchanged directory: {}",
+        store.writes() - writes
+    );
+    // One user renamed, one removed: that is what is written and counted.
+    large["Users"][5]["DisplayName"] = json!("Renamed Agent");
+    let removed = large["Users"][6]["Id"].clone();
+    if let Some(users) = large["Users"].as_array_mut() {
+        users.remove(6);
+    }
+    for list in ["Memberships", "ConversationAs"] {
+        if let Some(items) = large[list].as_array_mut() {
+            items.retain(|m| m["UserId"] != removed);
+        }
+    }
+    let writes = store.writes();
+    let changed = assert_status(
+        &api.admin("PUT", "/admin/v1.0/directory", Some(large.clone())),
+        200,
+    );
+    assert_eq!(changed["Users"]["Updated"], 1);
+    assert_eq!(changed["Users"]["Deleted"], 1);
+    assert_eq!(changed["Memberships"]["Deleted"], 4);
+    assert!(
+        store.writes() - writes < 40,
+        "writes for two changed users: {}",
+        store.writes() - writes
+    );
+    let key = api.key(&["UsersReadonly"]);
+    let renamed = assert_status(
+        &api.call(
+            &key,
+            "GET",
+            &format!(
+                "/v1.0/users/{}",
+                large["Users"][5]["Id"].as_str().unwrap_or_default()
+            ),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(renamed["DisplayName"], "Renamed Agent");
+    assert_error(
+        &api.call(
+            &key,
+            "GET",
+            &format!("/v1.0/users/{}", removed.as_str().unwrap_or_default()),
+            None,
+        ),
+        404,
+        "NotFound",
+    );
+    // Paging walks the users in display-name order.
+    let page = api.call(&key, "GET", "/v1.0/users?offset=10&limit=5", None);
+    assert_eq!(page.header_value("X-Total-Count"), Some("10003"));
+    assert_eq!(
+        page.header_value("Link"),
+        Some("</v1.0/users?offset=15&limit=5>; rel=\"next\"")
+    );
+    let names: Vec<String> = page
+        .json_body()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u["DisplayName"].as_str().map(String::from))
+        .collect();
+    assert_eq!(names.len(), 5);
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, sorted);
+    // What GET returns is what was stored.
+    let stored = assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200);
+    assert_eq!(stored["Users"].as_array().map(Vec::len), Some(10_003));
+    assert_eq!(stored["Memberships"].as_array().map(Vec::len), Some(40_001));
+}

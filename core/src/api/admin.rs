@@ -1,4 +1,4 @@
-//! The admin API (stands in for the vendor's Configurator): the directory and API keys.
+//! The admin API of API keys (stands in for the vendor's Configurator).
 
 use super::Ctx;
 use crate::auth;
@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::http::Response;
 use crate::ids::ApiKeyId;
 use crate::model::apikey::ApiKeyView;
-use crate::model::{ApiKeyRecord, Directory, Role};
+use crate::model::{ApiKeyRecord, Role};
 use crate::time::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -58,17 +58,6 @@ fn dedup_roles(mut roles: Vec<Role>) -> Vec<Role> {
         first
     });
     roles
-}
-
-pub fn get_directory(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    Ok(Response::json(200, &ctx.repo.directory()?))
-}
-
-pub fn put_directory(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory: Directory = ctx.body()?;
-    directory.validate().map_err(ApiError::BadRequest)?;
-    ctx.repo.replace_directory(&directory)?;
-    Ok(Response::json(200, &directory))
 }
 
 /// Creates a key; used by the admin API and by the demo loader.

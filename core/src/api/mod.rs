@@ -2,6 +2,8 @@
 //! every endpoint shares (routing, size limit, auth, content type, body parsing).
 
 mod admin;
+mod admin_directory;
+mod paging;
 pub use admin::new_api_key as admin_new_api_key;
 pub mod openapi;
 mod tasks;
@@ -12,7 +14,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::http::{Method, Request, Response};
 use crate::ids::IdSource;
-use crate::model::{Directory, Team, User};
+use crate::model::{Team, User};
 use crate::repo::Repo;
 use crate::routes::{self, Access, Body, Operation, RouteMatch, RouteSpec};
 use crate::store::Store;
@@ -22,6 +24,8 @@ use serde_json::json;
 
 /// Bodies above this size get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The request body limit of the admin API.
+pub const MAX_ADMIN_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// Operator configuration the host reads (Spin variables) and passes in.
 #[derive(Clone, Debug, Default)]
@@ -93,22 +97,14 @@ pub fn parse_json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> 
 }
 
 /// A team by `{teamIdentifier}` (Id or SIP URI), or 404 naming it.
-pub(crate) fn find_team<'d>(
-    directory: &'d Directory,
-    identifier: &str,
-) -> Result<&'d Team, ApiError> {
-    directory
-        .find_team(identifier)
+pub(crate) fn find_team(repo: &Repo, identifier: &str) -> Result<Team, ApiError> {
+    repo.find_team(identifier)?
         .ok_or_else(|| ApiError::not_found("Team", identifier))
 }
 
 /// A user by `{userIdentifier}` (Id, SIP URI or UPN), or 404 naming it.
-pub(crate) fn find_user<'d>(
-    directory: &'d Directory,
-    identifier: &str,
-) -> Result<&'d User, ApiError> {
-    directory
-        .find_user(identifier)
+pub(crate) fn find_user(repo: &Repo, identifier: &str) -> Result<User, ApiError> {
+    repo.find_user(identifier)?
         .ok_or_else(|| ApiError::not_found("User", identifier))
 }
 
@@ -134,10 +130,14 @@ pub fn handle(request: &Request, env: &mut Env) -> Response {
 }
 
 fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
-    if request.body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        });
+    // The admin API takes whole directories (10,000 users, 40,000 memberships: several MB).
+    let limit = if request.path().starts_with("/admin/") {
+        MAX_ADMIN_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    if request.body.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
     }
     let (spec, params) = match routes::route(&request.method, request.path()) {
         RouteMatch::Found { spec, params } => (spec, params),
@@ -228,8 +228,18 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
         Operation::SetTeamMemberActive => users::set_team_member_active(ctx),
         Operation::Health => health(ctx),
         Operation::OpenApi => Ok(Response::json(200, &openapi::document())),
-        Operation::GetDirectory => admin::get_directory(ctx),
-        Operation::PutDirectory => admin::put_directory(ctx),
+        Operation::GetDirectory => admin_directory::get_directory(ctx),
+        Operation::PutDirectory => admin_directory::put_directory(ctx),
+        Operation::PutOrganizationUnit => admin_directory::put_organization_unit(ctx),
+        Operation::DeleteOrganizationUnit => admin_directory::delete_organization_unit(ctx),
+        Operation::PutTeam => admin_directory::put_team(ctx),
+        Operation::DeleteTeam => admin_directory::delete_team(ctx),
+        Operation::PutUser => admin_directory::put_user(ctx),
+        Operation::DeleteUser => admin_directory::delete_user(ctx),
+        Operation::PutMembership => admin_directory::put_membership(ctx),
+        Operation::DeleteMembership => admin_directory::delete_membership(ctx),
+        Operation::PutConversationAs => admin_directory::put_conversation_as(ctx),
+        Operation::DeleteConversationAs => admin_directory::delete_conversation_as(ctx),
         Operation::CreateApiKey => admin::create_api_key(ctx),
         Operation::ListApiKeys => admin::list_api_keys(ctx),
         Operation::PatchApiKey => admin::patch_api_key(ctx),
@@ -237,9 +247,9 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
     }
 }
 
-/// Healthy when the store answers.
+/// Healthy when the store answers (one small record).
 fn health(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    ctx.repo.store().get(crate::repo::keys::DIRECTORY)?;
+    ctx.repo.directory_meta()?;
     Ok(Response::json(
         200,
         &json!({"Status": "Healthy", "Time": ctx.now}),

@@ -43,8 +43,21 @@ fn operation(spec: &RouteSpec) -> Value {
         errors.push(("401", "Missing or invalid credentials, or missing role"));
     }
     if spec.request != Body::None {
-        errors.push(("413", "Body larger than 64 KiB"));
+        errors.push((
+            "413",
+            if spec.path.starts_with("/admin/") {
+                "Body larger than 32 MiB"
+            } else {
+                "Body larger than 64 KiB"
+            },
+        ));
         errors.push(("415", "Body is not application/json"));
+    }
+    if writes_directory(spec) {
+        errors.push((
+            "409",
+            "Another directory write is in progress, or a team or user to delete has open tasks",
+        ));
     }
     if matches!(spec.operation, crate::routes::Operation::Act(_)) {
         errors.push(("409", "Action not allowed in the task's current state"));
@@ -65,6 +78,14 @@ fn operation(spec: &RouteSpec) -> Value {
     if spec.path == "/v1.0/teams" {
         parameters.push(json!({"name": "status", "in": "query", "required": false,
             "schema": {"type": "string", "enum": ["Active", "Inactive"]}}));
+    }
+    if PAGED_PATHS.contains(&spec.path) {
+        parameters.push(json!({"name": "offset", "in": "query", "required": false,
+            "description": "Paging: items to skip (with it or `limit`, the answer carries `X-Total-Count` and a `Link` to the next page)",
+            "schema": {"type": "integer", "minimum": 0}}));
+        parameters.push(json!({"name": "limit", "in": "query", "required": false,
+            "description": "Paging: items per page (1 to 1000); without `offset` and `limit` the whole list",
+            "schema": {"type": "integer", "minimum": 1, "maximum": super::paging::MAX_LIMIT}}));
     }
     if matches!(spec.operation, crate::routes::Operation::Act(_)) {
         parameters.push(json!({"name": "If-Match", "in": "header", "required": false,
@@ -91,6 +112,32 @@ fn operation(spec: &RouteSpec) -> Value {
     }
     op
 }
+
+/// Admin writes of the directory (one at a time; 409 while another runs).
+fn writes_directory(spec: &RouteSpec) -> bool {
+    use crate::routes::Operation as O;
+    matches!(
+        spec.operation,
+        O::PutDirectory
+            | O::PutOrganizationUnit
+            | O::DeleteOrganizationUnit
+            | O::PutTeam
+            | O::DeleteTeam
+            | O::PutUser
+            | O::DeleteUser
+            | O::PutMembership
+            | O::DeleteMembership
+            | O::PutConversationAs
+            | O::DeleteConversationAs
+    )
+}
+
+/// The list endpoints that take `offset` and `limit`.
+pub const PAGED_PATHS: &[&str] = &[
+    "/v1.0/users",
+    "/v1.0/teams",
+    "/v1.0/teams/{teamIdentifier}/users",
+];
 
 fn tag(spec: &RouteSpec) -> &'static str {
     match spec.access {
@@ -221,8 +268,21 @@ fn schemas() -> Value {
             "OrganizationUnits": {"type": "array", "items": schema_ref("OrganizationUnit")},
             "Teams": {"type": "array", "items": schema_ref("Team")},
             "Users": {"type": "array", "items": schema_ref("User")},
-            "Memberships": {"type": "array", "items": object(&["TeamId", "UserId", "IsActive"], json!({"TeamId": guid, "UserId": guid, "IsActive": boolean}))},
-            "ConversationAs": {"type": "array", "items": object(&["UserId", "TeamId", "ConversationAsService"], json!({"UserId": guid, "TeamId": guid, "ConversationAsService": string_enum(&["AllConversations", "ExternalConversations"])}))}})),
+            "Memberships": {"type": "array", "items": schema_ref("Membership")},
+            "ConversationAs": {"type": "array", "items": schema_ref("ConversationAsRight")}})),
+        "DirectoryChanges": object(&["OrganizationUnits", "Teams", "Users", "Memberships", "ConversationAs"], json!({
+            "OrganizationUnits": schema_ref("ChangeCounts"), "Teams": schema_ref("ChangeCounts"), "Users": schema_ref("ChangeCounts"),
+            "Memberships": schema_ref("ChangeCounts"), "ConversationAs": schema_ref("ChangeCounts")})),
+        "ChangeCounts": object(&["Created", "Updated", "Deleted", "Unchanged"], json!({
+            "Created": {"type": "integer", "minimum": 0}, "Updated": {"type": "integer", "minimum": 0},
+            "Deleted": {"type": "integer", "minimum": 0}, "Unchanged": {"type": "integer", "minimum": 0}})),
+        "OrganizationUnitInput": object(&["Name"], json!({"Name": required_text, "ParentId": nullable(guid.clone())})),
+        "TeamInput": object(&["Name", "SipUri", "OrganizationUnitId", "Status"], json!({"Name": required_text, "Description": text, "SipUri": required_text, "OrganizationUnitId": guid, "Status": string_enum(&["Active", "Inactive"])})),
+        "UserInput": object(&["DisplayName", "Upn", "SipUri"], json!({"DisplayName": text, "FirstName": text, "LastName": text, "Upn": required_text, "SipUri": required_text, "Email": text})),
+        "MembershipInput": object(&["IsActive"], json!({"IsActive": boolean})),
+        "Membership": object(&["TeamId", "UserId", "IsActive"], json!({"TeamId": guid, "UserId": guid, "IsActive": boolean})),
+        "ConversationAsInput": object(&["ConversationAsService"], json!({"ConversationAsService": string_enum(&["AllConversations", "ExternalConversations"])})),
+        "ConversationAsRight": object(&["UserId", "TeamId", "ConversationAsService"], json!({"UserId": guid, "TeamId": guid, "ConversationAsService": string_enum(&["AllConversations", "ExternalConversations"])})),
         "CreateApiKeyRequest": object(&["Name"], json!({"Name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}, "Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone())})),
         "PatchApiKeyRequest": object(&[], json!({"Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone())})),
         "ApiKey": object(&["Id", "Name", "Roles", "ExpiresAt", "CreatedAt"], json!({"Id": guid, "Name": text, "Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone()), "CreatedAt": time, "LastUsedAt": nullable(time.clone())})),

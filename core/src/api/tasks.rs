@@ -5,10 +5,10 @@ use crate::error::ApiError;
 use crate::http::Response;
 use crate::ids::{TaskId, TeamId};
 use crate::model::{
-    AudioRoutes, ConsultationCall, ConsultationStatus, Directory, Party, Priority, Target, Task,
-    TaskStatus, TaskType,
+    AudioRoutes, ConsultationCall, ConsultationStatus, Party, Priority, Target, Task, TaskStatus,
+    TaskType,
 };
-use crate::repo::{IndexEntry, StoredTask};
+use crate::repo::{IndexEntry, Repo, StoredTask, TeamMembers};
 use crate::state_machine::{self, ConsultationEffect, TaskAction};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -109,7 +109,7 @@ fn check_length(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiE
 
 /// A transfer or consultation target: a `sip:`/`tel:` URI, or a user identifier.
 /// A SIP URI of a known user also sets `UserId`.
-fn resolve_target(directory: &Directory, field: &str, target: &str) -> Result<Target, ApiError> {
+fn resolve_target(repo: &Repo, field: &str, target: &str) -> Result<Target, ApiError> {
     let target = target.trim();
     if target.is_empty() {
         return Err(ApiError::BadRequest(format!(
@@ -117,7 +117,7 @@ fn resolve_target(directory: &Directory, field: &str, target: &str) -> Result<Ta
         )));
     }
     check_length(field, Some(target), MAX_TEXT_CHARS)?;
-    if let Some(user) = directory.find_user(target) {
+    if let Some(user) = repo.find_user(target)? {
         return Ok(Target {
             uri: user.sip_uri.clone(),
             display_name: user.display_name.clone(),
@@ -173,14 +173,12 @@ fn open_tasks_of_team(ctx: &Ctx, team: TeamId) -> Result<Vec<StoredTask>, ApiErr
 }
 
 pub fn list_team_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
-    let team = find_team(&directory, ctx.param(0))?;
+    let team = find_team(&ctx.repo, ctx.param(0))?;
     Ok(task_list(open_tasks_of_team(ctx, team.id)?))
 }
 
 pub fn longest_waiting_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
-    let team = find_team(&directory, ctx.param(0))?;
+    let team = find_team(&ctx.repo, ctx.param(0))?;
     Ok(match ctx.repo.longest_waiting_task(team.id)? {
         Some(stored) => task_response(200, stored.task),
         None => Response::no_content(),
@@ -188,18 +186,16 @@ pub fn longest_waiting_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
 }
 
 pub fn tasks_by_teams_member(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
-    let user = find_user(&directory, ctx.param(0))?;
+    let user = find_user(&ctx.repo, ctx.param(0))?;
     let mut tasks = Vec::new();
-    for team in directory.teams_of_user(user.id) {
-        tasks.extend(open_tasks_of_team(ctx, team.id)?);
+    for team in ctx.repo.user_team_ids(user.id)? {
+        tasks.extend(open_tasks_of_team(ctx, team)?);
     }
     Ok(task_list(tasks))
 }
 
 pub fn list_user_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
-    let user = find_user(&directory, ctx.param(0))?.id;
+    let user = find_user(&ctx.repo, ctx.param(0))?.id;
     let candidates: Vec<_> = ctx
         .repo
         .user_index(user)?
@@ -211,8 +207,7 @@ pub fn list_user_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
 }
 
 pub fn user_consultative_calls(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
-    let user = find_user(&directory, ctx.param(0))?.id;
+    let user = find_user(&ctx.repo, ctx.param(0))?.id;
     let candidates: Vec<_> = ctx
         .repo
         .user_index(user)?
@@ -295,8 +290,7 @@ pub fn create_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
         MAX_TEXT_CHARS,
     )?;
 
-    let directory = ctx.repo.directory()?;
-    let team = find_team(&directory, ctx.param(0))?.id;
+    let team = find_team(&ctx.repo, ctx.param(0))?.id;
     let customer = Party {
         uri: uri.to_string(),
         display_name: body
@@ -320,12 +314,11 @@ pub fn create_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
 
 pub fn start_outbound_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let body: StartOutboundCallRequest = ctx.body()?;
-    let directory = ctx.repo.directory()?;
-    let user = find_user(&directory, &body.user_identifier)?;
-    let rights = directory.conversation_as_of_user(user.id);
+    let user = find_user(&ctx.repo, &body.user_identifier)?;
+    let rights = ctx.repo.conversation_as(user.id)?;
     let team = match body.team_identifier.as_deref().filter(|t| !t.trim().is_empty()) {
         Some(identifier) => {
-            let team = find_team(&directory, identifier)?;
+            let team = find_team(&ctx.repo, identifier)?;
             if !rights.iter().any(|r| r.team_id == team.id) {
                 return Err(ApiError::BadRequest(format!(
                     "Invalid value for 'TeamIdentifier': user '{}' may not call as team '{}'.",
@@ -338,7 +331,7 @@ pub fn start_outbound_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
         None => rights
             .first()
             .map(|r| r.team_id)
-            .or_else(|| directory.teams_of_user(user.id).first().map(|t| t.id))
+            .or(ctx.repo.user_team_ids(user.id)?.first().copied())
             .ok_or_else(|| {
                 ApiError::BadRequest(format!(
                     "Invalid value for 'UserIdentifier': user '{}' belongs to no team to call from.",
@@ -346,7 +339,7 @@ pub fn start_outbound_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
                 ))
             })?,
     };
-    let target = resolve_target(&directory, "Target", &body.target)?;
+    let target = resolve_target(&ctx.repo, "Target", &body.target)?;
     let customer = Party {
         uri: target.uri,
         display_name: target.display_name,
@@ -389,27 +382,21 @@ enum ActionInput {
 
 pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
     let id = parse_task_id(ctx.param(0))?;
-    let directory;
     let input = match action {
         TaskAction::Offer => {
             let body: OfferRequest = ctx.body()?;
-            directory = ctx.repo.directory()?;
-            ActionInput::Offer(find_user(&directory, &body.user_identifier)?.id)
+            ActionInput::Offer(find_user(&ctx.repo, &body.user_identifier)?.id)
         }
         TaskAction::Transfer | TaskAction::ConsultationCall => {
             let body: TargetRequest = ctx.body()?;
-            directory = ctx.repo.directory()?;
-            ActionInput::Target(resolve_target(&directory, "Target", &body.target)?)
+            ActionInput::Target(resolve_target(&ctx.repo, "Target", &body.target)?)
         }
-        TaskAction::ConsultationAudioRoutes => {
-            directory = Directory::default();
-            ActionInput::AudioRoutes(ctx.body()?)
-        }
-        _ => {
-            directory = Directory::default();
-            ActionInput::None
-        }
+        TaskAction::ConsultationAudioRoutes => ActionInput::AudioRoutes(ctx.body()?),
+        _ => ActionInput::None,
     };
+    // The members of the task's team, read once (a task never changes team) when offering.
+    let mut members: Option<TeamMembers> = None;
+    let repo = &ctx.repo;
     let if_match = ctx.request.header_value("If-Match").map(str::to_string);
     let now = ctx.now;
     let consultation_id = match action {
@@ -417,7 +404,7 @@ pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
         _ => crate::ids::ConsultationCallId(uuid::Uuid::nil()),
     };
 
-    let stored = ctx.repo.update_task(id, |stored| {
+    let stored = repo.update_task(id, |stored| {
         let task = &mut stored.task;
         if !if_match_allows(if_match.as_deref(), task.version) {
             return Err(ApiError::PreconditionFailed(format!(
@@ -429,7 +416,10 @@ pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
             .map_err(|e| ApiError::Conflict(e.to_string()))?;
         match &input {
             ActionInput::Offer(user) => {
-                let membership = directory.membership(task.team_id, *user).ok_or_else(|| {
+                if members.is_none() {
+                    members = Some(repo.team_members(task.team_id)?);
+                }
+                let membership = members.as_ref().and_then(|m| m.member(*user)).ok_or_else(|| {
                     ApiError::BadRequest(format!(
                         "Invalid value for 'UserIdentifier': user '{user}' is not a member of team '{}'.",
                         task.team_id

@@ -1,5 +1,6 @@
 //! The Team API: teams, organization units and conversation-as rights.
 
+use super::paging::Page;
 use super::{find_team, find_user, Ctx};
 use crate::error::ApiError;
 use crate::http::Response;
@@ -17,8 +18,12 @@ pub struct ConversationAs {
 }
 
 /// Teams are listed by name (case-insensitive), then id.
-fn team_list(mut teams: Vec<Team>) -> Response {
+fn sort_teams(teams: &mut [Team]) {
     teams.sort_by_key(|t| (t.name.to_lowercase(), t.id));
+}
+
+fn team_list(mut teams: Vec<Team>) -> Response {
+    sort_teams(&mut teams);
     Response::json(200, &teams)
 }
 
@@ -34,60 +39,54 @@ pub fn list_teams(ctx: &mut Ctx) -> Result<Response, ApiError> {
             )))
         }
     };
-    let directory = ctx.repo.directory()?;
-    let teams = directory
-        .teams
+    let page = Page::from_request(ctx.request)?;
+    // Teams number in the hundreds: all are read (one batch) to sort them by name.
+    let ids = ctx.repo.team_ids()?;
+    let mut teams: Vec<Team> = ctx
+        .repo
+        .teams(&ids)?
         .into_iter()
         .filter(|t| status.is_none_or(|s| t.status == s))
         .collect();
-    Ok(team_list(teams))
+    sort_teams(&mut teams);
+    let (teams, total) = page.slice(teams);
+    Ok(page.response(ctx.request, &teams, total))
 }
 
 pub fn get_team(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
-    Ok(Response::json(200, find_team(&directory, ctx.param(0))?))
+    Ok(Response::json(200, &find_team(&ctx.repo, ctx.param(0))?))
 }
 
 pub fn teams_by_member(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
-    let user = find_user(&directory, ctx.param(0))?;
-    Ok(team_list(
-        directory
-            .teams_of_user(user.id)
-            .into_iter()
-            .cloned()
-            .collect(),
-    ))
+    let user = find_user(&ctx.repo, ctx.param(0))?;
+    let ids = ctx.repo.user_team_ids(user.id)?;
+    Ok(team_list(ctx.repo.teams(&ids)?))
 }
 
 pub fn organization_unit_teams(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
     let unit = OrganizationUnitId::parse(ctx.param(0).trim())
-        .filter(|id| directory.organization_units.iter().any(|u| u.id == *id))
+        .map(|id| ctx.repo.organization_unit(id))
+        .transpose()?
+        .flatten()
         .ok_or_else(|| ApiError::not_found("Organization unit", ctx.param(0)))?;
-    let subtree = directory.organization_unit_subtree(unit);
-    let teams = directory
-        .teams
-        .iter()
-        .filter(|t| subtree.contains(&t.organization_unit_id))
-        .cloned()
-        .collect();
-    Ok(team_list(teams))
+    let ids = ctx.repo.organization_unit_subtree_teams(unit.id)?;
+    Ok(team_list(ctx.repo.teams(&ids)?))
 }
 
 pub fn user_conversation_as(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
-    let user = find_user(&directory, ctx.param(0))?;
-    let mut rights: Vec<ConversationAs> = directory
-        .conversation_as_of_user(user.id)
-        .into_iter()
-        .filter_map(|right| {
-            let team = directory.team(right.team_id)?;
+    let user = find_user(&ctx.repo, ctx.param(0))?;
+    let entries = ctx.repo.conversation_as(user.id)?;
+    let ids: Vec<TeamId> = entries.iter().map(|e| e.team_id).collect();
+    let teams = ctx.repo.teams(&ids)?;
+    let mut rights: Vec<ConversationAs> = entries
+        .iter()
+        .filter_map(|entry| {
+            let team = teams.iter().find(|t| t.id == entry.team_id)?;
             Some(ConversationAs {
                 team_id: team.id,
                 team_name: team.name.clone(),
                 sip_uri: team.sip_uri.clone(),
-                conversation_as_service: right.conversation_as_service,
+                conversation_as_service: entry.conversation_as_service,
             })
         })
         .collect();

@@ -1,10 +1,12 @@
 //! The User API: users, team members, and blocking a user in a team.
 
+use super::paging::Page;
 use super::{find_team, find_user, Ctx};
 use crate::error::ApiError;
 use crate::http::Response;
-use crate::ids::TeamId;
-use crate::model::{Directory, User};
+use crate::ids::{TeamId, UserId};
+use crate::model::User;
+use crate::repo::user_order;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -22,68 +24,60 @@ pub struct ActiveRequest {
     pub active: bool,
 }
 
-/// Users are listed by display name (case-insensitive), then id.
-fn user_sort_key(user: &User) -> (String, crate::ids::UserId) {
-    (user.display_name.to_lowercase(), user.id)
-}
-
 pub fn list_users(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let mut users = ctx.repo.directory()?.users;
-    users.sort_by_key(user_sort_key);
-    Ok(Response::json(200, &users))
+    let page = Page::from_request(ctx.request)?;
+    // The list of ids is kept in display-name order: a page reads only its own users.
+    let ids = ctx.repo.user_ids()?;
+    let total = ids.len();
+    let users = ctx.repo.users(&ids[page.range(total)])?;
+    Ok(page.response(ctx.request, &users, total))
 }
 
 pub fn get_user(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
-    Ok(Response::json(200, find_user(&directory, ctx.param(0))?))
-}
-
-fn members(directory: &Directory, team: TeamId) -> Vec<TeamMember> {
-    let mut members: Vec<TeamMember> = directory
-        .memberships
-        .iter()
-        .filter(|m| m.team_id == team)
-        .filter_map(|m| {
-            Some(TeamMember {
-                user: directory.user(m.user_id)?.clone(),
-                team_id: team,
-                is_active: m.is_active,
-            })
-        })
-        .collect();
-    members.sort_by_key(|m| user_sort_key(&m.user));
-    members
+    Ok(Response::json(200, &find_user(&ctx.repo, ctx.param(0))?))
 }
 
 pub fn team_users(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let directory = ctx.repo.directory()?;
-    let team = find_team(&directory, ctx.param(0))?.id;
-    Ok(Response::json(200, &members(&directory, team)))
+    let team = find_team(&ctx.repo, ctx.param(0))?.id;
+    let page = Page::from_request(ctx.request)?;
+    let entries = ctx.repo.team_members(team)?.members;
+    let ids: Vec<UserId> = entries.iter().map(|m| m.user_id).collect();
+    let mut members: Vec<TeamMember> = ctx
+        .repo
+        .users(&ids)?
+        .into_iter()
+        .filter_map(|user| {
+            let entry = entries.iter().find(|m| m.user_id == user.id)?;
+            Some(TeamMember {
+                is_active: entry.is_active,
+                team_id: team,
+                user,
+            })
+        })
+        .collect();
+    members.sort_by_key(|m| user_order(&m.user));
+    let (members, total) = page.slice(members);
+    Ok(page.response(ctx.request, &members, total))
 }
 
 pub fn set_team_member_active(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let body: ActiveRequest = ctx.body()?;
-    let (team_identifier, user_identifier) = (ctx.param(0).to_string(), ctx.param(1).to_string());
-    let mut member = None;
-    ctx.repo.update_directory(|directory| {
-        let team = find_team(directory, &team_identifier)?.id;
-        let user = find_user(directory, &user_identifier)?.clone();
-        let membership = directory.membership_mut(team, user.id).ok_or_else(|| {
+    let (team_identifier, user_identifier) = (ctx.param(0), ctx.param(1));
+    let team = find_team(&ctx.repo, team_identifier)?.id;
+    let user = find_user(&ctx.repo, user_identifier)?;
+    ctx.repo
+        .set_member_active(team, user.id, body.active)?
+        .ok_or_else(|| {
             ApiError::NotFound(format!(
                 "User '{user_identifier}' is not a member of team '{team_identifier}'."
             ))
         })?;
-        let changed = membership.is_active != body.active;
-        membership.is_active = body.active;
-        member = Some(TeamMember {
+    Ok(Response::json(
+        200,
+        &TeamMember {
             user,
             team_id: team,
             is_active: body.active,
-        });
-        Ok(changed)
-    })?;
-    match member {
-        Some(member) => Ok(Response::json(200, &member)),
-        None => Err(ApiError::not_found("Team", &team_identifier)),
-    }
+        },
+    ))
 }

@@ -177,107 +177,122 @@ impl Directory {
         }
     }
 
-    /// Checks ids, references and uniqueness; the message names the offending entry.
+    /// Checks ids, references and uniqueness in time linear in the directory's size. The
+    /// message names every offending entry (the first [`MAX_REPORTED_PROBLEMS`]).
     pub fn validate(&self) -> Result<(), String> {
+        let mut problems = Problems::default();
         let mut units = HashMap::new();
         for unit in &self.organization_units {
             if units.insert(unit.id, unit).is_some() {
-                return Err(format!("OrganizationUnits: duplicate Id '{}'.", unit.id));
+                problems.add(format!("OrganizationUnits: duplicate Id '{}'.", unit.id));
             }
-        }
-        for unit in &self.organization_units {
             if unit.name.trim().is_empty() {
-                return Err(format!(
+                problems.add(format!(
                     "OrganizationUnits: unit '{}' needs a Name.",
                     unit.id
                 ));
             }
+        }
+        for unit in &self.organization_units {
             if let Some(parent) = unit.parent_id {
                 if !units.contains_key(&parent) {
-                    return Err(format!(
+                    problems.add(format!(
                         "OrganizationUnits: ParentId '{parent}' of unit '{}' does not exist.",
                         unit.id
                     ));
                 }
             }
-            // Walk up the parents; more steps than units means a cycle.
-            let mut current = unit.parent_id;
-            for _ in 0..=units.len() {
-                match current {
-                    None => break,
-                    Some(id) if id == unit.id => {
-                        return Err(format!(
-                            "OrganizationUnits: unit '{}' is its own ancestor (cycle).",
-                            unit.id
-                        ))
-                    }
-                    Some(id) => current = units.get(&id).and_then(|u| u.parent_id),
+        }
+        // Units whose chain of parents ends at a root; the rest sit on a cycle or above one.
+        let mut rooted: HashSet<OrganizationUnitId> = HashSet::new();
+        for unit in &self.organization_units {
+            let mut chain = Vec::new();
+            let mut current = Some(unit.id);
+            let mut ok = false;
+            while let Some(id) = current {
+                if rooted.contains(&id) || chain.len() > units.len() {
+                    ok = rooted.contains(&id);
+                    break;
                 }
+                chain.push(id);
+                match units.get(&id) {
+                    Some(u) => current = u.parent_id,
+                    None => break,
+                }
+                if current.is_none() {
+                    ok = true;
+                }
+            }
+            if ok {
+                rooted.extend(chain);
+            } else if units.contains_key(&unit.id) && chain.len() > units.len() {
+                problems.add(format!(
+                    "OrganizationUnits: unit '{}' is its own ancestor (cycle).",
+                    unit.id
+                ));
             }
         }
         let mut team_ids = HashSet::new();
+        let mut team_names = HashMap::new();
         for team in &self.teams {
             if !team_ids.insert(team.id) {
-                return Err(format!("Teams: duplicate Id '{}'.", team.id));
+                problems.add(format!("Teams: duplicate Id '{}'.", team.id));
             }
             if !units.contains_key(&team.organization_unit_id) {
-                return Err(format!(
+                problems.add(format!(
                     "Teams: OrganizationUnitId '{}' of team '{}' does not exist.",
                     team.organization_unit_id, team.id
                 ));
             }
             if team.name.trim().is_empty() || team.sip_uri.trim().is_empty() {
-                return Err(format!(
+                problems.add(format!(
                     "Teams: team '{}' needs a Name and a SipUri.",
                     team.id
                 ));
             }
-        }
-        for (i, a) in self.teams.iter().enumerate() {
-            if self.teams[..i]
-                .iter()
-                .any(|b| same_sip(&a.sip_uri, &b.sip_uri))
-            {
-                return Err(format!("Teams: duplicate SipUri '{}'.", a.sip_uri));
+            if let Some(other) = team_names.insert(lookup_name(&team.sip_uri), team.id) {
+                problems.add(format!(
+                    "Teams: duplicate SipUri '{}' (teams '{other}' and '{}').",
+                    team.sip_uri, team.id
+                ));
             }
         }
         let mut user_ids = HashSet::new();
+        // SIP URIs and UPNs share one namespace: an identifier resolves to one user only.
+        let mut user_names: HashMap<String, UserId> = HashMap::new();
         for user in &self.users {
             if !user_ids.insert(user.id) {
-                return Err(format!("Users: duplicate Id '{}'.", user.id));
+                problems.add(format!("Users: duplicate Id '{}'.", user.id));
             }
             if user.upn.trim().is_empty() || user.sip_uri.trim().is_empty() {
-                return Err(format!(
+                problems.add(format!(
                     "Users: user '{}' needs a Upn and a SipUri.",
                     user.id
                 ));
             }
-        }
-        // Identifiers must resolve to one user only, whichever kind the caller passes.
-        for (i, a) in self.users.iter().enumerate() {
-            for b in &self.users[..i] {
-                let clash = same_sip(&a.sip_uri, &b.sip_uri)
-                    || a.upn.eq_ignore_ascii_case(&b.upn)
-                    || same_sip(&a.sip_uri, &b.upn)
-                    || same_sip(&a.upn, &b.sip_uri);
-                if clash {
-                    return Err(format!(
-                        "Users: users '{}' and '{}' share a SipUri or Upn.",
-                        b.id, a.id
-                    ));
+            let mut names = vec![lookup_name(&user.sip_uri), lookup_name(&user.upn)];
+            names.dedup();
+            for name in names {
+                if let Some(other) = user_names.insert(name, user.id) {
+                    if other != user.id {
+                        problems.add(format!(
+                            "Users: users '{other}' and '{}' share a SipUri or Upn.",
+                            user.id
+                        ));
+                    }
                 }
             }
         }
         let mut pairs = HashSet::new();
         for m in &self.memberships {
             if !team_ids.contains(&m.team_id) || !user_ids.contains(&m.user_id) {
-                return Err(format!(
+                problems.add(format!(
                     "Memberships: team '{}' or user '{}' does not exist.",
                     m.team_id, m.user_id
                 ));
             }
             if !pairs.insert((m.team_id, m.user_id)) {
-                return Err(format!(
+                problems.add(format!(
                     "Memberships: user '{}' is listed twice in team '{}'.",
                     m.user_id, m.team_id
                 ));
@@ -286,18 +301,55 @@ impl Directory {
         let mut rights = HashSet::new();
         for c in &self.conversation_as {
             if !team_ids.contains(&c.team_id) || !user_ids.contains(&c.user_id) {
-                return Err(format!(
+                problems.add(format!(
                     "ConversationAs: team '{}' or user '{}' does not exist.",
                     c.team_id, c.user_id
                 ));
             }
             if !rights.insert((c.team_id, c.user_id)) {
-                return Err(format!(
+                problems.add(format!(
                     "ConversationAs: user '{}' is listed twice for team '{}'.",
                     c.user_id, c.team_id
                 ));
             }
         }
-        Ok(())
+        problems.into_result()
     }
+}
+
+/// How many problems a refused directory names at most.
+pub const MAX_REPORTED_PROBLEMS: usize = 20;
+
+#[derive(Default)]
+struct Problems {
+    listed: Vec<String>,
+    total: usize,
+}
+
+impl Problems {
+    fn add(&mut self, problem: String) {
+        self.total += 1;
+        if self.listed.len() < MAX_REPORTED_PROBLEMS {
+            self.listed.push(problem);
+        }
+    }
+
+    fn into_result(self) -> Result<(), String> {
+        if self.total == 0 {
+            return Ok(());
+        }
+        let mut message = self.listed.join(" ");
+        if self.total > self.listed.len() {
+            message.push_str(&format!(
+                " ({} more problems)",
+                self.total - self.listed.len()
+            ));
+        }
+        Err(message)
+    }
+}
+
+/// The form under which a SIP URI or UPN is looked up: trimmed, without `sip:`, lower case.
+pub fn lookup_name(identifier: &str) -> String {
+    without_sip_scheme(identifier.trim()).to_lowercase()
 }

@@ -59,6 +59,26 @@ impl Repo<'_> {
             .set(&keys::api_key_last_used(id), &encode(&now)?)?)
     }
 
+    /// A key's record and its last use, in one batch read.
+    pub fn api_key_and_last_use(
+        &self,
+        id: ApiKeyId,
+    ) -> Result<(Option<ApiKeyRecord>, Option<Timestamp>), ApiError> {
+        let (record_key, used_key) = (keys::api_key(id), keys::api_key_last_used(id));
+        let mut values = self.store.get_many(&[&record_key, &used_key])?.into_iter();
+        let (raw_record, raw_used) = (values.next().flatten(), values.next().flatten());
+        let record = match raw_record {
+            Some(raw) => Some(
+                serde_json::from_slice(&raw)
+                    .map_err(|_| crate::store::StoreError::Corrupt { key: record_key })?,
+            ),
+            None => None,
+        };
+        // A damaged last-use time only loses the time, never the request.
+        let last_used = raw_used.and_then(|raw| serde_json::from_slice(&raw).ok());
+        Ok((record, last_used))
+    }
+
     pub fn api_key_last_used(&self, id: ApiKeyId) -> Result<Option<Timestamp>, ApiError> {
         Ok(self.read(&keys::api_key_last_used(id))?.map(|v| v.value))
     }

@@ -1,39 +1,729 @@
-//! The directory.
+//! The directory, stored per entity so that a request reads only the records it needs:
+//! a team, a user, the members of one team, the teams of one user, one user's
+//! conversation-as rights, an organization unit's children. Lookup records map a team's SIP
+//! URI, or a user's SIP URI or UPN (case-insensitive, with or without `sip:`), to the Id.
+//!
+//! Admin writes (the bulk document and the per-entity endpoints) run one at a time under a
+//! lease ([`keys::DIRECTORY_LOCK`]): each loads the stored directory, changes it in memory,
+//! validates it and writes only the records whose bytes differ (so a repeated write changes
+//! nothing, and a write interrupted half-way is completed by the next one). The members
+//! document of a team is also changed by `/v1.0` (blocking a user), so admin writes change it
+//! through compare-and-swap and keep a concurrent block unless they change that membership.
 
-use super::{encode, keys, Repo, TeamIndex, UserIndex};
+use super::{encode, keys, Repo, TeamIndex, UserIndex, Versioned};
+use crate::auth::sha256_hex;
 use crate::error::ApiError;
-use crate::model::Directory;
+use crate::ids::{OrganizationUnitId, TeamId, UserId};
+use crate::model::directory::lookup_name;
+use crate::model::{
+    ConversationAsRight, ConversationAsService, Directory, Membership, OrganizationUnit, Team, User,
+};
+use crate::time::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// How long an admin write may hold the directory before another may take it over.
+pub const DIRECTORY_LEASE_MILLIS: i64 = 5 * 60 * 1000;
+/// Keys per batch read.
+const BATCH: usize = 500;
+
+/// One member of a team, as stored in the team's members document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MemberEntry {
+    pub user_id: UserId,
+    pub is_active: bool,
+}
+
+/// The members of one team, in the order the directory lists them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TeamMembers {
+    pub members: Vec<MemberEntry>,
+}
+
+impl TeamMembers {
+    pub fn member(&self, user: UserId) -> Option<&MemberEntry> {
+        self.members.iter().find(|m| m.user_id == user)
+    }
+}
+
+/// One conversation-as right of a user, as stored in the user's rights document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConversationAsEntry {
+    pub team_id: TeamId,
+    pub conversation_as_service: ConversationAsService,
+}
+
+/// Present once a directory was stored; `/health` and the demo loader read only this.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DirectoryMeta {
+    pub revision: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DirectoryLock {
+    holder: Option<uuid::Uuid>,
+    until: Timestamp,
+}
+
+/// Records created, updated, deleted and left unchanged by a directory write, per kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChangeCounts {
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub unchanged: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DirectoryChanges {
+    pub organization_units: ChangeCounts,
+    pub teams: ChangeCounts,
+    pub users: ChangeCounts,
+    pub memberships: ChangeCounts,
+    pub conversation_as: ChangeCounts,
+}
+
+/// Counts how `desired` differs from `stored`, both keyed by identity.
+fn count<K: std::hash::Hash + Eq, V: PartialEq>(
+    stored: &HashMap<K, V>,
+    desired: &HashMap<K, V>,
+) -> ChangeCounts {
+    let mut counts = ChangeCounts::default();
+    for (key, value) in desired {
+        match stored.get(key) {
+            None => counts.created += 1,
+            Some(old) if old == value => counts.unchanged += 1,
+            Some(_) => counts.updated += 1,
+        }
+    }
+    counts.deleted = stored.keys().filter(|k| !desired.contains_key(*k)).count();
+    counts
+}
+
+impl DirectoryChanges {
+    fn between(stored: &Directory, desired: &Directory) -> DirectoryChanges {
+        fn by<K: std::hash::Hash + Eq, V: Clone>(
+            items: &[V],
+            key: impl Fn(&V) -> K,
+        ) -> HashMap<K, V> {
+            items.iter().map(|v| (key(v), v.clone())).collect()
+        }
+        DirectoryChanges {
+            organization_units: count(
+                &by(&stored.organization_units, |u| u.id),
+                &by(&desired.organization_units, |u| u.id),
+            ),
+            teams: count(&by(&stored.teams, |t| t.id), &by(&desired.teams, |t| t.id)),
+            users: count(&by(&stored.users, |u| u.id), &by(&desired.users, |u| u.id)),
+            memberships: count(
+                &by(&stored.memberships, |m| (m.team_id, m.user_id)),
+                &by(&desired.memberships, |m| (m.team_id, m.user_id)),
+            ),
+            conversation_as: count(
+                &by(&stored.conversation_as, |c| (c.user_id, c.team_id)),
+                &by(&desired.conversation_as, |c| (c.user_id, c.team_id)),
+            ),
+        }
+    }
+}
+
+/// The key of the lookup record for a name (hashed: names may hold any character).
+fn team_name_key(sip_uri: &str) -> String {
+    keys::team_name(&sha256_hex(lookup_name(sip_uri).as_bytes()))
+}
+
+fn user_name_key(name: &str) -> String {
+    keys::user_name(&sha256_hex(lookup_name(name).as_bytes()))
+}
+
+/// Users in the order every user list has: display name (case-insensitive), then Id.
+pub fn user_order(user: &User) -> (String, UserId) {
+    (user.display_name.to_lowercase(), user.id)
+}
+
+/// Every record the admin owns for `directory` (all but the members documents), as the
+/// bytes to store. A pure function: the same directory always gives the same records.
+fn admin_records(directory: &Directory) -> Result<BTreeMap<String, Vec<u8>>, ApiError> {
+    let mut records = BTreeMap::new();
+    let ou_ids: Vec<OrganizationUnitId> =
+        directory.organization_units.iter().map(|u| u.id).collect();
+    records.insert(keys::OU_LIST.to_string(), encode(&ou_ids)?);
+    let mut children: HashMap<OrganizationUnitId, Vec<OrganizationUnitId>> = HashMap::new();
+    let mut unit_teams: HashMap<OrganizationUnitId, Vec<TeamId>> = HashMap::new();
+    for unit in &directory.organization_units {
+        records.insert(keys::ou(unit.id), encode(unit)?);
+        if let Some(parent) = unit.parent_id {
+            children.entry(parent).or_default().push(unit.id);
+        }
+    }
+    for team in &directory.teams {
+        unit_teams
+            .entry(team.organization_unit_id)
+            .or_default()
+            .push(team.id);
+    }
+    for unit in &directory.organization_units {
+        let kids = children.remove(&unit.id).unwrap_or_default();
+        records.insert(keys::ou_children(unit.id), encode(&kids)?);
+        let teams = unit_teams.remove(&unit.id).unwrap_or_default();
+        records.insert(keys::ou_teams(unit.id), encode(&teams)?);
+    }
+    let team_ids: Vec<TeamId> = directory.teams.iter().map(|t| t.id).collect();
+    records.insert(keys::TEAM_LIST.to_string(), encode(&team_ids)?);
+    for team in &directory.teams {
+        records.insert(keys::team(team.id), encode(team)?);
+        records.insert(team_name_key(&team.sip_uri), encode(&team.id)?);
+    }
+    let mut users: Vec<&User> = directory.users.iter().collect();
+    users.sort_by_key(|u| user_order(u));
+    let user_ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+    records.insert(keys::USER_LIST.to_string(), encode(&user_ids)?);
+    let mut teams_of: HashMap<UserId, Vec<TeamId>> = HashMap::new();
+    for m in &directory.memberships {
+        teams_of.entry(m.user_id).or_default().push(m.team_id);
+    }
+    let mut rights_of: HashMap<UserId, Vec<ConversationAsEntry>> = HashMap::new();
+    for c in &directory.conversation_as {
+        rights_of
+            .entry(c.user_id)
+            .or_default()
+            .push(ConversationAsEntry {
+                team_id: c.team_id,
+                conversation_as_service: c.conversation_as_service,
+            });
+    }
+    for user in &directory.users {
+        records.insert(keys::user(user.id), encode(user)?);
+        records.insert(user_name_key(&user.sip_uri), encode(&user.id)?);
+        records.insert(user_name_key(&user.upn), encode(&user.id)?);
+        let teams = teams_of.remove(&user.id).unwrap_or_default();
+        records.insert(keys::user_teams(user.id), encode(&teams)?);
+        let rights = rights_of.remove(&user.id).unwrap_or_default();
+        records.insert(keys::conversation_as(user.id), encode(&rights)?);
+    }
+    Ok(records)
+}
+
+/// The members documents `directory` asks for, per team.
+fn members_of(directory: &Directory) -> HashMap<TeamId, TeamMembers> {
+    let mut members: HashMap<TeamId, TeamMembers> = directory
+        .teams
+        .iter()
+        .map(|t| (t.id, TeamMembers::default()))
+        .collect();
+    for m in &directory.memberships {
+        members
+            .entry(m.team_id)
+            .or_default()
+            .members
+            .push(MemberEntry {
+                user_id: m.user_id,
+                is_active: m.is_active,
+            });
+    }
+    members
+}
+
+/// The members document to store: `desired`, except that a membership the write does not
+/// change (same in `loaded` and `desired`) keeps its current state, so a user blocked by a
+/// concurrent request stays blocked.
+fn merge_members(
+    loaded: &TeamMembers,
+    desired: &TeamMembers,
+    current: &TeamMembers,
+) -> TeamMembers {
+    TeamMembers {
+        members: desired
+            .members
+            .iter()
+            .map(|wanted| {
+                let untouched = loaded.member(wanted.user_id) == Some(wanted);
+                match current.member(wanted.user_id) {
+                    Some(now) if untouched => now.clone(),
+                    _ => wanted.clone(),
+                }
+            })
+            .collect(),
+    }
+}
 
 impl Repo<'_> {
-    // ---- directory ------------------------------------------------------------------
+    fn read_value<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
+        Ok(self.read(key)?.map(|v: Versioned<T>| v.value))
+    }
 
-    /// The directory; empty before an operator stores one.
-    pub fn directory(&self) -> Result<Directory, ApiError> {
+    /// Reads many records in batches; absent ones are skipped, in the order of `keys`.
+    fn read_many<T: DeserializeOwned>(&self, keys: &[String]) -> Result<Vec<T>, ApiError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            for (key, raw) in chunk.iter().zip(self.store.get_many(&refs)?) {
+                if let Some(raw) = raw {
+                    let value = serde_json::from_slice(&raw)
+                        .map_err(|_| crate::store::StoreError::Corrupt { key: key.clone() })?;
+                    found.push(value);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    // ---- reads for requests ---------------------------------------------------------
+
+    /// Whether a directory was ever stored (one small record).
+    pub fn directory_meta(&self) -> Result<Option<DirectoryMeta>, ApiError> {
+        self.read_value(keys::DIRECTORY_META)
+    }
+
+    pub fn team(&self, id: TeamId) -> Result<Option<Team>, ApiError> {
+        self.read_value(&keys::team(id))
+    }
+
+    pub fn user(&self, id: UserId) -> Result<Option<User>, ApiError> {
+        self.read_value(&keys::user(id))
+    }
+
+    /// A team by Id or SIP URI (case-insensitive, with or without `sip:`).
+    pub fn find_team(&self, identifier: &str) -> Result<Option<Team>, ApiError> {
+        let identifier = identifier.trim();
+        if let Some(id) = TeamId::parse(identifier) {
+            if let Some(team) = self.team(id)? {
+                return Ok(Some(team));
+            }
+        }
+        match self.read_value::<TeamId>(&team_name_key(identifier))? {
+            Some(id) => self.team(id),
+            None => Ok(None),
+        }
+    }
+
+    /// A user by Id, SIP URI (with or without `sip:`) or UPN, case-insensitive.
+    pub fn find_user(&self, identifier: &str) -> Result<Option<User>, ApiError> {
+        let identifier = identifier.trim();
+        if let Some(id) = UserId::parse(identifier) {
+            if let Some(user) = self.user(id)? {
+                return Ok(Some(user));
+            }
+        }
+        match self.read_value::<UserId>(&user_name_key(identifier))? {
+            Some(id) => self.user(id),
+            None => Ok(None),
+        }
+    }
+
+    pub fn teams(&self, ids: &[TeamId]) -> Result<Vec<Team>, ApiError> {
+        self.read_many(&ids.iter().map(|id| keys::team(*id)).collect::<Vec<_>>())
+    }
+
+    pub fn users(&self, ids: &[UserId]) -> Result<Vec<User>, ApiError> {
+        self.read_many(&ids.iter().map(|id| keys::user(*id)).collect::<Vec<_>>())
+    }
+
+    /// Every team id, in directory order.
+    pub fn team_ids(&self) -> Result<Vec<TeamId>, ApiError> {
+        Ok(self.read_value(keys::TEAM_LIST)?.unwrap_or_default())
+    }
+
+    /// Every user id, by display name.
+    pub fn user_ids(&self) -> Result<Vec<UserId>, ApiError> {
+        Ok(self.read_value(keys::USER_LIST)?.unwrap_or_default())
+    }
+
+    pub fn organization_unit(
+        &self,
+        id: OrganizationUnitId,
+    ) -> Result<Option<OrganizationUnit>, ApiError> {
+        self.read_value(&keys::ou(id))
+    }
+
+    /// The teams of an organization unit and of all units below it, level by level (one
+    /// batch read per level and kind).
+    pub fn organization_unit_subtree_teams(
+        &self,
+        root: OrganizationUnitId,
+    ) -> Result<Vec<TeamId>, ApiError> {
+        let mut teams = Vec::new();
+        let mut seen = HashSet::from([root]);
+        let mut level = vec![root];
+        while !level.is_empty() {
+            let team_keys: Vec<String> = level.iter().map(|u| keys::ou_teams(*u)).collect();
+            for ids in self.read_many::<Vec<TeamId>>(&team_keys)? {
+                teams.extend(ids);
+            }
+            let child_keys: Vec<String> = level.iter().map(|u| keys::ou_children(*u)).collect();
+            level = self
+                .read_many::<Vec<OrganizationUnitId>>(&child_keys)?
+                .into_iter()
+                .flatten()
+                .filter(|u| seen.insert(*u))
+                .collect();
+        }
+        Ok(teams)
+    }
+
+    pub fn team_members(&self, team: TeamId) -> Result<TeamMembers, ApiError> {
         Ok(self
-            .read(keys::DIRECTORY)?
-            .map(|v| v.value)
+            .read_value(&keys::team_members(team))?
             .unwrap_or_default())
     }
 
-    /// Replaces the directory (a blind write: PUT semantics) after creating the indexes of
-    /// its teams and users, so that no task request ever sees a team without an index.
-    pub fn replace_directory(&self, directory: &Directory) -> Result<(), ApiError> {
-        let empty_team = encode(&TeamIndex::default())?;
-        let empty_user = encode(&UserIndex::default())?;
-        for team in &directory.teams {
-            self.ensure_exists(&keys::team_index(team.id), &empty_team, true)?;
-        }
-        for user in &directory.users {
-            self.ensure_exists(&keys::user_index(user.id), &empty_user, true)?;
-        }
-        Ok(self.store.set(keys::DIRECTORY, &encode(directory)?)?)
+    /// The teams the user is a member of (blocked or not), in directory order.
+    pub fn user_team_ids(&self, user: UserId) -> Result<Vec<TeamId>, ApiError> {
+        Ok(self
+            .read_value(&keys::user_teams(user))?
+            .unwrap_or_default())
     }
 
-    /// Changes the stored directory through compare-and-swap (e.g. blocking a user).
-    pub fn update_directory<F>(&self, change: F) -> Result<Option<Directory>, ApiError>
-    where
-        F: FnMut(&mut Directory) -> Result<bool, ApiError>,
-    {
-        self.update(keys::DIRECTORY, change)
+    pub fn conversation_as(&self, user: UserId) -> Result<Vec<ConversationAsEntry>, ApiError> {
+        Ok(self
+            .read_value(&keys::conversation_as(user))?
+            .unwrap_or_default())
+    }
+
+    /// Blocks or unblocks a member in a team (compare-and-swap on the team's members).
+    /// `None` when the user is not a member.
+    pub fn set_member_active(
+        &self,
+        team: TeamId,
+        user: UserId,
+        active: bool,
+    ) -> Result<Option<()>, ApiError> {
+        let mut is_member = false;
+        self.update::<TeamMembers, _>(&keys::team_members(team), |members| {
+            let Some(entry) = members.members.iter_mut().find(|m| m.user_id == user) else {
+                is_member = false;
+                return Ok(false);
+            };
+            is_member = true;
+            let changed = entry.is_active != active;
+            entry.is_active = active;
+            Ok(changed)
+        })?;
+        Ok(is_member.then_some(()))
+    }
+
+    // ---- admin: the whole directory ---------------------------------------------------
+
+    /// The stored directory, assembled from its records: units and teams in stored order,
+    /// users by display name, memberships by team, conversation-as rights by user.
+    pub fn load_directory(&self) -> Result<Directory, ApiError> {
+        let unit_ids: Vec<OrganizationUnitId> = self.read_value(keys::OU_LIST)?.unwrap_or_default();
+        let organization_units =
+            self.read_many(&unit_ids.iter().map(|id| keys::ou(*id)).collect::<Vec<_>>())?;
+        let team_ids = self.team_ids()?;
+        let teams = self.teams(&team_ids)?;
+        let user_ids = self.user_ids()?;
+        let users = self.users(&user_ids)?;
+        let member_docs: Vec<(TeamId, Option<TeamMembers>)> = {
+            let member_keys: Vec<String> =
+                team_ids.iter().map(|t| keys::team_members(*t)).collect();
+            let mut docs = Vec::new();
+            for (chunk_ids, chunk_keys) in team_ids.chunks(BATCH).zip(member_keys.chunks(BATCH)) {
+                let refs: Vec<&str> = chunk_keys.iter().map(String::as_str).collect();
+                for (team, raw) in chunk_ids.iter().zip(self.store.get_many(&refs)?) {
+                    let doc = raw.and_then(|r| serde_json::from_slice(&r).ok());
+                    docs.push((*team, doc));
+                }
+            }
+            docs
+        };
+        let memberships = member_docs
+            .into_iter()
+            .flat_map(|(team, doc)| {
+                doc.unwrap_or_default()
+                    .members
+                    .into_iter()
+                    .map(move |m| Membership {
+                        team_id: team,
+                        user_id: m.user_id,
+                        is_active: m.is_active,
+                    })
+            })
+            .collect();
+        let rights: Vec<Vec<ConversationAsEntry>> = self.read_many(
+            &user_ids
+                .iter()
+                .map(|u| keys::conversation_as(*u))
+                .collect::<Vec<_>>(),
+        )?;
+        let conversation_as = user_ids
+            .iter()
+            .zip(rights)
+            .flat_map(|(user, entries)| {
+                entries.into_iter().map(|e| ConversationAsRight {
+                    user_id: *user,
+                    team_id: e.team_id,
+                    conversation_as_service: e.conversation_as_service,
+                })
+            })
+            .collect();
+        Ok(Directory {
+            organization_units,
+            teams,
+            users,
+            memberships,
+            conversation_as,
+        })
+    }
+
+    /// Runs an admin change of the directory: takes the lease, loads the stored directory,
+    /// lets `change` edit it, validates the result, refuses to delete a team or user that
+    /// still has open tasks, writes what differs, and releases the lease.
+    pub fn change_directory<R>(
+        &self,
+        now: Timestamp,
+        holder: uuid::Uuid,
+        change: impl FnOnce(&mut Directory) -> Result<R, ApiError>,
+    ) -> Result<(R, DirectoryChanges), ApiError> {
+        self.take_directory_lease(now, holder)?;
+        let result = (|| {
+            let loaded = self.load_directory()?;
+            let mut desired = loaded.clone();
+            let answer = change(&mut desired)?;
+            let changes = DirectoryChanges::between(&loaded, &desired);
+            desired.validate().map_err(ApiError::BadRequest)?;
+            self.refuse_deleting_busy_entities(&loaded, &desired)?;
+            self.write_directory(&loaded, &desired)?;
+            Ok((answer, changes))
+        })();
+        // The lease ends with the write, whether it succeeded or not.
+        self.release_directory_lease(holder)?;
+        result
+    }
+
+    fn take_directory_lease(&self, now: Timestamp, holder: uuid::Uuid) -> Result<(), ApiError> {
+        self.ensure_exists(
+            keys::DIRECTORY_LOCK,
+            &encode(&DirectoryLock::default())?,
+            true,
+        )?;
+        let until = now.plus_millis(DIRECTORY_LEASE_MILLIS);
+        self.update::<DirectoryLock, _>(keys::DIRECTORY_LOCK, |lock| {
+            if lock.holder.is_some() && lock.until > now {
+                return Err(ApiError::Conflict(
+                    "The directory is being changed by another request; retry when it is done."
+                        .into(),
+                ));
+            }
+            lock.holder = Some(holder);
+            lock.until = until;
+            Ok(true)
+        })?;
+        Ok(())
+    }
+
+    fn release_directory_lease(&self, holder: uuid::Uuid) -> Result<(), ApiError> {
+        self.update::<DirectoryLock, _>(keys::DIRECTORY_LOCK, |lock| {
+            if lock.holder != Some(holder) {
+                return Ok(false);
+            }
+            lock.holder = None;
+            Ok(true)
+        })?;
+        Ok(())
+    }
+
+    /// A team with open tasks, or a user with assigned tasks or active consultations, is not
+    /// deleted: the tasks would point at nothing. End or move the tasks first.
+    fn refuse_deleting_busy_entities(
+        &self,
+        loaded: &Directory,
+        desired: &Directory,
+    ) -> Result<(), ApiError> {
+        let kept_teams: HashSet<TeamId> = desired.teams.iter().map(|t| t.id).collect();
+        let kept_users: HashSet<UserId> = desired.users.iter().map(|u| u.id).collect();
+        let mut busy = Vec::new();
+        for team in loaded.teams.iter().filter(|t| !kept_teams.contains(&t.id)) {
+            let index: TeamIndex = self
+                .read_value(&keys::team_index(team.id))?
+                .unwrap_or_default();
+            if !index.open.is_empty() {
+                busy.push(format!(
+                    "team '{}' has {} open tasks",
+                    team.id,
+                    index.open.len()
+                ));
+            }
+        }
+        for user in loaded.users.iter().filter(|u| !kept_users.contains(&u.id)) {
+            let index: UserIndex = self
+                .read_value(&keys::user_index(user.id))?
+                .unwrap_or_default();
+            let open = index.tasks.len() + index.consultations.len();
+            if open > 0 {
+                busy.push(format!(
+                    "user '{}' has {open} open tasks or consultations",
+                    user.id
+                ));
+            }
+        }
+        if busy.is_empty() {
+            return Ok(());
+        }
+        busy.truncate(20);
+        Err(ApiError::Conflict(format!(
+            "Not deleted while tasks are open (terminate or transfer them first): {}.",
+            busy.join("; ")
+        )))
+    }
+
+    /// Writes `desired` over `loaded`: first what requests follow to (task indexes, members,
+    /// then records and lookups, then lists), then removes what `desired` no longer has.
+    fn write_directory(&self, loaded: &Directory, desired: &Directory) -> Result<(), ApiError> {
+        let empty_team = encode(&TeamIndex::default())?;
+        let empty_user = encode(&UserIndex::default())?;
+        let known_teams: HashSet<TeamId> = loaded.teams.iter().map(|t| t.id).collect();
+        let known_users: HashSet<UserId> = loaded.users.iter().map(|u| u.id).collect();
+        for team in desired
+            .teams
+            .iter()
+            .filter(|t| !known_teams.contains(&t.id))
+        {
+            self.ensure_exists(&keys::team_index(team.id), &empty_team, true)?;
+        }
+        for user in desired
+            .users
+            .iter()
+            .filter(|u| !known_users.contains(&u.id))
+        {
+            self.ensure_exists(&keys::user_index(user.id), &empty_user, true)?;
+        }
+
+        let loaded_members = members_of(loaded);
+        for (team, wanted) in members_of(desired) {
+            let before = loaded_members.get(&team).cloned().unwrap_or_default();
+            let key = keys::team_members(team);
+            if self.store.get(&key)?.is_none() {
+                // A new team: nothing else writes its members before its record exists.
+                self.store.set(&key, &encode(&wanted)?)?;
+                continue;
+            }
+            self.update::<TeamMembers, _>(&key, |current| {
+                let merged = merge_members(&before, &wanted, current);
+                let changed = merged != *current;
+                *current = merged;
+                Ok(changed)
+            })?;
+        }
+
+        let wanted = admin_records(desired)?;
+        let keys_wanted: Vec<String> = wanted.keys().cloned().collect();
+        // List documents last, so that a listed id always has its record.
+        let (lists, records): (Vec<String>, Vec<String>) = keys_wanted
+            .into_iter()
+            .partition(|k| [keys::OU_LIST, keys::TEAM_LIST, keys::USER_LIST].contains(&k.as_str()));
+        for chunk in records.chunks(BATCH).chain(lists.chunks(BATCH)) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            for (key, stored) in chunk.iter().zip(self.store.get_many(&refs)?) {
+                let bytes = &wanted[key];
+                if stored.as_ref() != Some(bytes) {
+                    self.store.set(key, bytes)?;
+                }
+            }
+        }
+        for key in admin_records(loaded)?.keys() {
+            if !wanted.contains_key(key) {
+                self.store.delete(key)?;
+            }
+        }
+        let kept_teams: HashSet<TeamId> = desired.teams.iter().map(|t| t.id).collect();
+        for team in loaded.teams.iter().filter(|t| !kept_teams.contains(&t.id)) {
+            self.store.delete(&keys::team_members(team.id))?;
+        }
+
+        let meta = self.directory_meta()?.unwrap_or_default();
+        let next = DirectoryMeta {
+            revision: meta.revision + 1,
+        };
+        Ok(self.store.set(keys::DIRECTORY_META, &encode(&next)?)?)
+    }
+
+    /// Moves a directory stored by an earlier version (one document) to the per-entity
+    /// records, once. Returns whether there was one.
+    pub fn migrate_single_document_directory(
+        &self,
+        now: Timestamp,
+        holder: uuid::Uuid,
+    ) -> Result<bool, ApiError> {
+        let Some(old) = self.read_value::<Directory>(keys::LEGACY_DIRECTORY)? else {
+            return Ok(false);
+        };
+        self.change_directory(now, holder, |directory| {
+            *directory = old;
+            Ok(())
+        })?;
+        self.store.delete(keys::LEGACY_DIRECTORY)?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(user: u128, is_active: bool) -> MemberEntry {
+        MemberEntry {
+            user_id: UserId(uuid::Uuid::from_u128(user)),
+            is_active,
+        }
+    }
+
+    #[test]
+    fn a_write_keeps_a_concurrent_block_unless_it_changes_that_membership() {
+        let loaded = TeamMembers {
+            members: vec![member(1, true), member(2, true)],
+        };
+        // Meanwhile user 1 was blocked by a request.
+        let current = TeamMembers {
+            members: vec![member(1, false), member(2, true)],
+        };
+        // The write leaves user 1 alone, unblocks nobody, adds user 3.
+        let desired = TeamMembers {
+            members: vec![member(1, true), member(2, true), member(3, true)],
+        };
+        let merged = merge_members(&loaded, &desired, &current);
+        assert_eq!(
+            merged.members,
+            vec![member(1, false), member(2, true), member(3, true)]
+        );
+        // A write that blocks user 2 and removes user 1 does exactly that.
+        let desired = TeamMembers {
+            members: vec![member(2, false)],
+        };
+        assert_eq!(
+            merge_members(&loaded, &desired, &current).members,
+            vec![member(2, false)]
+        );
+    }
+
+    #[test]
+    fn records_are_a_pure_function_of_the_directory() {
+        let directory = crate::demo::directory();
+        assert_eq!(
+            admin_records(&directory).unwrap(),
+            admin_records(&directory).unwrap()
+        );
+        let records = admin_records(&directory).unwrap();
+        let anna = &directory.users[0];
+        for name in [
+            anna.sip_uri.clone(),
+            anna.sip_uri.to_uppercase(),
+            anna.sip_uri.trim_start_matches("sip:").to_string(),
+            anna.upn.to_uppercase(),
+        ] {
+            assert_eq!(
+                records.get(&user_name_key(&name)),
+                Some(&encode(&anna.id).unwrap()),
+                "{name}"
+            );
+        }
     }
 }

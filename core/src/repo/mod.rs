@@ -18,7 +18,7 @@
 //!   re-reads), so every index converges to the latest task state.
 
 use crate::error::ApiError;
-use crate::ids::{ApiKeyId, TaskId, TeamId, UserId};
+use crate::ids::{ApiKeyId, OrganizationUnitId, TaskId, TeamId, UserId};
 use crate::store::{Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -33,7 +33,15 @@ pub const MAX_RECONCILE_ATTEMPTS: usize = 256;
 pub mod keys {
     use super::*;
 
-    pub const DIRECTORY: &str = "directory";
+    /// The directory as one document, as versions before per-entity storage kept it.
+    pub const LEGACY_DIRECTORY: &str = "directory";
+    /// Small marker: a directory was stored (and its revision).
+    pub const DIRECTORY_META: &str = "dir/meta";
+    /// The lease that lets one admin write change the directory at a time.
+    pub const DIRECTORY_LOCK: &str = "dir/lock";
+    pub const OU_LIST: &str = "dir/list/ous";
+    pub const TEAM_LIST: &str = "dir/list/teams";
+    pub const USER_LIST: &str = "dir/list/users";
     pub const API_KEY_INDEX: &str = "index/apikeys";
     /// Counter (increment only): ties in the queue are served in arrival order.
     pub const QUEUE_SEQUENCE: &str = "counter/queue-sequence";
@@ -55,6 +63,38 @@ pub mod keys {
     pub fn api_key_last_used(id: ApiKeyId) -> String {
         format!("apikey/{id}/last-used")
     }
+    pub fn ou(id: OrganizationUnitId) -> String {
+        format!("dir/ou/{id}")
+    }
+    pub fn ou_children(id: OrganizationUnitId) -> String {
+        format!("dir/ou-children/{id}")
+    }
+    pub fn ou_teams(id: OrganizationUnitId) -> String {
+        format!("dir/ou-teams/{id}")
+    }
+    pub fn team(id: TeamId) -> String {
+        format!("dir/team/{id}")
+    }
+    pub fn user(id: UserId) -> String {
+        format!("dir/user/{id}")
+    }
+    /// Lookup of a team's SIP URI (hash of its lookup form) to its Id.
+    pub fn team_name(hash: &str) -> String {
+        format!("dir/team-name/{hash}")
+    }
+    /// Lookup of a user's SIP URI or UPN (hash of its lookup form) to the Id.
+    pub fn user_name(hash: &str) -> String {
+        format!("dir/user-name/{hash}")
+    }
+    pub fn team_members(team: TeamId) -> String {
+        format!("dir/members/{team}")
+    }
+    pub fn user_teams(user: UserId) -> String {
+        format!("dir/user-teams/{user}")
+    }
+    pub fn conversation_as(user: UserId) -> String {
+        format!("dir/conversationas/{user}")
+    }
     /// Counter (increment only) that lets exactly one request create `key`.
     pub fn creation_gate(key: &str) -> String {
         format!("gate/{key}")
@@ -65,6 +105,10 @@ mod api_keys;
 mod directory;
 mod tasks;
 
+pub use directory::{
+    user_order, ChangeCounts, ConversationAsEntry, DirectoryChanges, DirectoryMeta, MemberEntry,
+    TeamMembers,
+};
 pub use tasks::{
     index_entries, IndexDoc, IndexEntry, QueueEntry, StoredTask, TeamIndex, UserIndex,
 };

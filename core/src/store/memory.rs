@@ -14,6 +14,7 @@ pub struct MemoryStore {
     counters: Mutex<BTreeMap<String, i64>>,
     counter_keys: Mutex<BTreeSet<String>>,
     operations: AtomicU64,
+    writes: AtomicU64,
     unavailable: AtomicBool,
     /// Yield the thread inside operations so that concurrent tests really interleave.
     yield_inside: AtomicBool,
@@ -27,6 +28,11 @@ impl MemoryStore {
     /// Number of store operations performed so far.
     pub fn operations(&self) -> u64 {
         self.operations.load(Ordering::SeqCst)
+    }
+
+    /// Number of operations that changed something (set, delete, swap, increment) so far.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::SeqCst)
     }
 
     pub fn set_unavailable(&self, unavailable: bool) {
@@ -80,20 +86,40 @@ impl Store for MemoryStore {
         Ok(self.values()?.get(key).cloned())
     }
 
+    /// One operation, as a batch read is one round trip.
+    fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.begin()?;
+        let counters = self
+            .counter_keys
+            .lock()
+            .map_err(|_| StoreError::Other("lock poisoned".into()))?;
+        if let Some(key) = keys.iter().find(|k| counters.contains(**k)) {
+            return Err(StoreError::Other(format!(
+                "'{key}' is a counter written by increment and cannot be read with get"
+            )));
+        }
+        drop(counters);
+        let values = self.values()?;
+        Ok(keys.iter().map(|key| values.get(*key).cloned()).collect())
+    }
+
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.begin()?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
         self.values()?.insert(key.to_string(), value.to_vec());
         Ok(())
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.begin()?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
         self.values()?.remove(key);
         Ok(())
     }
 
     fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
         self.begin()?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
         let mut values = self.values()?;
         match values.get_mut(key) {
             Some(current) if current.as_slice() == expected => {
@@ -106,6 +132,7 @@ impl Store for MemoryStore {
 
     fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
         self.begin()?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
         let mut counters = self
             .counters
             .lock()

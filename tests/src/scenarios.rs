@@ -42,6 +42,10 @@ pub const ALL: &[Scenario] = &[
     ),
     ("admin_directory_validation", admin_directory_validation),
     (
+        "admin_directory_one_entity_at_a_time",
+        admin_directory_one_entity_at_a_time,
+    ),
+    (
         "openapi_and_health_are_public",
         openapi_and_health_are_public,
     ),
@@ -1144,4 +1148,159 @@ pub fn openapi_and_health_are_public(api: &Api) {
     assert!(
         doc["paths"]["/v1.0/tasks/{taskIdentifier}/consultationCall/merge"]["post"].is_object()
     );
+}
+
+pub fn admin_directory_one_entity_at_a_time(api: &Api) {
+    let key = api.key(&["TeamsReadonly", "UsersReadonly", "TasksManage"]);
+    let unit = "0e000000-0000-4000-8000-0000000000b1";
+    let team = "7e000000-0000-4000-8000-0000000000b1";
+    let user = "5e000000-0000-4000-8000-0000000000b1";
+    let put = |path: String, body: Value| api.admin("PUT", &path, Some(body));
+    let created = put(
+        format!("/admin/v1.0/organizationunits/{unit}"),
+        json!({"Name": "Night shift", "ParentId": OU_CARE}),
+    );
+    assert_eq!(assert_status(&created, 201)["Name"], "Night shift");
+    let team_body = json!({"Name": "Night", "Description": "After hours", "SipUri": "sip:night@contoso.com",
+        "OrganizationUnitId": unit, "Status": "Active"});
+    assert_status(
+        &put(format!("/admin/v1.0/teams/{team}"), team_body.clone()),
+        201,
+    );
+    assert_status(
+        &put(format!("/admin/v1.0/teams/{team}"), team_body.clone()),
+        200,
+    );
+    let user_body = json!({"DisplayName": "Eva Roth", "FirstName": "Eva", "LastName": "Roth",
+        "Upn": "eva.upn@contoso.com", "SipUri": "sip:eva@contoso.com", "Email": "eva@contoso.com"});
+    assert_status(
+        &put(format!("/admin/v1.0/users/{user}"), user_body.clone()),
+        201,
+    );
+    assert_status(
+        &put(
+            format!("/admin/v1.0/teams/{team}/members/{user}"),
+            json!({"IsActive": true}),
+        ),
+        201,
+    );
+    assert_status(
+        &put(
+            format!("/admin/v1.0/users/{user}/conversationas/{team}"),
+            json!({"ConversationAsService": "ExternalConversations"}),
+        ),
+        201,
+    );
+    // The API sees them at once, by every identifier.
+    let read = |path: &str| assert_status(&api.call(&key, "GET", path, None), 200);
+    assert_eq!(read("/v1.0/teams/SIP:NIGHT@contoso.com")["Id"], team);
+    assert_eq!(read("/v1.0/users/eva.upn@contoso.com")["Id"], user);
+    assert_eq!(read(&format!("/v1.0/teams/{team}/users"))[0]["Id"], user);
+    assert_eq!(read(&format!("/v1.0/teams/bymember/{user}"))[0]["Id"], team);
+    assert_eq!(
+        read(&format!("/v1.0/users/{user}/teams/conversationas"))[0]["ConversationAsService"],
+        "ExternalConversations"
+    );
+    let below_care: Vec<Value> = read(&format!("/v1.0/organizationunits/{OU_CARE}/teams"))
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(below_care.iter().any(|t| t["Id"] == team), "{below_care:?}");
+    // A renamed SIP URI: the new one finds the team, the old one no longer does.
+    let mut renamed = team_body.clone();
+    renamed["SipUri"] = json!("sip:late@contoso.com");
+    assert_status(&put(format!("/admin/v1.0/teams/{team}"), renamed), 200);
+    assert_eq!(read("/v1.0/teams/sip:late@contoso.com")["Id"], team);
+    assert_error(
+        &api.call(&key, "GET", "/v1.0/teams/sip:night@contoso.com", None),
+        404,
+        "NotFound",
+    );
+    // Broken references and clashes are refused with a message naming them.
+    let message = assert_error(
+        &put(
+            format!("/admin/v1.0/teams/{team}"),
+            json!({"Name": "Night", "SipUri": "sip:support@contoso.com", "OrganizationUnitId": unit, "Status": "Active"}),
+        ),
+        400,
+        "BadRequest",
+    );
+    assert!(message.contains("sip:support@contoso.com"), "{message}");
+    let message = assert_error(
+        &put(
+            format!("/admin/v1.0/teams/{team}"),
+            json!({"Name": "Night", "SipUri": "sip:late@contoso.com", "OrganizationUnitId": "0e000000-0000-4000-8000-0000000000ff", "Status": "Active"}),
+        ),
+        400,
+        "BadRequest",
+    );
+    assert!(
+        message.contains("0e000000-0000-4000-8000-0000000000ff"),
+        "{message}"
+    );
+    // A unit with a team in it is not deleted (the team would point at nothing).
+    let message = assert_error(
+        &api.admin(
+            "DELETE",
+            &format!("/admin/v1.0/organizationunits/{unit}"),
+            None,
+        ),
+        400,
+        "BadRequest",
+    );
+    assert!(message.contains(unit), "{message}");
+    // A team with an open task is not deleted; once the task ended, it is, with its
+    // memberships and rights.
+    let tasks = Tasks {
+        api,
+        key: key.clone(),
+    };
+    let open = tasks.create(team, "IncomingCall", "Normal");
+    let message = assert_error(
+        &api.admin("DELETE", &format!("/admin/v1.0/teams/{team}"), None),
+        409,
+        "Conflict",
+    );
+    assert!(
+        message.contains(team) && message.contains("open"),
+        "{message}"
+    );
+    assert_status(&tasks.act(&open, "terminate", None), 200);
+    assert_eq!(
+        api.admin("DELETE", &format!("/admin/v1.0/teams/{team}"), None)
+            .status,
+        204
+    );
+    assert_error(
+        &api.admin("DELETE", &format!("/admin/v1.0/teams/{team}"), None),
+        404,
+        "NotFound",
+    );
+    assert_eq!(read(&format!("/v1.0/teams/bymember/{user}")), json!([]));
+    assert_eq!(
+        read(&format!("/v1.0/users/{user}/teams/conversationas")),
+        json!([])
+    );
+    assert_eq!(
+        api.admin("DELETE", &format!("/admin/v1.0/users/{user}"), None)
+            .status,
+        204
+    );
+    assert_error(
+        &api.call(&key, "GET", "/v1.0/users/sip:eva@contoso.com", None),
+        404,
+        "NotFound",
+    );
+    assert_eq!(
+        api.admin(
+            "DELETE",
+            &format!("/admin/v1.0/organizationunits/{unit}"),
+            None
+        )
+        .status,
+        204
+    );
+    // Everything else is as it was.
+    let stored = assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200);
+    assert_eq!(stored, directory());
 }

@@ -725,3 +725,51 @@ fn a_directory_of_ten_thousand_users_loads_is_idempotent_and_writes_only_changes
     assert_eq!(stored["Users"].as_array().map(Vec::len), Some(10_003));
     assert_eq!(stored["Memberships"].as_array().map(Vec::len), Some(40_001));
 }
+
+#[test]
+fn a_directory_stored_as_one_document_by_an_earlier_version_is_moved_on_first_use() {
+    let api = Api::in_process();
+    let store = api.raw_store().expect("in-process");
+    // What an earlier version left: the whole directory under one key, and a key.
+    tm_core::Store::set(
+        store,
+        tm_core::repo::keys::LEGACY_DIRECTORY,
+        directory().to_string().as_bytes(),
+    )
+    .expect("set");
+    let key = api.key(&["TeamsReadonly", "UsersReadonly"]);
+    let Backend::InProcess {
+        store, now, config, ..
+    } = &api.backend
+    else {
+        unreachable!()
+    };
+    let mut ids = tm_core::SequentialIds::new(7);
+    let mut env = tm_core::Env {
+        store: store.as_ref(),
+        now: tm_core::Timestamp::from_unix_millis(now.load(std::sync::atomic::Ordering::SeqCst)),
+        ids: &mut ids,
+        config,
+    };
+    // An API call that finds nothing prepares the store and is answered again.
+    let request =
+        Request::new("GET", "/v1.0/teams/sip:support@contoso.com").header("api_key", &key);
+    let mut prepared = None;
+    let response =
+        tm_core::setup::handle_preparing(&request, &mut env, true, |done| prepared = Some(done));
+    assert_eq!(prepared, Some(Ok(tm_core::setup::Prepared::Migrated)));
+    assert_eq!(assert_status(&response, 200)["Id"], TEAM_SUPPORT);
+    assert_eq!(
+        assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200),
+        directory()
+    );
+    assert_eq!(
+        tm_core::Store::get(store.as_ref(), tm_core::repo::keys::LEGACY_DIRECTORY).expect("get"),
+        None,
+        "the old document is gone"
+    );
+    // Moved, so no demo data either: the next call finds it ready.
+    let mut again = None;
+    tm_core::setup::handle_preparing(&request, &mut env, true, |done| again = Some(done));
+    assert_eq!(again, None, "a 200 prepares nothing");
+}

@@ -44,6 +44,12 @@ fn the_port_semantics_hold_on_redis() {
         .compare_and_swap("task/2", &binary, b"\0\xff")
         .unwrap());
     assert_eq!(store.get("task/2").unwrap(), Some(b"\0\xff".to_vec()));
+    // A batch read answers in the order asked, absent keys as None (one MGET).
+    assert_eq!(
+        store.get_many(&["task/2", "task/none", "task/1"]).unwrap(),
+        vec![Some(b"\0\xff".to_vec()), None, Some(b"c".to_vec())]
+    );
+    assert_eq!(store.get_many(&[]).unwrap(), Vec::<Option<Vec<u8>>>::new());
     assert_eq!(store.increment("counter/n", 1).unwrap(), 1);
     assert_eq!(store.increment("counter/n", 5).unwrap(), 6);
     store.delete("task/1").unwrap();

@@ -23,6 +23,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// An `Idempotency-Key` reused with a different request.
+    #[error("{0}")]
+    UnprocessableContent(String),
     #[error("{0}")]
     Internal(String),
     #[error("{0}")]
@@ -40,6 +43,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => 412,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::UnprocessableContent(_) => 422,
             ApiError::Internal(_) => 500,
             ApiError::ServiceUnavailable(_) => 503,
         }
@@ -55,6 +59,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "PreconditionFailed",
             ApiError::PayloadTooLarge { .. } => "PayloadTooLarge",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            ApiError::UnprocessableContent(_) => "UnprocessableContent",
             ApiError::Internal(_) => "InternalError",
             ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
         }

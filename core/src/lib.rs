@@ -10,6 +10,7 @@ pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod model;
 pub mod repo;

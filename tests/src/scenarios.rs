@@ -45,6 +45,7 @@ pub const ALL: &[Scenario] = &[
         "admin_directory_one_entity_at_a_time",
         admin_directory_one_entity_at_a_time,
     ),
+    ("idempotent_retries", idempotent_retries),
     (
         "openapi_and_health_are_public",
         openapi_and_health_are_public,
@@ -1303,4 +1304,109 @@ pub fn admin_directory_one_entity_at_a_time(api: &Api) {
     // Everything else is as it was.
     let stored = assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200);
     assert_eq!(stored, directory());
+}
+
+pub fn idempotent_retries(api: &Api) {
+    let t = Tasks::new(api);
+    let path = format!("/v1.0/teams/{TEAM_SUPPORT}/tasks");
+    let body = json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41445550123"}});
+    let create = |key: &str, idempotency: &str, body: &Value| {
+        api.send(
+            tm_core::Request::new("POST", &path)
+                .header("api_key", key)
+                .header("Idempotency-Key", idempotency)
+                .json(body),
+        )
+    };
+    let first = create(&t.key, "retry-1", &body);
+    let task = assert_status(&first, 201)["Id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(first.header_value("Idempotent-Replayed"), None);
+    // The answer was lost; the client retries: the same task, said again, none created.
+    let retry = create(&t.key, "retry-1", &body);
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.json_body(), first.json_body());
+    assert_eq!(
+        retry.header_value("Location"),
+        first.header_value("Location")
+    );
+    assert_eq!(retry.header_value("ETag"), first.header_value("ETag"));
+    assert_eq!(retry.header_value("Idempotent-Replayed"), Some("true"));
+    let listed = t.list(&path);
+    assert_eq!(listed.len(), 1, "one task for two requests: {listed:?}");
+    assert_eq!(listed[0]["Id"], task.as_str());
+    // The same key for another request: 422, nothing created.
+    let other = json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41445550999"}});
+    assert_error(
+        &create(&t.key, "retry-1", &other),
+        422,
+        "UnprocessableContent",
+    );
+    // Keys are per API key: another key may use the same one.
+    let second_key = api.key(&["TasksManage"]);
+    let theirs = assert_status(&create(&second_key, "retry-1", &body), 201);
+    assert_ne!(theirs["Id"], task.as_str());
+    assert_eq!(t.list(&path).len(), 2);
+    // Without the header nothing changes: two requests, two tasks.
+    assert_status(&t.api.call(&t.key, "POST", &path, Some(body.clone())), 201);
+    assert_status(&t.api.call(&t.key, "POST", &path, Some(body.clone())), 201);
+    assert_eq!(t.list(&path).len(), 4);
+    let message = assert_error(&create(&t.key, "", &body), 400, "BadRequest");
+    assert!(message.contains("Idempotency-Key"), "{message}");
+
+    // Simultaneous retries: one task; every answer is that task or 409 (still running).
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                scope.spawn(|| {
+                    let response = create(&t.key, "burst", &body);
+                    (response.status, response.json_body())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let ids: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .map(|(_, b)| &b["Id"])
+        .collect();
+    assert!(!ids.is_empty(), "{answers:?}");
+    assert!(ids.iter().all(|id| *id == ids[0]), "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 201 || *s == 409),
+        "{answers:?}"
+    );
+    assert_eq!(t.list(&path).len(), 5);
+
+    // An API key created twice with one Idempotency-Key is one key; the secret is shown once.
+    let create_key = || {
+        api.send(
+            tm_core::Request::new("POST", "/admin/v1.0/apikeys")
+                .header("Authorization", &format!("Bearer {ADMIN_TOKEN}"))
+                .header("Idempotency-Key", "key-once")
+                .json(&json!({"Name": "crm", "Roles": ["TasksReadonly"]})),
+        )
+    };
+    let made = assert_status(&create_key(), 201);
+    let again = assert_status(&create_key(), 201);
+    assert_eq!(again["Id"], made["Id"]);
+    assert!(made["Secret"].is_string());
+    assert!(
+        again["Secret"].is_null(),
+        "the secret is never stored: {again}"
+    );
+    let keys = assert_status(&api.admin("GET", "/admin/v1.0/apikeys", None), 200);
+    let named: Vec<&Value> = keys
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|k| k["Name"] == "crm")
+        .collect();
+    assert_eq!(named.len(), 1);
 }

@@ -22,6 +22,7 @@ const TESTED: &[&str] = &[
     "bad_inputs_give_documented_json_errors",
     "admin_directory_validation",
     "admin_directory_one_entity_at_a_time",
+    "idempotent_retries",
     "openapi_and_health_are_public",
 ];
 
@@ -104,4 +105,9 @@ fn admin_directory_one_entity_at_a_time() {
 #[test]
 fn openapi_and_health_are_public() {
     run(scenarios::openapi_and_health_are_public);
+}
+
+#[test]
+fn idempotent_retries() {
+    run(scenarios::idempotent_retries);
 }

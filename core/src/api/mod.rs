@@ -13,6 +13,7 @@ mod users;
 use crate::auth;
 use crate::error::ApiError;
 use crate::http::{Method, Request, Response};
+use crate::idempotency;
 use crate::ids::IdSource;
 use crate::model::{Team, User};
 use crate::repo::Repo;
@@ -155,24 +156,40 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         }
     };
     let repo = Repo::new(env.store);
-    match spec.access {
-        Access::Public => {}
-        Access::ApiKey(role) => {
-            auth::authorize_api_key(
-                &repo,
-                request.header_value(auth::API_KEY_HEADER),
-                role,
-                env.now,
-            )?;
-        }
+    // Whose Idempotency-Keys these are: the API key's, or the admin's.
+    let scope = match spec.access {
+        Access::Public => "public".to_string(),
+        Access::ApiKey(role) => auth::authorize_api_key(
+            &repo,
+            request.header_value(auth::API_KEY_HEADER),
+            role,
+            env.now,
+        )?
+        .id
+        .to_string(),
         Access::Admin => {
             auth::authorize_admin(
                 request.header_value("Authorization"),
                 env.config.admin_token.as_deref(),
             )?;
+            "admin".to_string()
         }
-    }
+    };
     check_content_type(spec, request)?;
+    let idempotency_key = match takes_idempotency_key(spec.operation) {
+        true => idempotency::key_of(request)?,
+        false => None,
+    };
+    let claim = match idempotency_key {
+        None => None,
+        Some(key) => {
+            let holder = env.ids.next_id();
+            match idempotency::begin(&repo, &scope, &key, request, env.now, holder)? {
+                idempotency::Decision::Answer(response) => return Ok(response),
+                idempotency::Decision::Run(claim) => Some(claim),
+            }
+        }
+    };
     let mut ctx = Ctx {
         repo,
         now: env.now,
@@ -180,7 +197,23 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         request,
         params: &params,
     };
-    run(spec, &mut ctx)
+    let response = run(spec, &mut ctx).unwrap_or_else(ApiError::into_response);
+    if let Some(claim) = claim {
+        // The change is made: its answer stands even if it could not be recorded for replays.
+        let _ = claim.finish(&ctx.repo, &response);
+    }
+    Ok(response)
+}
+
+/// The creating POSTs, where a retry after a lost answer must not create twice.
+pub(crate) fn takes_idempotency_key(operation: Operation) -> bool {
+    matches!(
+        operation,
+        Operation::CreateTask
+            | Operation::StartOutboundCall
+            | Operation::Act(crate::state_machine::TaskAction::ConsultationCall)
+            | Operation::CreateApiKey
+    )
 }
 
 /// Bodies must be JSON. Endpoints without a body ignore whatever is sent.

@@ -87,6 +87,18 @@ fn operation(spec: &RouteSpec) -> Value {
             "description": "Paging: items per page (1 to 1000); without `offset` and `limit` the whole list",
             "schema": {"type": "integer", "minimum": 1, "maximum": super::paging::MAX_LIMIT}}));
     }
+    if super::takes_idempotency_key(spec.operation) {
+        parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "Makes a retry safe: the same key with the same request answers the first answer again (`Idempotent-Replayed: true`) for 24 hours; 422 for a different request, 409 while the first still runs. Scoped per API key.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": crate::idempotency::MAX_KEY_CHARS}}));
+        responses.insert(
+            "422".into(),
+            error_response("Idempotency-Key reused for a different request"),
+        );
+        responses.entry("409").or_insert_with(|| {
+            error_response("A request with this Idempotency-Key is still running")
+        });
+    }
     if matches!(spec.operation, crate::routes::Operation::Act(_)) {
         parameters.push(json!({"name": "If-Match", "in": "header", "required": false,
             "description": "The task's Version as an entity tag, e.g. \"3\"; 412 when it is not the current one",
@@ -232,7 +244,7 @@ fn schemas() -> Value {
     );
     json!({
         "Error": object(&["Error"], json!({"Error": object(&["Code", "Message"], json!({
-            "Code": string_enum(&["BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed", "Conflict", "PreconditionFailed", "PayloadTooLarge", "UnsupportedMediaType", "InternalError", "ServiceUnavailable"]),
+            "Code": string_enum(&["BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed", "Conflict", "PreconditionFailed", "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableContent", "InternalError", "ServiceUnavailable"]),
             "Message": text}))})),
         "Health": object(&["Status"], json!({"Status": text, "Time": time})),
         "OrganizationUnit": object(&["Id", "Name", "ParentId"], json!({"Id": guid, "Name": required_text, "ParentId": nullable(guid.clone())})),

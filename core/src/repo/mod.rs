@@ -95,6 +95,10 @@ pub mod keys {
     pub fn conversation_as(user: UserId) -> String {
         format!("dir/conversationas/{user}")
     }
+    /// The first answer to a request with an `Idempotency-Key` (hash of scope and key).
+    pub fn idempotency(hash: &str) -> String {
+        format!("idempotency/{hash}")
+    }
     /// Counter (increment only) that lets exactly one request create `key`.
     pub fn creation_gate(key: &str) -> String {
         format!("gate/{key}")

@@ -1,0 +1,227 @@
+//! Safe retries of creating requests with an `Idempotency-Key` header (IETF draft
+//! "The Idempotency-Key HTTP Header Field"): the first request with a key runs; a retry with
+//! the same key and the same request gets the first answer again (status, body, `ETag`,
+//! `Location`, plus `Idempotent-Replayed: true`); the same key with a different request gets
+//! 422; a retry while the first still runs gets 409. Keys are scoped per API key (the admin
+//! token has one scope of its own) and kept 24 hours. A replayed API key creation carries
+//! `"Secret": null`: the secret is never stored (revoke the key and create another if the
+//! first answer was lost).
+//!
+//! The claim of a key is race-free on the storage port: the first claim of a key goes
+//! through an atomic `increment` gate, later ones (after expiry, or taking over a request that
+//! died mid-way, after [`IN_FLIGHT_TAKEOVER_MILLIS`]) through compare-and-swap.
+
+use crate::auth::sha256_hex;
+use crate::error::ApiError;
+use crate::http::{Request, Response};
+use crate::repo::{encode, keys, Repo};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub const HEADER: &str = "Idempotency-Key";
+pub const MAX_KEY_CHARS: usize = 255;
+/// How long a key and its answer are kept.
+pub const RETENTION_MILLIS: i64 = 24 * 60 * 60 * 1000;
+/// A request that holds a key this long without finishing is taken to have died; a retry
+/// may then run the request again.
+pub const IN_FLIGHT_TAKEOVER_MILLIS: i64 = 60 * 1000;
+/// Response headers replayed with the body.
+const REPLAYED_HEADERS: &[&str] = &["Content-Type", "ETag", "Location"];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "State")]
+enum Outcome {
+    InFlight,
+    /// A 5xx: nothing was promised, the next request with the key runs again.
+    Released,
+    Done {
+        #[serde(rename = "Status")]
+        status: u16,
+        #[serde(rename = "Headers")]
+        headers: Vec<(String, String)>,
+        #[serde(rename = "Body")]
+        body: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IdempotencyRecord {
+    fingerprint: String,
+    holder: uuid::Uuid,
+    since: Timestamp,
+    expires_at: Timestamp,
+    #[serde(flatten)]
+    outcome: Outcome,
+}
+
+/// A claimed key: run the request, then [`Claim::finish`] with its answer.
+pub struct Claim {
+    store_key: String,
+    holder: uuid::Uuid,
+}
+
+/// Fields of an answer that are never stored: an API key's secret exists in clear only in the
+/// first answer (only its hash is stored), so a replay carries `null` in its place.
+const NEVER_STORED_FIELDS: &[&str] = &["Secret"];
+
+fn without_secrets(body: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            if let Some(object) = value.as_object_mut() {
+                for field in NEVER_STORED_FIELDS {
+                    if let Some(secret) = object.get_mut(*field) {
+                        *secret = serde_json::Value::Null;
+                    }
+                }
+            }
+            value.to_string()
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    }
+}
+
+/// What to do with a request that carries an `Idempotency-Key`.
+pub enum Decision {
+    /// Run it, then finish the claim.
+    Run(Claim),
+    /// Answer this (a replay, 409 or 422) without running it.
+    Answer(Response),
+}
+
+/// The key of a request, if it has one (400 when it is empty or too long).
+pub fn key_of(request: &Request) -> Result<Option<String>, ApiError> {
+    let Some(value) = request.header_value(HEADER) else {
+        return Ok(None);
+    };
+    let value = value.trim().trim_matches('"');
+    if value.is_empty() || value.chars().count() > MAX_KEY_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "Invalid value for header '{HEADER}': 1 to {MAX_KEY_CHARS} characters are required."
+        )));
+    }
+    Ok(Some(value.to_string()))
+}
+
+fn fingerprint(request: &Request) -> String {
+    let mut data = Vec::new();
+    data.extend_from_slice(request.method.to_ascii_uppercase().as_bytes());
+    data.push(b' ');
+    data.extend_from_slice(request.path_and_query.as_bytes());
+    data.push(b'\n');
+    data.extend_from_slice(&request.body);
+    sha256_hex(&data)
+}
+
+fn replay(outcome: &Outcome) -> Option<Response> {
+    let Outcome::Done {
+        status,
+        headers,
+        body,
+    } = outcome
+    else {
+        return None;
+    };
+    let mut response = Response {
+        status: *status,
+        headers: headers.clone(),
+        body: body.as_bytes().to_vec(),
+    };
+    response.set_header("Idempotent-Replayed", "true");
+    Some(response)
+}
+
+fn in_flight() -> Response {
+    ApiError::Conflict(format!(
+        "A request with this {HEADER} is still being processed; retry later."
+    ))
+    .into_response()
+}
+
+/// Decides what happens to a request with `key` in `scope` (an API key id, or "admin").
+pub fn begin(
+    repo: &Repo,
+    scope: &str,
+    key: &str,
+    request: &Request,
+    now: Timestamp,
+    holder: uuid::Uuid,
+) -> Result<Decision, ApiError> {
+    let store_key = keys::idempotency(&sha256_hex(format!("{scope}\n{key}").as_bytes()));
+    let claimed = IdempotencyRecord {
+        fingerprint: fingerprint(request),
+        holder,
+        since: now,
+        expires_at: now.plus_millis(RETENTION_MILLIS),
+        outcome: Outcome::InFlight,
+    };
+    let claim = || Claim {
+        store_key: store_key.clone(),
+        holder,
+    };
+    for _ in 0..crate::repo::MAX_CAS_ATTEMPTS {
+        let Some(stored) = repo.read::<IdempotencyRecord>(&store_key)? else {
+            // First use of the key: exactly one request wins the gate and writes the claim.
+            if repo.first_time(&keys::creation_gate(&store_key))? {
+                repo.store().set(&store_key, &encode(&claimed)?)?;
+                return Ok(Decision::Run(claim()));
+            }
+            // Another request won it and is writing its claim.
+            return Ok(Decision::Answer(in_flight()));
+        };
+        let record = &stored.value;
+        let expired = record.expires_at <= now;
+        let died = record.outcome == Outcome::InFlight
+            && record.since.plus_millis(IN_FLIGHT_TAKEOVER_MILLIS) <= now;
+        let free = expired || died || record.outcome == Outcome::Released;
+        if !free {
+            if record.fingerprint != claimed.fingerprint {
+                return Err(ApiError::UnprocessableContent(format!(
+                    "This {HEADER} was used for a different request; use a new key."
+                )));
+            }
+            return Ok(Decision::Answer(
+                replay(&record.outcome).unwrap_or_else(in_flight),
+            ));
+        }
+        if repo
+            .store()
+            .compare_and_swap(&store_key, &stored.raw, &encode(&claimed)?)?
+        {
+            return Ok(Decision::Run(claim()));
+        }
+    }
+    Ok(Decision::Answer(in_flight()))
+}
+
+impl Claim {
+    /// Records the answer (a 5xx releases the key instead), if this request still holds it.
+    pub fn finish(self, repo: &Repo, response: &Response) -> Result<(), ApiError> {
+        let outcome = if response.status >= 500 {
+            Outcome::Released
+        } else {
+            Outcome::Done {
+                status: response.status,
+                headers: response
+                    .headers
+                    .iter()
+                    .filter(|(name, _)| {
+                        REPLAYED_HEADERS
+                            .iter()
+                            .any(|h| h.eq_ignore_ascii_case(name))
+                    })
+                    .cloned()
+                    .collect(),
+                body: without_secrets(&response.body),
+            }
+        };
+        repo.update::<IdempotencyRecord, _>(&self.store_key, |record| {
+            if record.holder != self.holder || record.outcome != Outcome::InFlight {
+                return Ok(false);
+            }
+            record.outcome = outcome.clone();
+            Ok(true)
+        })?;
+        Ok(())
+    }
+}

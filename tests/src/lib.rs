@@ -3,6 +3,7 @@
 //! (when a `spin` binary is on PATH). Scenarios are written once against [`Api`].
 
 pub mod concurrency;
+pub mod contract;
 pub mod dev_server;
 pub mod live;
 pub mod redis_server;

@@ -773,3 +773,32 @@ fn a_directory_stored_as_one_document_by_an_earlier_version_is_moved_on_first_us
     tm_core::setup::handle_preparing(&request, &mut env, true, |done| again = Some(done));
     assert_eq!(again, None, "a 200 prepares nothing");
 }
+
+#[test]
+fn the_route_table_grants_exactly_the_roles_of_the_contract() {
+    use tm_core::routes::Access;
+    use tm_e2e_tests::contract::ROLE_TABLE;
+    let mut routed = Vec::new();
+    for spec in ROUTES {
+        let access = match spec.access {
+            Access::Public => "Public".to_string(),
+            Access::Admin => "Admin".to_string(),
+            Access::ApiKey(role) => format!("{role:?}"),
+        };
+        routed.push((
+            spec.method.as_str().to_string(),
+            spec.path.to_string(),
+            access,
+        ));
+    }
+    let mut written: Vec<(String, String, String)> = ROLE_TABLE
+        .iter()
+        .map(|(m, p, a)| (m.to_string(), p.to_string(), a.to_string()))
+        .collect();
+    routed.sort();
+    written.sort();
+    assert_eq!(
+        routed, written,
+        "route table (left) and the contract's role table (right)"
+    );
+}

@@ -398,6 +398,7 @@ mod tests {
     use crate::ids::SequentialIds;
     use crate::store::{MemoryStore, Store, StoreError};
     use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
 
     type Hook<'a> = Box<dyn FnMut(&str, &str, &MemoryStore) + 'a>;
 
@@ -506,9 +507,11 @@ mod tests {
     fn a_reader_repairing_an_entry_mid_offer_cannot_lose_the_offer() {
         let (store, key, queued) = setup();
         let task = queued[0];
-        let fired = Cell::new(false);
+        let fired = Rc::new(Cell::new(false));
+        let hook_fired = Rc::clone(&fired);
         let list_key = key.clone();
         *store.hook.borrow_mut() = Some(Box::new(move |operation, key, inner| {
+            let fired = &hook_fired;
             // Between the offer's index addition and its task write, a reader lists Anna's
             // tasks: it sees the new entry but the task still queued, and repairs the index.
             if operation == "cas" && key == keys::task(task) && !fired.replace(true) {
@@ -528,6 +531,7 @@ mod tests {
         );
         assert_eq!(request(&store, &offer).status, 200);
         *store.hook.borrow_mut() = None;
+        assert!(fired.get(), "the interleaved reader ran");
         assert!(
             anna_tasks(&store.inner).contains(&task),
             "the offered task is missing from Anna's index"
@@ -539,9 +543,11 @@ mod tests {
         let (store, key, queued) = setup();
         let task = queued[0];
         let task_written = Cell::new(false);
-        let fired = Cell::new(false);
+        let fired = Rc::new(Cell::new(false));
+        let hook_fired = Rc::clone(&fired);
         let decline_key = key.clone();
         *store.hook.borrow_mut() = Some(Box::new(move |operation, key, inner| {
+            let fired = &hook_fired;
             if operation == "cas" && key == keys::task(task) {
                 task_written.set(true);
                 return;
@@ -561,6 +567,7 @@ mod tests {
         );
         assert_eq!(request(&store, &offer).status, 200);
         *store.hook.borrow_mut() = None;
+        assert!(fired.get(), "the interleaved decline ran");
         let stored = Repo::new(&store.inner)
             .task(task)
             .ok()

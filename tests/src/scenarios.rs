@@ -1009,6 +1009,11 @@ pub fn bad_inputs_give_documented_json_errors(api: &Api) {
         api.send(request)
     };
     let json_type = Some("application/json");
+    // Refused requests aimed at a real task must leave it, and the whole store, untouched.
+    let real = t.in_state("Connected", None);
+    let real_before = t.get(&real);
+    let real_path = |action: &str| format!("/v1.0/tasks/{real}/{action}");
+    let writes_before = api.store().map(|store| store.writes());
     let cases: Vec<(&str, Response, u16, &str, &str)> = vec![
         ("malformed JSON", raw("POST", &tasks_path, json_type, b"{\"Type\": "), 400, "BadRequest", "not valid JSON"),
         ("trailing garbage", raw("POST", &tasks_path, json_type, b"{\"Type\":\"IncomingCall\",\"Customer\":{\"Uri\":\"tel:+1\"}} x"), 400, "BadRequest", "JSON"),
@@ -1032,9 +1037,9 @@ pub fn bad_inputs_give_documented_json_errors(api: &Api) {
         ("unknown route", raw("GET", "/v1.0/queues", None, b""), 404, "NotFound", "/v1.0/queues"),
         ("wrong method", raw("DELETE", "/v1.0/teams", None, b""), 405, "MethodNotAllowed", "DELETE"),
         ("unknown method", raw("BREW", "/v1.0/teams", None, b""), 405, "MethodNotAllowed", "BREW"),
-        ("audio routes incomplete", t.api.call(&t.key, "POST", "/v1.0/tasks/00000000-0000-4000-8000-000000000000/consultationCall/audioRoutes", Some(json!({"CustomerHearsAgent": true}))), 400, "BadRequest", "missing field"),
-        ("offer without user", t.api.call(&t.key, "POST", "/v1.0/tasks/00000000-0000-4000-8000-000000000000/offer", Some(json!({}))), 400, "BadRequest", "UserIdentifier"),
-        ("transfer to nowhere", t.api.call(&t.key, "POST", "/v1.0/tasks/00000000-0000-4000-8000-000000000000/transfer", Some(json!({"Target": ""}))), 400, "BadRequest", "Target"),
+        ("audio routes incomplete", t.api.call(&t.key, "POST", &real_path("consultationCall/audioRoutes"), Some(json!({"CustomerHearsAgent": true}))), 400, "BadRequest", "missing field"),
+        ("offer without user", t.api.call(&t.key, "POST", &real_path("offer"), Some(json!({}))), 400, "BadRequest", "UserIdentifier"),
+        ("transfer to nowhere", t.api.call(&t.key, "POST", &real_path("transfer"), Some(json!({"Target": ""}))), 400, "BadRequest", "Target"),
         ("deep nesting", raw("POST", &tasks_path, json_type, "[".repeat(5000).as_bytes()), 400, "BadRequest", "JSON"),
         (
             "deep nesting in an unknown field",
@@ -1061,10 +1066,19 @@ pub fn bad_inputs_give_documented_json_errors(api: &Api) {
             "{name}: message '{message}' does not mention '{needle}'"
         );
     }
-    assert!(
-        t.list(&tasks_path).is_empty(),
-        "a bad request created a task"
+    if let (Some(before), Some(store)) = (writes_before, api.store()) {
+        assert_eq!(
+            store.writes(),
+            before,
+            "a refused request wrote to the store"
+        );
+    }
+    assert_eq!(
+        t.get(&real),
+        real_before,
+        "a refused request changed the task"
     );
+    assert_eq!(t.list(&tasks_path).len(), 1, "a bad request created a task");
     // `GET /` belongs to the host, not the API: the Spin component redirects it to the widget's
     // demo page; the core alone (in-process) answers a JSON 404.
     let root = raw("GET", "/", None, b"");

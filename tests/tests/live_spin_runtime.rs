@@ -69,7 +69,7 @@ fn a_clean_clone_builds_and_serves_api_docs_widget_and_a_working_demo_key() {
             ".swagger-ui",
         ),
         ("/widget/", html, "tm-agent-tasks"),
-        ("/widget/tm-agent-tasks.js", js, "customElements"),
+        ("/widget/tm-agent-tasks.js", js, "defineElement"),
         ("/widget/pkg/tm_web_widget.js", js, "tm_web_widget_bg.wasm"),
     ] {
         let (status, served_type, body) = get(&base, path);

@@ -276,7 +276,11 @@ pub fn indexes_converge_under_concurrent_changes_and_reads(api: &Api) {
         let raw = store.get(&key).ok().flatten().unwrap_or_default();
         serde_json::from_slice(&raw).unwrap_or_default()
     };
-    let team = doc(format!("index/team/{TEAM_SUPPORT}"));
+    // The team's index is sharded: all shards together (read as they are, no repair).
+    let team_index = tm_core::repo::Repo::new(store)
+        .team_index(tm_core::ids::TeamId::parse(TEAM_SUPPORT).expect("a team id"))
+        .expect("the team index");
+    let team = serde_json::to_value(&team_index).unwrap_or_default();
     let anna = doc(format!("index/user/{ANNA}"));
     let ben = doc(format!("index/user/{BEN}"));
     let ids = |v: &Value| -> Vec<String> {

@@ -8,7 +8,7 @@ use crate::model::{
     AudioRoutes, ConsultationCall, ConsultationStatus, Party, Priority, Target, Task, TaskStatus,
     TaskType,
 };
-use crate::repo::{IndexEntry, Repo, StoredTask, TeamMembers};
+use crate::repo::{IndexDoc, IndexEntry, Repo, StoredTask, TeamMembers};
 use crate::state_machine::{self, ConsultationEffect, TaskAction};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -162,13 +162,7 @@ pub fn get_consultation_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
 }
 
 fn open_tasks_of_team(ctx: &Ctx, team: TeamId) -> Result<Vec<StoredTask>, ApiError> {
-    let candidates: Vec<_> = ctx
-        .repo
-        .team_index(team)?
-        .open
-        .into_iter()
-        .map(|id| (id, IndexEntry::TeamOpen(team, id)))
-        .collect();
+    let candidates = ctx.repo.team_open_candidates(team)?;
     ctx.repo.tasks_for_entries(&candidates)
 }
 
@@ -201,7 +195,7 @@ pub fn list_user_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
         .user_index(user)?
         .tasks
         .into_iter()
-        .map(|id| (id, IndexEntry::UserTask(user, id)))
+        .map(|id| (id, IndexEntry::UserTask(user, id), IndexDoc::User(user)))
         .collect();
     Ok(task_list(ctx.repo.tasks_for_entries(&candidates)?))
 }
@@ -213,7 +207,13 @@ pub fn user_consultative_calls(ctx: &mut Ctx) -> Result<Response, ApiError> {
         .user_index(user)?
         .consultations
         .into_iter()
-        .map(|id| (id, IndexEntry::UserConsultation(user, id)))
+        .map(|id| {
+            (
+                id,
+                IndexEntry::UserConsultation(user, id),
+                IndexDoc::User(user),
+            )
+        })
         .collect();
     let mut calls: Vec<ConsultationCall> = ctx
         .repo

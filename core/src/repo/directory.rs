@@ -542,9 +542,7 @@ impl Repo<'_> {
         let kept_users: HashSet<UserId> = desired.users.iter().map(|u| u.id).collect();
         let mut busy = Vec::new();
         for team in loaded.teams.iter().filter(|t| !kept_teams.contains(&t.id)) {
-            let index: TeamIndex = self
-                .read_value(&keys::team_index(team.id))?
-                .unwrap_or_default();
+            let index = self.team_index(team.id)?;
             if !index.open.is_empty() {
                 busy.push(format!(
                     "team '{}' has {} open tasks",

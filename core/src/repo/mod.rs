@@ -54,6 +54,13 @@ pub mod keys {
     pub fn team_index(id: TeamId) -> String {
         format!("index/team/{id}")
     }
+    /// One shard of a team's index; shard 0 is where the whole index lived before sharding.
+    pub fn team_index_shard(id: TeamId, shard: u8) -> String {
+        match shard {
+            0 => team_index(id),
+            _ => format!("index/team/{id}/{shard}"),
+        }
+    }
     pub fn user_index(id: UserId) -> String {
         format!("index/user/{id}")
     }
@@ -114,7 +121,8 @@ pub use directory::{
     TeamMembers,
 };
 pub use tasks::{
-    index_entries, IndexDoc, IndexEntry, QueueEntry, StoredTask, TeamIndex, UserIndex,
+    index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, StoredTask, TeamIndex, UserIndex,
+    TEAM_INDEX_SHARDS,
 };
 
 /// A document together with the exact bytes read, for compare-and-swap.

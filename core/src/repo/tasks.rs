@@ -68,17 +68,40 @@ pub enum IndexEntry {
     UserConsultation(UserId, TaskId),
 }
 
+/// A team's index is split into this many documents by task id, so that concurrent changes of
+/// different tasks of one team rarely meet on one document, and no document holds more than
+/// its share of the team's open tasks. Readers take all shards in one batch read.
+pub const TEAM_INDEX_SHARDS: u8 = 16;
+
+/// The shard of a team's index that lists `task`.
+pub fn team_shard(task: TaskId) -> u8 {
+    (task.0.as_u128() % u128::from(TEAM_INDEX_SHARDS)) as u8
+}
+
 /// The index document an entry lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IndexDoc {
-    Team(TeamId),
+    /// A team and the shard (see [`team_shard`]).
+    Team(TeamId, u8),
     User(UserId),
+}
+
+impl IndexDoc {
+    pub fn key(&self) -> String {
+        match self {
+            IndexDoc::Team(team, shard) => keys::team_index_shard(*team, *shard),
+            IndexDoc::User(user) => keys::user_index(*user),
+        }
+    }
 }
 
 impl IndexEntry {
     pub fn doc(&self) -> IndexDoc {
         match self {
-            IndexEntry::TeamOpen(team, _) | IndexEntry::TeamQueue(team, _) => IndexDoc::Team(*team),
+            IndexEntry::TeamOpen(team, task) => IndexDoc::Team(*team, team_shard(*task)),
+            IndexEntry::TeamQueue(team, queued) => {
+                IndexDoc::Team(*team, team_shard(queued.task_id))
+            }
             IndexEntry::UserTask(user, _) | IndexEntry::UserConsultation(user, _) => {
                 IndexDoc::User(*user)
             }
@@ -262,12 +285,13 @@ impl Repo<'_> {
     /// Adds the entries a change is about to need (before the task write), one
     /// read-modify-write per index document.
     fn add_entries(&self, entries: &[&IndexEntry]) -> Result<(), ApiError> {
-        fn add<T: IndexDocument>(
+        fn add<T: IndexDocument + Default>(
             repo: &Repo,
             key: &str,
             entries: &[&IndexEntry],
+            create: bool,
         ) -> Result<(), ApiError> {
-            let updated = repo.update::<T, _>(key, |index| {
+            let change = |index: &mut T| {
                 let mut added = false;
                 for entry in entries {
                     added |= index.add(entry);
@@ -276,15 +300,25 @@ impl Repo<'_> {
                     index.bump_revision();
                 }
                 Ok(added)
-            })?;
-            updated.map(|_| ()).ok_or_else(|| Repo::missing_index(key))
+            };
+            if repo.update::<T, _>(key, change)?.is_some() {
+                return Ok(());
+            }
+            if !create {
+                return Err(Repo::missing_index(key));
+            }
+            // A team shard's first entry creates it (behind the gate: one creator only).
+            repo.ensure_exists(key, &encode(&T::default())?, false)?;
+            repo.update::<T, _>(key, change)?
+                .map(|_| ())
+                .ok_or_else(|| Repo::missing_index(key))
         }
         for doc in distinct_docs(entries.iter().copied()) {
             let in_doc: Vec<&IndexEntry> =
                 entries.iter().copied().filter(|e| e.doc() == doc).collect();
             match doc {
-                IndexDoc::Team(team) => add::<TeamIndex>(self, &keys::team_index(team), &in_doc)?,
-                IndexDoc::User(user) => add::<UserIndex>(self, &keys::user_index(user), &in_doc)?,
+                IndexDoc::Team(..) => add::<TeamIndex>(self, &doc.key(), &in_doc, true)?,
+                IndexDoc::User(_) => add::<UserIndex>(self, &doc.key(), &in_doc, false)?,
             }
         }
         Ok(())
@@ -301,7 +335,7 @@ impl Repo<'_> {
     /// Makes index document `doc` say about `task` what the task's current state says.
     /// Reads the document first, then the task, and always writes (bumping the revision).
     fn reconcile(&self, doc: IndexDoc, task: TaskId) -> Result<(), ApiError> {
-        fn run<T: IndexDocument>(
+        fn run<T: IndexDocument + Default>(
             repo: &Repo,
             key: &str,
             doc: IndexDoc,
@@ -313,6 +347,11 @@ impl Repo<'_> {
                     value: mut index,
                 }) = repo.read::<T>(key)?
                 else {
+                    if matches!(doc, IndexDoc::Team(..)) {
+                        // A team shard that no entry needed yet.
+                        repo.ensure_exists(key, &encode(&T::default())?, false)?;
+                        continue;
+                    }
                     return Err(Repo::missing_index(key));
                 };
                 // Not written yet: its creation is in progress and will reconcile itself.
@@ -332,16 +371,54 @@ impl Repo<'_> {
             )))
         }
         match doc {
-            IndexDoc::Team(team) => run::<TeamIndex>(self, &keys::team_index(team), doc, task),
-            IndexDoc::User(user) => run::<UserIndex>(self, &keys::user_index(user), doc, task),
+            IndexDoc::Team(..) => run::<TeamIndex>(self, &doc.key(), doc, task),
+            IndexDoc::User(_) => run::<UserIndex>(self, &doc.key(), doc, task),
         }
     }
 
+    /// Every shard of a team's index, in one batch read, each with the document it is.
+    pub fn team_index_shards(&self, team: TeamId) -> Result<Vec<(IndexDoc, TeamIndex)>, ApiError> {
+        let docs: Vec<IndexDoc> = (0..TEAM_INDEX_SHARDS)
+            .map(|shard| IndexDoc::Team(team, shard))
+            .collect();
+        let keys: Vec<String> = docs.iter().map(IndexDoc::key).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut shards = Vec::new();
+        for ((doc, key), raw) in docs.into_iter().zip(&keys).zip(self.store.get_many(&refs)?) {
+            if let Some(raw) = raw {
+                let index = serde_json::from_slice(&raw)
+                    .map_err(|_| crate::store::StoreError::Corrupt { key: key.clone() })?;
+                shards.push((doc, index));
+            }
+        }
+        Ok(shards)
+    }
+
+    /// A team's whole index (all shards together).
     pub fn team_index(&self, team: TeamId) -> Result<TeamIndex, ApiError> {
+        let mut whole = TeamIndex::default();
+        for (_, shard) in self.team_index_shards(team)? {
+            whole.open.extend(shard.open);
+            whole.queue.extend(shard.queue);
+        }
+        Ok(whole)
+    }
+
+    /// The open tasks of a team, with the document each entry was read from.
+    pub fn team_open_candidates(
+        &self,
+        team: TeamId,
+    ) -> Result<Vec<(TaskId, IndexEntry, IndexDoc)>, ApiError> {
         Ok(self
-            .read(&keys::team_index(team))?
-            .map(|v| v.value)
-            .unwrap_or_default())
+            .team_index_shards(team)?
+            .into_iter()
+            .flat_map(|(doc, shard)| {
+                shard
+                    .open
+                    .into_iter()
+                    .map(move |id| (id, IndexEntry::TeamOpen(team, id), doc))
+            })
+            .collect())
     }
 
     pub fn user_index(&self, user: UserId) -> Result<UserIndex, ApiError> {
@@ -354,19 +431,40 @@ impl Repo<'_> {
     /// Reads the tasks behind index entries, keeping those for which the entry is still one of
     /// the task's entries. An entry the task contradicts is repaired by a reconcile; an entry
     /// whose task is not written yet (creation in progress) is skipped and kept.
+    /// `candidates` name the document each entry was read from: an entry in a document where
+    /// the task's entry does not belong (written there by an older layout) is repaired there.
+    /// The tasks are read in batches.
     pub fn tasks_for_entries(
         &self,
-        candidates: &[(TaskId, IndexEntry)],
+        candidates: &[(TaskId, IndexEntry, IndexDoc)],
     ) -> Result<Vec<StoredTask>, ApiError> {
         let mut found = Vec::new();
-        for (id, entry) in candidates {
-            let Some(stored) = self.task(*id)? else {
-                continue;
-            };
-            if index_entries(&stored).contains(entry) {
-                found.push(stored);
-            } else {
-                self.reconcile(entry.doc(), *id)?;
+        for chunk in candidates.chunks(500) {
+            let keys: Vec<String> = chunk.iter().map(|(id, ..)| keys::task(*id)).collect();
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            for ((id, entry, source), (key, raw)) in chunk
+                .iter()
+                .zip(keys.iter().zip(self.store.get_many(&refs)?))
+            {
+                let Some(raw) = raw else {
+                    continue;
+                };
+                let stored: StoredTask = serde_json::from_slice(&raw)
+                    .map_err(|_| crate::store::StoreError::Corrupt { key: key.clone() })?;
+                let wanted = index_entries(&stored).contains(entry);
+                if entry.doc() == *source && wanted {
+                    found.push(stored);
+                    continue;
+                }
+                if entry.doc() != *source {
+                    // Written where an older layout kept it: first where it belongs now (so the
+                    // task is never missing), then out of the old place.
+                    self.reconcile(entry.doc(), *id)?;
+                    if wanted {
+                        found.push(stored);
+                    }
+                }
+                self.reconcile(*source, *id)?;
             }
         }
         Ok(found)
@@ -374,11 +472,16 @@ impl Repo<'_> {
 
     /// The queued task the team serves next, repairing stale queue entries on the way.
     pub fn longest_waiting_task(&self, team: TeamId) -> Result<Option<StoredTask>, ApiError> {
-        let mut queue = self.team_index(team)?.queue;
-        queue.sort_by_key(QueueEntry::serving_key);
-        for queued in queue {
+        let mut queue: Vec<(QueueEntry, IndexDoc)> = self
+            .team_index_shards(team)?
+            .into_iter()
+            .flat_map(|(doc, shard)| shard.queue.into_iter().map(move |q| (q, doc)))
+            .collect();
+        queue.sort_by_key(|(queued, _)| queued.serving_key());
+        for (queued, source) in queue {
             let entry = IndexEntry::TeamQueue(team, queued.clone());
-            if let Some(stored) = self.tasks_for_entries(&[(queued.task_id, entry)])?.pop() {
+            let candidate = [(queued.task_id, entry, source)];
+            if let Some(stored) = self.tasks_for_entries(&candidate)?.pop() {
                 return Ok(Some(stored));
             }
         }
@@ -504,6 +607,63 @@ mod tests {
     }
 
     #[test]
+    fn entries_left_where_the_unsharded_layout_kept_them_are_moved_without_losing_a_task() {
+        let (store, key, queued) = setup();
+        let repo = Repo::new(&store.inner);
+        let task = *queued
+            .iter()
+            .find(|t| team_shard(**t) != 0)
+            .expect("a queued task outside shard 0");
+        let offer = post(
+            &key,
+            format!("/v1.0/tasks/{task}/offer"),
+            Some(serde_json::json!({"UserIdentifier": "ben@contoso.com"})),
+        );
+        assert_eq!(request(&store.inner, &offer).status, 200);
+        // As the unsharded layout left it: the task's entry in shard 0, not in its own shard.
+        let right = IndexDoc::Team(demo::SUPPORT, team_shard(task)).key();
+        let old = keys::team_index(demo::SUPPORT);
+        let read = |key: &str| -> TeamIndex {
+            repo.read(key)
+                .ok()
+                .flatten()
+                .map(|v| v.value)
+                .unwrap_or_default()
+        };
+        let mut own = read(&right);
+        own.open.retain(|t| *t != task);
+        store
+            .inner
+            .set(&right, &encode(&own).unwrap_or_default())
+            .ok();
+        let mut legacy = read(&old);
+        legacy.open.push(task);
+        store
+            .inner
+            .set(&old, &encode(&legacy).unwrap_or_default())
+            .ok();
+
+        // A change that touches no team entry, then two lists: the task is listed both times.
+        let accept = post(&key, format!("/v1.0/tasks/{task}/accept"), None);
+        assert_eq!(request(&store.inner, &accept).status, 200);
+        let list = Request::new("GET", &format!("/v1.0/teams/{}/tasks", demo::SUPPORT))
+            .header("api_key", &key);
+        for round in 0..2 {
+            let listed = request(&store.inner, &list).json_body();
+            let ids: Vec<String> = listed
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["Id"].as_str().map(String::from))
+                .collect();
+            assert!(ids.contains(&task.to_string()), "round {round}: {ids:?}");
+        }
+        // Now it is where it belongs, and only there.
+        assert!(read(&right).open.contains(&task));
+        assert!(!read(&old).open.contains(&task));
+    }
+
+    #[test]
     fn a_reader_repairing_an_entry_mid_offer_cannot_lose_the_offer() {
         let (store, key, queued) = setup();
         let task = queued[0];
@@ -554,8 +714,8 @@ mod tests {
             }
             // After the offer wrote the task and before it cleans up the queue entry, a decline
             // runs to completion: the task is queued again and needs that entry.
-            if task_written.get() && key == keys::team_index(demo::SUPPORT) && !fired.replace(true)
-            {
+            let shard = keys::team_index_shard(demo::SUPPORT, team_shard(task));
+            if task_written.get() && key == shard && !fired.replace(true) {
                 let decline = post(&decline_key, format!("/v1.0/tasks/{task}/decline"), None);
                 assert_eq!(request(inner, &decline).status, 200);
             }

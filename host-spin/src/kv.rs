@@ -21,12 +21,21 @@ mod spin {
     use super::encode_key;
     use spin_sdk::key_value;
     use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store as wasi_store};
+    use std::cell::RefCell;
     use tm_core::{Store, StoreError};
 
     pub struct SpinStore {
         store: key_value::Store,
         bucket: wasi_store::Bucket,
+        /// Reads go through compare-and-swap handles (one host call, like a plain get), kept
+        /// for the last few keys: a swap of a key read just before, with the bytes it read,
+        /// then needs one host call instead of two. Every store access costs about the same
+        /// on Spin's SQLite store (one connection behind a lock), so calls are what count.
+        recent: RefCell<Vec<(String, atomics::Cas, Vec<u8>)>>,
     }
+
+    /// How many read handles a request keeps.
+    const RECENT_READS: usize = 8;
 
     fn unavailable(error: impl std::fmt::Debug) -> StoreError {
         StoreError::Unavailable(format!("{error:?}"))
@@ -37,13 +46,26 @@ mod spin {
             Ok(SpinStore {
                 store: key_value::Store::open(label).map_err(unavailable)?,
                 bucket: wasi_store::open(label).map_err(unavailable)?,
+                recent: RefCell::new(Vec::new()),
             })
         }
     }
 
     impl Store for SpinStore {
+        /// Read through a compare-and-swap handle (one store access, as a plain get), kept for
+        /// a swap of this key that follows.
         fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-            self.store.get(&encode_key(key)).map_err(unavailable)
+            let cas = atomics::Cas::new(&self.bucket, &encode_key(key)).map_err(unavailable)?;
+            let current = cas.current().map_err(unavailable)?;
+            if let Some(value) = &current {
+                let mut recent = self.recent.borrow_mut();
+                recent.retain(|(k, ..)| k != key);
+                if recent.len() >= RECENT_READS {
+                    recent.remove(0);
+                }
+                recent.push((key.to_string(), cas, value.clone()));
+            }
+            Ok(current)
         }
 
         /// One host call for all keys (wasi:keyvalue/batch `get-many`).
@@ -74,18 +96,33 @@ mod spin {
         }
 
         /// Spin's CAS handle remembers the value it saw; we also compare it with `expected`,
-        /// and never swap an absent key (Spin's SQLite store would write it unconditionally).
+        /// and never swap an absent key (Spin's SQLite store would write it unconditionally):
+        /// a kept handle always saw a value.
         fn compare_and_swap(
             &self,
             key: &str,
             expected: &[u8],
             new: &[u8],
         ) -> Result<bool, StoreError> {
-            let cas = atomics::Cas::new(&self.bucket, &encode_key(key)).map_err(unavailable)?;
-            match cas.current().map_err(unavailable)? {
-                Some(current) if current == expected => {}
-                _ => return Ok(false),
-            }
+            let kept = {
+                let mut recent = self.recent.borrow_mut();
+                let at = recent
+                    .iter()
+                    .position(|(k, _, seen)| k == key && seen.as_slice() == expected);
+                at.map(|at| recent.remove(at).1)
+            };
+            // The swap writes only if the stored value is still the one the handle saw.
+            let cas = match kept {
+                Some(cas) => cas,
+                None => {
+                    let cas =
+                        atomics::Cas::new(&self.bucket, &encode_key(key)).map_err(unavailable)?;
+                    match cas.current().map_err(unavailable)? {
+                        Some(current) if current == expected => cas,
+                        _ => return Ok(false),
+                    }
+                }
+            };
             match atomics::swap(cas, new) {
                 Ok(()) => Ok(true),
                 Err(atomics::CasError::CasFailed(_)) => Ok(false),

@@ -271,7 +271,27 @@ pub fn indexes_converge_under_concurrent_changes_and_reads(api: &Api) {
         }
         join_all(handles);
     });
-    let store = api.raw_store().expect("an in-process store");
+    let Some(store) = api.raw_store() else {
+        // A live instance whose store the test cannot read: the lists must say what the tasks say.
+        for task in &tasks {
+            let now = t.get(task);
+            let status = now["Status"].as_str().unwrap_or_default();
+            for (user, path) in [
+                (ANNA, format!("/v1.0/users/{ANNA}/tasks")),
+                (BEN, format!("/v1.0/users/{BEN}/tasks")),
+            ] {
+                let listed = t.list(&path).iter().any(|x| x["Id"] == task.as_str());
+                let assigned = status == "Ringing" && now["AssignedUserId"] == user;
+                assert_eq!(listed, assigned, "{task} in {path}: {now}");
+            }
+            let team = t.list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"));
+            assert!(
+                team.iter().any(|x| x["Id"] == task.as_str()),
+                "{task} listed in the team"
+            );
+        }
+        return;
+    };
     let doc = |key: String| -> Value {
         let raw = store.get(&key).ok().flatten().unwrap_or_default();
         serde_json::from_slice(&raw).unwrap_or_default()

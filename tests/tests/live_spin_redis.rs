@@ -1,6 +1,7 @@
 //! Two `spin up` instances of this repository on one real `redis-server` (through the
 //! `redis_url` variable), requests spread over both: the concurrency checks, and an instance
-//! killed with SIGKILL in the middle of a load and started again. Ignored unless asked for
+//! killed with SIGKILL in the middle of a load and started again. And the same checks on one
+//! instance on Spin's own key-value store (SQLite), whose adapter keeps read handles for swaps. Ignored unless asked for
 //! (`--ignored`, as `scripts/test` does when `spin` is on PATH); asked for without `spin`,
 //! they fail.
 
@@ -144,4 +145,20 @@ fn an_instance_killed_mid_load_loses_no_answered_change() {
         200,
     );
     assert!(listed.iter().any(|id| longest["Id"] == id.as_str()));
+}
+
+#[test]
+#[ignore = "live: needs spin on PATH (scripts/test runs it when spin is found)"]
+fn one_instance_on_spins_key_value_store_passes_the_concurrency_checks() {
+    require_spin();
+    let mut failed = Vec::new();
+    for (name, check) in concurrency::ALL {
+        eprintln!("one instance on Spin KV: {name}");
+        let spin = SpinInstance::start(ADMIN_TOKEN, false);
+        let api = Api::live(&spin.base_url).with_directory();
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&api))).is_err() {
+            failed.push(name);
+        }
+    }
+    assert!(failed.is_empty(), "failed on Spin KV: {failed:?}");
 }

@@ -111,6 +111,11 @@ fn a_clean_clone_builds_and_serves_api_docs_widget_and_a_working_demo_key() {
     stop_and_check_nothing_left(spin);
 }
 
+fn longest_waiting(api: &Api, key: &str) -> Value {
+    let path = format!("/v1.0/teams/{}/longestwaitingtask", support());
+    assert_status(&api.call(key, "GET", &path, None), 200)
+}
+
 /// What a restart must keep, read through the API.
 fn snapshot(api: &Api, key: &str) -> Value {
     let keys = assert_status(&api.admin("GET", "/admin/v1.0/apikeys", None), 200);
@@ -132,7 +137,7 @@ fn snapshot(api: &Api, key: &str) -> Value {
         "directory": assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200),
         "keys": key_facts,
         "support": assert_status(&api.call(key, "GET", &format!("/v1.0/teams/{}/tasks", support()), None), 200),
-        "longest": assert_status(&api.call(key, "GET", &format!("/v1.0/teams/{}/longestwaitingtask", support()), None), 200),
+        "longest": longest_waiting(api, key),
         "anna": assert_status(&api.call(key, "GET", "/v1.0/users/sip:anna@contoso.com/tasks", None), 200),
     })
 }
@@ -200,26 +205,10 @@ fn a_restart_on_the_same_state_dir_keeps_everything_and_loads_demo_data_once() {
     };
     let newer = tasks.create(&support(), "IncomingCall", "High");
     assert_status(&tasks.act(&high, "terminate", None), 200);
-    let longest = assert_status(
-        &api.call(
-            &key,
-            "GET",
-            &format!("/v1.0/teams/{}/longestwaitingtask", support()),
-            None,
-        ),
-        200,
-    );
+    let longest = longest_waiting(&api, &key);
     assert_eq!(longest["Id"], newer.as_str());
     assert_status(&tasks.act(&newer, "terminate", None), 200);
-    let longest = assert_status(
-        &api.call(
-            &key,
-            "GET",
-            &format!("/v1.0/teams/{}/longestwaitingtask", support()),
-            None,
-        ),
-        200,
-    );
+    let longest = longest_waiting(&api, &key);
     // Next is the oldest queued Normal task (the list is in creation order): the demo's, then
     // `first`.
     let oldest_normal = before["support"]

@@ -10,7 +10,7 @@
 //! document of a team is also changed by `/v1.0` (blocking a user), so admin writes change it
 //! through compare-and-swap and keep a concurrent block unless they change that membership.
 
-use super::{encode, keys, Repo, TeamIndex, UserIndex, Versioned};
+use super::{encode, keys, Repo, TeamIndex, UserIndex, Versioned, TEAM_INDEX_SHARDS};
 use crate::auth::sha256_hex;
 use crate::error::ApiError;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
@@ -585,7 +585,13 @@ impl Repo<'_> {
             .iter()
             .filter(|t| !known_teams.contains(&t.id))
         {
-            self.ensure_exists(&keys::team_index(team.id), &empty_team, true)?;
+            // Every shard of a new team's index exists before the team can be found. Nothing
+            // else writes them yet: no task can name a team whose record is not stored (and a
+            // team is only deleted without open tasks), so plain writes are safe here.
+            for shard in 0..TEAM_INDEX_SHARDS {
+                self.store
+                    .set(&keys::team_index_shard(team.id, shard), &empty_team)?;
+            }
         }
         for user in desired
             .users

@@ -23,6 +23,8 @@ use crate::store::{Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// How many reads a request that lost a creation gate waits for the winner's write.
+pub const GATE_WAIT_READS: usize = 64;
 /// How often a compare-and-swap is retried before the request gives up with 503.
 pub const MAX_CAS_ATTEMPTS: usize = 32;
 /// Reconciles run after a change is committed and must not give up easily: they are cheap
@@ -176,7 +178,9 @@ impl<'a> Repo<'a> {
         if self.store.increment(&keys::creation_gate(key), 1)? == 1 {
             return Ok(self.store.set(key, initial)?);
         }
-        for _ in 0..3 {
+        // The winner writes right after its increment; wait for it by reading (the core has no
+        // clock to sleep on; each read is a round trip to the store).
+        for _ in 0..GATE_WAIT_READS {
             if self.store.get(key)?.is_some() {
                 return Ok(());
             }
@@ -185,7 +189,7 @@ impl<'a> Repo<'a> {
             return Ok(self.store.set(key, initial)?);
         }
         Err(ApiError::ServiceUnavailable(format!(
-            "Index '{key}' is missing; store the directory again to rebuild it."
+            "Record '{key}' is being created by another request; retry."
         )))
     }
 

@@ -53,6 +53,19 @@ fn key_id_of(secret: &str) -> Option<ApiKeyId> {
     ApiKeyId::parse(id)
 }
 
+/// The records [`authorize_api_key`] reads for this header (none for a malformed key).
+pub fn key_record_keys(header: Option<&str>) -> Vec<String> {
+    header
+        .and_then(|h| key_id_of(h.trim()))
+        .map(|id| {
+            vec![
+                crate::repo::keys::api_key(id),
+                crate::repo::keys::api_key_last_used(id),
+            ]
+        })
+        .unwrap_or_default()
+}
+
 /// Checks the `api_key` header against the stored keys and the role the route needs.
 /// Records the key's last use (a blind write: last writer wins, which is fine for a timestamp).
 pub fn authorize_api_key(

@@ -15,8 +15,9 @@ use crate::error::ApiError;
 use crate::http::{Method, Request, Response};
 use crate::idempotency;
 use crate::ids::IdSource;
+use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::{Team, User};
-use crate::repo::Repo;
+use crate::repo::{self, Repo};
 use crate::routes::{self, Access, Body, Operation, RouteMatch, RouteSpec};
 use crate::store::Store;
 use crate::time::Timestamp;
@@ -156,6 +157,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         }
     };
     let repo = Repo::new(env.store);
+    repo.prefetch(&read_ahead(spec, &params, request))?;
     // Whose Idempotency-Keys these are: the API key's, or the admin's.
     let scope = match spec.access {
         Access::Public => "public".to_string(),
@@ -203,6 +205,45 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         let _ = claim.finish(&ctx.repo, &response);
     }
     Ok(response)
+}
+
+/// What a request reads first, read in one batch before it starts: the API key's record and
+/// last use, and the task, team or user its path names by Id (for reads of a team's tasks,
+/// the shards of its index too).
+fn read_ahead(spec: &RouteSpec, params: &[String], request: &Request) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Access::ApiKey(_) = spec.access {
+        keys.extend(auth::key_record_keys(
+            request.header_value(auth::API_KEY_HEADER),
+        ));
+    }
+    let names = spec
+        .path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')));
+    for (name, value) in names.zip(params) {
+        let value = value.trim();
+        match name {
+            "taskIdentifier" => keys.extend(TaskId::parse(value).map(repo::keys::task)),
+            "teamIdentifier" => {
+                if let Some(team) = TeamId::parse(value) {
+                    keys.push(repo::keys::team(team));
+                    if matches!(
+                        spec.operation,
+                        Operation::LongestWaitingTask | Operation::ListTeamTasks
+                    ) {
+                        keys.extend(
+                            (0..repo::TEAM_INDEX_SHARDS)
+                                .map(|shard| repo::keys::team_index_shard(team, shard)),
+                        );
+                    }
+                }
+            }
+            "userIdentifier" => keys.extend(UserId::parse(value).map(repo::keys::user)),
+            _ => {}
+        }
+    }
+    keys
 }
 
 /// The creating POSTs, where a retry after a lost answer must not create twice.

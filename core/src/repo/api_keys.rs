@@ -65,7 +65,7 @@ impl Repo<'_> {
         id: ApiKeyId,
     ) -> Result<(Option<ApiKeyRecord>, Option<Timestamp>), ApiError> {
         let (record_key, used_key) = (keys::api_key(id), keys::api_key_last_used(id));
-        let mut values = self.store.get_many(&[&record_key, &used_key])?.into_iter();
+        let mut values = self.get_many(&[&record_key, &used_key])?.into_iter();
         let (raw_record, raw_used) = (values.next().flatten(), values.next().flatten());
         let record = match raw_record {
             Some(raw) => Some(

@@ -22,6 +22,8 @@ use crate::ids::{ApiKeyId, OrganizationUnitId, TaskId, TeamId, UserId};
 use crate::store::{Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// How many reads a request that lost a creation gate waits for the winner's write.
 pub const GATE_WAIT_READS: usize = 64;
@@ -140,11 +142,52 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
 
 pub struct Repo<'a> {
     store: &'a dyn Store,
+    /// Records read ahead in one batch at the start of a request (see [`Repo::prefetch`]).
+    prefetched: RefCell<HashMap<String, Option<Vec<u8>>>>,
 }
 
 impl<'a> Repo<'a> {
     pub fn new(store: &'a dyn Store) -> Self {
-        Repo { store }
+        Repo {
+            store,
+            prefetched: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Reads `keys` in one batch now; each is then served once from it, as if read now, and
+    /// read from the store after that. For the records a request reads first (the API key,
+    /// the task or team in its path), so that a simple request costs one store round trip.
+    pub fn prefetch(&self, keys: &[String]) -> Result<(), ApiError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let values = self.store.get_many(&refs)?;
+        let mut prefetched = self.prefetched.borrow_mut();
+        for (key, value) in keys.iter().zip(values) {
+            prefetched.insert(key.clone(), value);
+        }
+        Ok(())
+    }
+
+    /// The read-ahead value of `key`, once.
+    pub(crate) fn take_prefetched(&self, key: &str) -> Option<Option<Vec<u8>>> {
+        self.prefetched.borrow_mut().remove(key)
+    }
+
+    /// Reads several keys, taking read-ahead values where all of them were read ahead.
+    pub(crate) fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, ApiError> {
+        let all_there = {
+            let prefetched = self.prefetched.borrow();
+            keys.iter().all(|k| prefetched.contains_key(*k))
+        };
+        if all_there && !keys.is_empty() {
+            return Ok(keys
+                .iter()
+                .map(|k| self.take_prefetched(k).flatten())
+                .collect());
+        }
+        Ok(self.store.get_many(keys)?)
     }
 
     pub fn store(&self) -> &'a dyn Store {
@@ -155,7 +198,11 @@ impl<'a> Repo<'a> {
         &self,
         key: &str,
     ) -> Result<Option<Versioned<T>>, ApiError> {
-        let Some(raw) = self.store.get(key)? else {
+        let raw = match self.take_prefetched(key) {
+            Some(raw) => raw,
+            None => self.store.get(key)?,
+        };
+        let Some(raw) = raw else {
             return Ok(None);
         };
         let value =

@@ -355,9 +355,15 @@ impl Repo<'_> {
                     return Err(Repo::missing_index(key));
                 };
                 // Not written yet: its creation is in progress and will reconcile itself.
-                let Some(stored) = repo.task(task)? else {
+                // Read from the store, never ahead: it must be read after the document.
+                let Some(task_raw) = repo.store.get(&keys::task(task))? else {
                     return Ok(());
                 };
+                let stored: StoredTask = serde_json::from_slice(&task_raw).map_err(|_| {
+                    crate::store::StoreError::Corrupt {
+                        key: keys::task(task),
+                    }
+                })?;
                 let entries = index_entries(&stored);
                 let wanted: Vec<&IndexEntry> = entries.iter().filter(|e| e.doc() == doc).collect();
                 index.set_task_entries(task, &wanted);
@@ -384,7 +390,7 @@ impl Repo<'_> {
         let keys: Vec<String> = docs.iter().map(IndexDoc::key).collect();
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let mut shards = Vec::new();
-        for ((doc, key), raw) in docs.into_iter().zip(&keys).zip(self.store.get_many(&refs)?) {
+        for ((doc, key), raw) in docs.into_iter().zip(&keys).zip(self.get_many(&refs)?) {
             if let Some(raw) = raw {
                 let index = serde_json::from_slice(&raw)
                     .map_err(|_| crate::store::StoreError::Corrupt { key: key.clone() })?;

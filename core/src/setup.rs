@@ -41,25 +41,26 @@ pub fn prepare_store(env: &mut Env, demo_data: bool) -> Result<Prepared, ApiErro
     })
 }
 
-/// Handles `request`, preparing the store when it may need it. `on_prepared` hears what was
-/// done (the host prints the demo key once).
+/// Handles `request`, preparing the store when it may need it. `demo_data` is asked only then
+/// (hosts read it from their configuration); `on_prepared` hears what was done (the host prints
+/// the demo key once).
 pub fn handle_preparing(
     request: &Request,
     env: &mut Env,
-    demo_data: bool,
+    demo_data: impl FnOnce() -> bool,
     on_prepared: impl FnOnce(Result<Prepared, ApiError>),
 ) -> Response {
     let path = request.path();
     let first = path == "/health" || path.starts_with("/admin/");
     if first {
-        on_prepared(prepare_store(env, demo_data));
+        on_prepared(prepare_store(env, demo_data()));
         return handle(request, env);
     }
     let response = handle(request, env);
     if response.status != 401 && response.status != 404 {
         return response;
     }
-    let prepared = prepare_store(env, demo_data);
+    let prepared = prepare_store(env, demo_data());
     let changed = matches!(prepared, Ok(Prepared::Migrated | Prepared::DemoLoaded(_)));
     on_prepared(prepared);
     if changed {

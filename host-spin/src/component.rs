@@ -69,9 +69,17 @@ fn handle(request: Request) -> Response {
         Ok(store) => store,
         Err(error) => return into_spin(ApiError::from(error).into_response()),
     };
+    // Variables are read only when the request needs them: each read costs a host call.
+    let needs = convert::Needs::of(&core_request);
     let config = convert::config(
-        variables::get("admin_token").ok(),
-        variables::get("cors_allowed_origins").ok(),
+        needs
+            .admin_token
+            .then(|| variables::get("admin_token").ok())
+            .flatten(),
+        needs
+            .cors
+            .then(|| variables::get("cors_allowed_origins").ok())
+            .flatten(),
     );
     let mut ids = RandomIds;
     let mut env = Env {
@@ -80,7 +88,7 @@ fn handle(request: Request) -> Response {
         ids: &mut ids,
         config: &config,
     };
-    let demo_data = convert::is_enabled(variables::get("demo_data").ok().as_deref());
+    let demo_data = || convert::is_enabled(variables::get("demo_data").ok().as_deref());
     let response = tm_core::setup::handle_preparing(&core_request, &mut env, demo_data, |done| {
         match done {
             // The one time the demo key exists in clear: the operator needs it to try the API.

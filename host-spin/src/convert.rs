@@ -52,6 +52,23 @@ pub fn config(admin_token: Option<String>, cors_allowed_origins: Option<String>)
     }
 }
 
+/// Which configuration a request needs: the admin token for the admin API, the CORS origins
+/// when a browser says where it comes from.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Needs {
+    pub admin_token: bool,
+    pub cors: bool,
+}
+
+impl Needs {
+    pub fn of(request: &tm_core::Request) -> Needs {
+        Needs {
+            admin_token: request.path().to_ascii_lowercase().starts_with("/admin/"),
+            cors: request.header_value("Origin").is_some(),
+        }
+    }
+}
+
 /// Spin variables are strings; these count as "on".
 pub fn is_enabled(flag: Option<&str>) -> bool {
     matches!(
@@ -63,6 +80,29 @@ pub fn is_enabled(flag: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_admin_requests_need_the_admin_token_and_only_browsers_the_origins() {
+        let plain = tm_core::Request::new("GET", "/v1.0/teams");
+        assert_eq!(
+            Needs::of(&plain),
+            Needs {
+                admin_token: false,
+                cors: false
+            }
+        );
+        let admin = tm_core::Request::new("PUT", "/Admin/v1.0/directory");
+        assert!(Needs::of(&admin).admin_token);
+        let browser =
+            tm_core::Request::new("GET", "/v1.0/teams").header("Origin", "https://crm.example.com");
+        assert_eq!(
+            Needs::of(&browser),
+            Needs {
+                admin_token: false,
+                cors: true
+            }
+        );
+    }
 
     #[test]
     fn path_and_query_from_full_urls_and_paths() {

@@ -270,6 +270,10 @@ impl Repo<'_> {
                 let _ = self.reconcile_all(id, &changed);
                 return Ok(after);
             }
+            // Lost the race: the entries added for this attempt may not be wanted by the task as
+            // it is now (the next attempt may even be refused). Let the task decide them again.
+            let added: Vec<IndexEntry> = added.into_iter().cloned().collect();
+            let _ = self.reconcile_all(id, &added);
         }
         Err(ApiError::ServiceUnavailable(format!(
             "Task '{id}' is being changed by many requests at once; retry."
@@ -667,6 +671,35 @@ mod tests {
         // Now it is where it belongs, and only there.
         assert!(read(&right).open.contains(&task));
         assert!(!read(&old).open.contains(&task));
+    }
+
+    #[test]
+    fn an_offer_that_loses_its_race_leaves_no_entry_behind() {
+        let (store, key, queued) = setup();
+        let task = queued[0];
+        let fired = Rc::new(Cell::new(false));
+        let hook_fired = Rc::clone(&fired);
+        let other_key = key.clone();
+        *store.hook.borrow_mut() = Some(Box::new(move |operation, key, inner| {
+            // After the offer added its entry to Anna's index and right before its task write,
+            // another request ends the task: the offer's write fails, its retry is refused.
+            if operation == "cas" && key == keys::task(task) && !hook_fired.replace(true) {
+                let end = post(&other_key, format!("/v1.0/tasks/{task}/terminate"), None);
+                assert_eq!(request(inner, &end).status, 200);
+            }
+        }));
+        let offer = post(
+            &key,
+            format!("/v1.0/tasks/{task}/offer"),
+            Some(serde_json::json!({"UserIdentifier": "anna@contoso.com"})),
+        );
+        assert_eq!(request(&store, &offer).status, 409);
+        *store.hook.borrow_mut() = None;
+        assert!(fired.get(), "the interleaved terminate ran");
+        assert!(
+            !anna_tasks(&store.inner).contains(&task),
+            "a refused offer left the task in Anna's index"
+        );
     }
 
     #[test]

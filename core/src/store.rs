@@ -26,6 +26,13 @@ pub trait Store {
         keys.iter().map(|key| self.get(key)).collect()
     }
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Writes several keys, in one round trip where the store can (Redis `MSET`, wasi:keyvalue
+    /// `set-many`, one SQLite transaction in Spin). Not atomic as a whole on every store.
+    fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
+        entries
+            .iter()
+            .try_for_each(|(key, value)| self.set(key, value))
+    }
     fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Writes `new` only if `key` exists and still holds exactly `expected`.
     /// Returns `Ok(false)` when the value changed (or the key is absent): the caller re-reads and retries.

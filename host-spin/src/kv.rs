@@ -91,6 +91,19 @@ mod spin {
             self.store.set(&encode_key(key), value).map_err(unavailable)
         }
 
+        /// One host call and one SQLite transaction for all entries (wasi:keyvalue/batch).
+        fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
+            if entries.is_empty() {
+                return Ok(());
+            }
+            let pairs: Vec<(String, Vec<u8>)> = entries
+                .iter()
+                .map(|(key, value)| (encode_key(key), value.to_vec()))
+                .collect();
+            self.recent.borrow_mut().clear();
+            batch::set_many(&self.bucket, &pairs).map_err(unavailable)
+        }
+
         fn delete(&self, key: &str) -> Result<(), StoreError> {
             self.store.delete(&encode_key(key)).map_err(unavailable)
         }

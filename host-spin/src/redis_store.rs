@@ -117,6 +117,23 @@ impl<T: RedisTransport> Store for RedisStore<T> {
         }
     }
 
+    fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let encoded: Vec<(String, &[u8])> =
+            entries.iter().map(|(k, v)| (encode_key(k), *v)).collect();
+        let mut args = Vec::with_capacity(encoded.len() * 2);
+        for (key, value) in &encoded {
+            args.push(Arg::Bytes(key.as_bytes()));
+            args.push(Arg::Bytes(value));
+        }
+        match self.one("MSET", &args)? {
+            Reply::Status(status) if status == "OK" => Ok(()),
+            other => Err(StoreError::Other(format!("Redis MSET answered {other:?}"))),
+        }
+    }
+
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         let key = encode_key(key);
         self.int("DEL", &[Arg::Bytes(key.as_bytes())]).map(|_| ())

@@ -50,6 +50,15 @@ fn the_port_semantics_hold_on_redis() {
         vec![Some(b"\0\xff".to_vec()), None, Some(b"c".to_vec())]
     );
     assert_eq!(store.get_many(&[]).unwrap(), Vec::<Option<Vec<u8>>>::new());
+    // A batch write (one MSET) is read back as written.
+    store
+        .set_many(&[("dir/team/a", b"1"), ("dir/team/b", b"\0\x01")])
+        .unwrap();
+    assert_eq!(
+        store.get_many(&["dir/team/a", "dir/team/b"]).unwrap(),
+        vec![Some(b"1".to_vec()), Some(b"\0\x01".to_vec())]
+    );
+    store.set_many(&[]).unwrap();
     assert_eq!(store.increment("counter/n", 1).unwrap(), 1);
     assert_eq!(store.increment("counter/n", 5).unwrap(), 6);
     store.delete("task/1").unwrap();

@@ -10,7 +10,7 @@
 //! document of a team is also changed by `/v1.0` (blocking a user), so admin writes change it
 //! through compare-and-swap and keep a concurrent block unless they change that membership.
 
-use super::{encode, keys, Repo, TeamIndex, UserIndex, Versioned, TEAM_INDEX_SHARDS};
+use super::{encode, keys, Repo, TeamIndex, UserIndex, Versioned};
 use crate::auth::sha256_hex;
 use crate::error::ApiError;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
@@ -580,33 +580,40 @@ impl Repo<'_> {
         let empty_user = encode(&UserIndex::default())?;
         let known_teams: HashSet<TeamId> = loaded.teams.iter().map(|t| t.id).collect();
         let known_users: HashSet<UserId> = loaded.users.iter().map(|u| u.id).collect();
+        // A new team's index shard 0 (the others are made on first use), through the creation
+        // gate: task requests make missing shards the same way, and a write interrupted after a
+        // team record was stored may have let them.
         for team in desired
             .teams
             .iter()
             .filter(|t| !known_teams.contains(&t.id))
         {
-            // Every shard of a new team's index exists before the team can be found. Nothing
-            // else writes them yet: no task can name a team whose record is not stored (and a
-            // team is only deleted without open tasks), so plain writes are safe here.
-            for shard in 0..TEAM_INDEX_SHARDS {
-                self.store
-                    .set(&keys::team_index_shard(team.id, shard), &empty_team)?;
-            }
+            self.ensure_exists(&keys::team_index(team.id), &empty_team, true)?;
         }
+        // New users' indexes and new teams' members: only admin writes create them, so the
+        // absent ones are written in batches; present ones (an interrupted earlier write) stay.
+        let mut fresh: Vec<(String, Vec<u8>)> = Vec::new();
         for user in desired
             .users
             .iter()
             .filter(|u| !known_users.contains(&u.id))
         {
-            self.ensure_exists(&keys::user_index(user.id), &empty_user, true)?;
+            fresh.push((keys::user_index(user.id), empty_user.clone()));
         }
-
         let loaded_members = members_of(loaded);
+        let mut known_members = Vec::new();
         for (team, wanted) in members_of(desired) {
-            let before = loaded_members.get(&team).cloned().unwrap_or_default();
+            if known_teams.contains(&team) {
+                known_members.push((team, wanted));
+            } else {
+                fresh.push((keys::team_members(team), encode(&wanted)?));
+            }
+        }
+        self.set_absent(&fresh)?;
+        for (team, wanted) in known_members {
             let key = keys::team_members(team);
+            let before = loaded_members.get(&team).cloned().unwrap_or_default();
             if self.store.get(&key)?.is_none() {
-                // A new team: nothing else writes its members before its record exists.
                 self.store.set(&key, &encode(&wanted)?)?;
                 continue;
             }
@@ -626,11 +633,15 @@ impl Repo<'_> {
             .partition(|k| [keys::OU_LIST, keys::TEAM_LIST, keys::USER_LIST].contains(&k.as_str()));
         for chunk in records.chunks(BATCH).chain(lists.chunks(BATCH)) {
             let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let mut changed = Vec::new();
             for (key, stored) in chunk.iter().zip(self.store.get_many(&refs)?) {
                 let bytes = &wanted[key];
                 if stored.as_ref() != Some(bytes) {
-                    self.store.set(key, bytes)?;
+                    changed.push((key.as_str(), bytes.as_slice()));
                 }
+            }
+            if !changed.is_empty() {
+                self.store.set_many(&changed)?;
             }
         }
         for key in admin_records(loaded)?.keys() {
@@ -648,6 +659,23 @@ impl Repo<'_> {
             revision: meta.revision + 1,
         };
         Ok(self.store.set(keys::DIRECTORY_META, &encode(&next)?)?)
+    }
+
+    /// Writes those of `entries` whose key is absent, in batches.
+    fn set_absent(&self, entries: &[(String, Vec<u8>)]) -> Result<(), ApiError> {
+        for chunk in entries.chunks(BATCH) {
+            let keys: Vec<&str> = chunk.iter().map(|(key, _)| key.as_str()).collect();
+            let absent: Vec<(&str, &[u8])> = chunk
+                .iter()
+                .zip(self.store.get_many(&keys)?)
+                .filter(|(_, stored)| stored.is_none())
+                .map(|((key, value), _)| (key.as_str(), value.as_slice()))
+                .collect();
+            if !absent.is_empty() {
+                self.store.set_many(&absent)?;
+            }
+        }
+        Ok(())
     }
 
     /// Moves a directory stored by an earlier version (one document) to the per-entity

@@ -110,6 +110,18 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    /// One operation; every entry counts as a write.
+    fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
+        self.begin()?;
+        self.writes
+            .fetch_add(entries.len() as u64, Ordering::SeqCst);
+        let mut values = self.values()?;
+        for (key, value) in entries {
+            values.insert(key.to_string(), value.to_vec());
+        }
+        Ok(())
+    }
+
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.begin()?;
         self.writes.fetch_add(1, Ordering::SeqCst);

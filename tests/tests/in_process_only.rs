@@ -781,3 +781,52 @@ fn the_route_table_grants_exactly_the_roles_of_the_contract() {
         "route table (left) and the contract's role table (right)"
     );
 }
+
+#[test]
+fn responses_carry_every_property_their_schema_requires() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let doc = assert_status(&api.send(Request::new("GET", "/v1.0/openapi.json")), 200);
+    let task = t.in_state("Connected", None);
+    let samples = [
+        ("Task", t.get(&task)),
+        (
+            "Team",
+            assert_status(
+                &api.call(&t.key, "GET", &format!("/v1.0/teams/{TEAM_SUPPORT}"), None),
+                200,
+            ),
+        ),
+        (
+            "User",
+            assert_status(
+                &api.call(&t.key, "GET", &format!("/v1.0/users/{ANNA}"), None),
+                200,
+            ),
+        ),
+        ("TaskStatusData", t.ok(&task, "hold", None)),
+    ];
+    for (schema, body) in samples {
+        let required = doc["components"]["schemas"][schema]["required"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!required.is_empty(), "{schema} requires something");
+        for name in required {
+            let name = name.as_str().unwrap_or_default();
+            assert!(
+                body.get(name).is_some(),
+                "{schema} response lacks {name}: {body}"
+            );
+        }
+        // And what is always sent is required (generated clients type it as present).
+        for (name, _) in body.as_object().into_iter().flatten() {
+            let listed = doc["components"]["schemas"][schema]["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|r| r == name.as_str());
+            assert!(listed, "{schema}.{name} is always sent but not required");
+        }
+    }
+}

@@ -249,8 +249,8 @@ fn schemas() -> Value {
         "Health": object(&["Status"], json!({"Status": text, "Time": time})),
         "OrganizationUnit": object(&["Id", "Name", "ParentId"], json!({"Id": guid, "Name": required_text, "ParentId": nullable(guid.clone())})),
         "Team": object(&["Id", "Name", "Description", "SipUri", "OrganizationUnitId", "Status"], json!({"Id": guid, "Name": required_text, "Description": text, "SipUri": required_text, "OrganizationUnitId": guid, "Status": string_enum(&["Active", "Inactive"])})),
-        "User": object(&["Id", "DisplayName", "Upn", "SipUri"], user_properties),
-        "TeamMember": object(&["Id", "DisplayName", "Upn", "SipUri", "TeamId", "IsActive"], member_properties),
+        "User": object(&["Id", "DisplayName", "FirstName", "LastName", "Upn", "SipUri", "Email"], user_properties),
+        "TeamMember": object(&["Id", "DisplayName", "FirstName", "LastName", "Upn", "SipUri", "Email", "TeamId", "IsActive"], member_properties),
         "ConversationAs": object(&["TeamId", "TeamName", "SipUri", "ConversationAsService"], json!({"TeamId": guid, "TeamName": text, "SipUri": text, "ConversationAsService": string_enum(&["AllConversations", "ExternalConversations"])})),
         "Party": party,
         "Target": target,
@@ -259,7 +259,7 @@ fn schemas() -> Value {
             "Id": guid, "TaskId": guid, "InitiatorUserId": nullable(guid.clone()), "Target": schema_ref("Target"),
             "Status": string_enum(&["Ringing", "Connected", "Merged", "Ended"]), "AudioRoutes": schema_ref("AudioRoutes"),
             "StartedAt": time, "EndedAt": nullable(time.clone())})),
-        "Task": object(&["Id", "TeamId", "Type", "Status", "Priority", "Customer", "AssignedUserId", "ExternalTaskId", "Description", "CreatedAt", "QueuedAt", "UpdatedAt", "EndedAt", "Version", "ConsultationCall", "AllowedActions"], json!({
+        "Task": object(&["Id", "TeamId", "Type", "Status", "Priority", "Customer", "AssignedUserId", "ExternalTaskId", "Description", "CreatedAt", "QueuedAt", "UpdatedAt", "EndedAt", "Version", "ConsultationCall", "TransferredTo", "AllowedActions"], json!({
             "Id": guid, "TeamId": guid, "Type": string_enum(&["IncomingCall", "OutboundCall", "ExternalTask"]), "Status": statuses,
             "Priority": priority, "Customer": schema_ref("Party"), "AssignedUserId": nullable(guid.clone()),
             "ExternalTaskId": nullable(text.clone()), "Description": nullable(json!({"type": "string", "maxLength": 150})),

@@ -144,6 +144,11 @@ impl Driver {
         }
     }
 
+    /// What the buttons of the first task say, as a person reads them.
+    fn button_labels(&self) -> Value {
+        self.script("return [...document.querySelectorAll('tm-agent-tasks .tm-task')[0]?.querySelectorAll('button') ?? []].map(b => b.textContent.trim())")
+    }
+
     fn wait_for_status(&self, status: &str) {
         let script = format!("return [...document.querySelectorAll('tm-agent-tasks .tm-task .tm-status')].some(s => s.textContent === '{status}')");
         self.wait_for(&format!("status {status}"), &script);
@@ -223,11 +228,23 @@ fn walk_the_demo_page(base_url: &str, demo_key: &str) {
     driver.go(&format!("{base_url}/widget/?key={demo_key}"));
     // The demo's first call rings at Anna's (the page's default agent).
     driver.wait_for_status("Ringing");
+    assert_eq!(
+        driver.button_labels(),
+        json!(["Accept", "Decline", "Transfer", "Terminate"])
+    );
     let accept = "tm-agent-tasks button[data-action=Accept]";
     driver.click(accept);
     driver.wait_for_status("Connected");
+    assert_eq!(
+        driver.button_labels(),
+        json!(["Hold", "Transfer", "Terminate", "Consult"])
+    );
     driver.click("tm-agent-tasks button[data-action=Hold]");
     driver.wait_for_status("On hold");
+    assert_eq!(
+        driver.button_labels(),
+        json!(["Resume", "Transfer", "Terminate", "Consult"])
+    );
     driver.click("tm-agent-tasks button[data-action=Resume]");
     driver.wait_for_status("Connected");
     // Consult Carla, she answers, merge, then hand the customer over by leaving.

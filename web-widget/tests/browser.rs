@@ -179,6 +179,17 @@ fn buttons(root: &Element, task: &str) -> Vec<String> {
         .collect()
 }
 
+/// The visible text of a task's buttons, in order.
+fn button_labels(root: &Element, task: &str) -> Vec<String> {
+    let list = root
+        .query_selector_all(&format!(r#"button[data-task="{task}"]"#))
+        .expect("query");
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.text_content())
+        .map(|text| text.trim().to_string())
+        .collect()
+}
+
 fn button(root: &Element, task: &str, action: TaskAction) -> HtmlElement {
     root.query_selector(&format!(
         r#"button[data-task="{task}"][data-action="{action:?}"]"#
@@ -245,14 +256,43 @@ async fn settle() {
 async fn renders_every_agent_state_with_exactly_the_allowed_buttons() {
     let api = InPageApi::new();
     let key = api.key();
-    let recipes: [(&[&str], &str); 6] = [
-        (&[], "Ringing"),
-        (&["accept"], "Connected"),
-        (&["accept", "hold"], "OnHold"),
-        (&["accept", "consultationCall"], "Consulting"),
+    // What a person sees on the buttons, state by state, written out (not taken from the view).
+    let recipes: [(&[&str], &str, &[&str]); 6] = [
+        (
+            &[],
+            "Ringing",
+            &["Accept", "Decline", "Transfer", "Terminate"],
+        ),
+        (
+            &["accept"],
+            "Connected",
+            &["Hold", "Transfer", "Terminate", "Consult"],
+        ),
+        (
+            &["accept", "hold"],
+            "OnHold",
+            &["Resume", "Transfer", "Terminate", "Consult"],
+        ),
+        (
+            &["accept", "consultationCall"],
+            "Consulting",
+            &[
+                "Terminate",
+                "Consultant answered",
+                "End consultation",
+                "End customer call",
+            ],
+        ),
         (
             &["accept", "consultationCall", "consultationCall/answered"],
             "Consulting",
+            &[
+                "Terminate",
+                "Merge",
+                "Transfer to consultant",
+                "End consultation",
+                "End customer call",
+            ],
         ),
         (
             &[
@@ -262,11 +302,18 @@ async fn renders_every_agent_state_with_exactly_the_allowed_buttons() {
                 "consultationCall/merge",
             ],
             "Conference",
+            &[
+                "Terminate",
+                "Transfer to consultant",
+                "End consultation",
+                "Leave conference",
+                "End customer call",
+            ],
         ),
     ];
     let mut ids = Vec::new();
-    for (steps, status) in recipes {
-        ids.push((api.task_for_anna(&key, steps), status));
+    for (steps, status, labels) in recipes {
+        ids.push((api.task_for_anna(&key, steps), status, labels));
     }
     let outbound = api.call(
         &key,
@@ -276,12 +323,13 @@ async fn renders_every_agent_state_with_exactly_the_allowed_buttons() {
     ids.push((
         outbound["Id"].as_str().unwrap_or_default().to_string(),
         "Dialing",
+        &["Mark answered", "Terminate"],
     ));
 
     let widget = mounted(&api, &key, "sip:anna@contoso.com").await;
     let root: &Element = widget.root();
     assert_eq!(widget.tasks().len(), ids.len());
-    for (id, status) in &ids {
+    for (id, status, labels) in &ids {
         let task = widget
             .tasks()
             .into_iter()
@@ -296,6 +344,7 @@ async fn renders_every_agent_state_with_exactly_the_allowed_buttons() {
         let text = item.text_content().unwrap_or_default();
         assert!(text.contains(view::status_label(task.status)), "{text}");
         assert!(text.contains("for "), "time in state: {text}");
+        assert_eq!(button_labels(root, id), *labels, "{status}");
         assert_eq!(buttons(root, id), expected_buttons(&task), "{status}");
         assert!(!buttons(root, id).is_empty());
         let has_target = item

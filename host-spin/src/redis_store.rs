@@ -170,10 +170,17 @@ pub mod spin {
     pub struct SpinRedis(Connection);
 
     impl SpinRedis {
+        /// The URL may carry a password: errors name the kind of failure, never the URL.
         pub fn open(url: &str) -> Result<SpinRedis, StoreError> {
-            Connection::open(url)
-                .map(SpinRedis)
-                .map_err(|e| StoreError::Unavailable(format!("Redis: {e}")))
+            Connection::open(url).map(SpinRedis).map_err(|error| {
+                let kind = match error {
+                    spin_sdk::redis::Error::InvalidAddress => "invalid address (redis_url)",
+                    spin_sdk::redis::Error::TooManyConnections => "too many connections",
+                    spin_sdk::redis::Error::TypeError => "unexpected reply",
+                    spin_sdk::redis::Error::Other(_) => "cannot connect",
+                };
+                StoreError::Unavailable(format!("Redis: {kind}"))
+            })
         }
     }
 
@@ -223,7 +230,9 @@ pub mod native {
     impl NativeRedis {
         pub fn open(url: &str) -> Result<NativeRedis, StoreError> {
             Ok(NativeRedis {
-                client: redis::Client::open(url).map_err(unavailable)?,
+                // The URL may carry a password: not repeated in the error.
+                client: redis::Client::open(url)
+                    .map_err(|_| StoreError::Unavailable("Redis: invalid address".into()))?,
                 idle: Mutex::new(Vec::new()),
             })
         }

@@ -170,8 +170,17 @@ impl SpinInstance {
         instance
     }
 
-    /// Starts an instance as `options` say and waits until `/health` answers.
+    /// Starts an instance as `options` say and waits until `/health` answers 2xx.
     pub fn start_with(options: &SpinOptions) -> SpinInstance {
+        SpinInstance::launch(options, true)
+    }
+
+    /// Starts an instance and waits until it answers at all (for tests of a failing store).
+    pub fn start_when_listening(options: &SpinOptions) -> SpinInstance {
+        SpinInstance::launch(options, false)
+    }
+
+    fn launch(options: &SpinOptions, healthy: bool) -> SpinInstance {
         let port = free_port();
         let output_path = options.state_dir.join(format!("spin-up-{port}.log"));
         let output = std::fs::File::create(&output_path)
@@ -206,18 +215,23 @@ impl SpinInstance {
             output_path,
             _own_state_dir: None,
         };
-        instance.wait_until_healthy(Duration::from_secs(if options.build { 900 } else { 120 }));
+        let limit = Duration::from_secs(if options.build { 900 } else { 120 });
+        instance.wait_until_up(limit, healthy);
         instance
     }
 
-    fn wait_until_healthy(&mut self, limit: Duration) {
+    fn wait_until_up(&mut self, limit: Duration, healthy: bool) {
         let deadline = Instant::now() + limit;
         loop {
-            let healthy = ureq::get(&format!("{}/health", self.base_url))
+            let answer = ureq::get(&format!("{}/health", self.base_url))
                 .timeout(Duration::from_secs(2))
-                .call()
-                .is_ok();
-            if healthy {
+                .call();
+            let up = match answer {
+                Ok(_) => true,
+                Err(ureq::Error::Status(..)) => !healthy,
+                Err(_) => false,
+            };
+            if up {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {

@@ -162,3 +162,37 @@ fn one_instance_on_spins_key_value_store_passes_the_concurrency_checks() {
     }
     assert!(failed.is_empty(), "failed on Spin KV: {failed:?}");
 }
+
+#[test]
+#[ignore = "live: needs spin on PATH (scripts/test runs it when spin is found)"]
+fn an_unreachable_redis_gives_503_json_without_echoing_its_url() {
+    require_spin();
+    let state = TempDir::new("redis-down");
+    let port = tm_e2e_tests::live::free_port();
+    let mut options = SpinOptions::new(state.path(), ADMIN_TOKEN);
+    options.env = vec![
+        (
+            "SPIN_VARIABLE_REDIS_URL".into(),
+            format!("redis://:s3cret-password@127.0.0.1:{port}/0"),
+        ),
+        (
+            "SPIN_VARIABLE_REDIS_HOST".into(),
+            format!("127.0.0.1:{port}"),
+        ),
+    ];
+    let spin = SpinInstance::start_when_listening(&options);
+    for path in ["/health", "/v1.0/teams"] {
+        let response = tm_e2e_tests::live::send(&spin.base_url, &Request::new("GET", path));
+        let body = String::from_utf8_lossy(&response.body).to_string();
+        assert_eq!(response.status, 503, "{path}: {body}");
+        assert_eq!(response.json_body()["Error"]["Code"], "ServiceUnavailable");
+        assert!(
+            !body.contains("s3cret"),
+            "{path} echoes the Redis URL: {body}"
+        );
+    }
+    assert!(
+        !spin.output().contains("s3cret"),
+        "the log shows the Redis URL"
+    );
+}

@@ -226,6 +226,15 @@ fn the_demo_page_works_the_same_under_spin() {
 fn walk_the_demo_page(base_url: &str, demo_key: &str) {
     let driver = Driver::start();
     driver.go(&format!("{base_url}/widget/?key={demo_key}"));
+    // The page has its main landmark and declares its icon (no request for /favicon.ico).
+    assert_eq!(
+        driver.script("return document.querySelectorAll('main').length === 1 && !!document.querySelector('main tm-agent-tasks')"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        driver.script("return !!document.querySelector('link[rel=icon]')"),
+        Value::Bool(true)
+    );
     // The demo's first call rings at Anna's (the page's default agent).
     driver.wait_for_status("Ringing");
     assert_eq!(

@@ -251,7 +251,7 @@ tm-agent-tasks .tm-target-label { display: flex; gap: .5rem; align-items: center
 tm-agent-tasks .tm-target { flex: 1; min-width: 0; padding: .3rem; font: inherit; }
 tm-agent-tasks .tm-actions { display: flex; flex-wrap: wrap; gap: .35rem; margin-top: .5rem; }
 tm-agent-tasks .tm-action { font: inherit; padding: .35rem .7rem; border-radius: var(--tm-radius, 8px); border: 1px solid var(--tm-accent, #1f5eff); background: var(--tm-button-bg, #fff); color: var(--tm-accent, #1f5eff); cursor: pointer; }
-tm-agent-tasks .tm-action:focus-visible, tm-agent-tasks .tm-target:focus-visible { outline: 3px solid var(--tm-focus, #ffbf47); outline-offset: 1px; }
+tm-agent-tasks .tm-action:focus-visible, tm-agent-tasks .tm-target:focus-visible { outline: 3px solid var(--tm-focus, #0b0c0c); outline-offset: 1px; }
 tm-agent-tasks .tm-action:disabled { opacity: .5; cursor: progress; }
 tm-agent-tasks .tm-action-terminate, tm-agent-tasks .tm-action-decline { border-color: var(--tm-danger, #c62828); color: var(--tm-danger, #c62828); }
 tm-agent-tasks .tm-message:empty { display: none; }
@@ -263,6 +263,59 @@ tm-agent-tasks .tm-empty { margin: .25rem; color: var(--tm-muted, #555e6b); }
 
 #[cfg(test)]
 mod tests {
+    /// WCAG relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    /// The default of a custom property in the widget's style sheet, as `#rrggbb`.
+    fn default_of(property: &str) -> String {
+        let marker = format!("var({property}, ");
+        let start = super::STYLE
+            .find(&marker)
+            .map(|i| i + marker.len())
+            .unwrap_or_else(|| panic!("{property} has no default"));
+        let value: String = super::STYLE[start..]
+            .chars()
+            .take_while(|c| *c != ')')
+            .collect();
+        match value.len() {
+            4 => value.chars().skip(1).fold(String::from("#"), |mut hex, c| {
+                hex.push(c);
+                hex.push(c);
+                hex
+            }),
+            7 => value,
+            _ => panic!("{property} defaults to {value}, not a hex colour"),
+        }
+    }
+
+    /// WCAG 1.4.11: the focus ring stands out at least 3:1 against the widget's background and
+    /// the buttons' background (the ring sits 1px outside the button, on the widget).
+    #[test]
+    fn the_default_focus_ring_has_at_least_three_to_one_contrast() {
+        let focus = default_of("--tm-focus");
+        for background in ["--tm-bg", "--tm-button-bg"] {
+            let ratio = contrast(&focus, &default_of(background));
+            assert!(ratio >= 3.0, "{focus} on {background}: {ratio:.2}:1");
+        }
+        assert!(contrast("#ffbf47", "#ffffff") < 3.0, "the old ring failed");
+        assert_eq!(default_of("--tm-bg"), "#ffffff");
+    }
+
     use super::*;
 
     #[test]

@@ -15,16 +15,21 @@ use tm_e2e_tests::redis_server::RedisServer;
 use tm_e2e_tests::*;
 use tm_host_spin::redis_store::{native::NativeRedis, RedisStore, RedisTransport};
 
-fn start_on_redis(state: &TempDir, redis: &RedisServer) -> SpinInstance {
+/// Options that point an instance at the Redis on loopback `port` through `url`.
+fn on_redis(state: &TempDir, url: String, port: u16) -> SpinOptions<'_> {
     let mut options = SpinOptions::new(state.path(), ADMIN_TOKEN);
     options.env = vec![
-        ("SPIN_VARIABLE_REDIS_URL".into(), redis.url()),
+        ("SPIN_VARIABLE_REDIS_URL".into(), url),
         (
             "SPIN_VARIABLE_REDIS_HOST".into(),
-            format!("127.0.0.1:{}", redis.port()),
+            format!("127.0.0.1:{port}"),
         ),
     ];
-    SpinInstance::start_with(&options)
+    options
+}
+
+fn start_on_redis(state: &TempDir, redis: &RedisServer) -> SpinInstance {
+    SpinInstance::start_with(&on_redis(state, redis.url(), redis.port()))
 }
 
 fn flush(redis: &RedisServer) {
@@ -169,18 +174,8 @@ fn an_unreachable_redis_gives_503_json_without_echoing_its_url() {
     require_spin();
     let state = TempDir::new("redis-down");
     let port = tm_e2e_tests::live::free_port();
-    let mut options = SpinOptions::new(state.path(), ADMIN_TOKEN);
-    options.env = vec![
-        (
-            "SPIN_VARIABLE_REDIS_URL".into(),
-            format!("redis://:s3cret-password@127.0.0.1:{port}/0"),
-        ),
-        (
-            "SPIN_VARIABLE_REDIS_HOST".into(),
-            format!("127.0.0.1:{port}"),
-        ),
-    ];
-    let spin = SpinInstance::start_when_listening(&options);
+    let url = format!("redis://:s3cret-password@127.0.0.1:{port}/0");
+    let spin = SpinInstance::start_when_listening(&on_redis(&state, url, port));
     for path in ["/health", "/v1.0/teams"] {
         let response = tm_e2e_tests::live::send(&spin.base_url, &Request::new("GET", path));
         let body = String::from_utf8_lossy(&response.body).to_string();

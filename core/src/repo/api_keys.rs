@@ -1,6 +1,6 @@
 //! API key records, their listing and their last use.
 
-use super::{encode, keys, Repo};
+use super::{decode, encode, keys, Repo};
 use crate::error::ApiError;
 use crate::ids::ApiKeyId;
 use crate::model::ApiKeyRecord;
@@ -67,13 +67,9 @@ impl Repo<'_> {
         let (record_key, used_key) = (keys::api_key(id), keys::api_key_last_used(id));
         let mut values = self.get_many(&[&record_key, &used_key])?.into_iter();
         let (raw_record, raw_used) = (values.next().flatten(), values.next().flatten());
-        let record = match raw_record {
-            Some(raw) => Some(
-                serde_json::from_slice(&raw)
-                    .map_err(|_| crate::store::StoreError::Corrupt { key: record_key })?,
-            ),
-            None => None,
-        };
+        let record = raw_record
+            .map(|raw| decode(&record_key, &raw))
+            .transpose()?;
         // A damaged last-use time only loses the time, never the request.
         let last_used = raw_used.and_then(|raw| serde_json::from_slice(&raw).ok());
         Ok((record, last_used))

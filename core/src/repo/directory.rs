@@ -10,7 +10,7 @@
 //! document of a team is also changed by `/v1.0` (blocking a user), so admin writes change it
 //! through compare-and-swap and keep a concurrent block unless they change that membership.
 
-use super::{encode, keys, Repo, TeamIndex, UserIndex, Versioned};
+use super::{decode, encode, keys, Repo, TeamIndex, UserIndex, Versioned};
 use crate::auth::sha256_hex;
 use crate::error::ApiError;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
@@ -267,9 +267,7 @@ impl Repo<'_> {
             let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
             for (key, raw) in chunk.iter().zip(self.store.get_many(&refs)?) {
                 if let Some(raw) = raw {
-                    let value = serde_json::from_slice(&raw)
-                        .map_err(|_| crate::store::StoreError::Corrupt { key: key.clone() })?;
-                    found.push(value);
+                    found.push(decode(key, &raw)?);
                 }
             }
         }

@@ -135,6 +135,11 @@ pub(crate) struct Versioned<T> {
     pub(crate) value: T,
 }
 
+/// A stored JSON document; a record that does not parse is reported as corrupt, naming its key.
+pub(crate) fn decode<T: DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, ApiError> {
+    Ok(serde_json::from_slice(raw).map_err(|_| StoreError::Corrupt { key: key.into() })?)
+}
+
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value)
         .map_err(|e| ApiError::Internal(format!("could not encode record: {e}")))
@@ -205,8 +210,7 @@ impl<'a> Repo<'a> {
         let Some(raw) = raw else {
             return Ok(None);
         };
-        let value =
-            serde_json::from_slice(&raw).map_err(|_| StoreError::Corrupt { key: key.into() })?;
+        let value = decode(key, &raw)?;
         Ok(Some(Versioned { raw, value }))
     }
 

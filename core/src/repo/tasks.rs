@@ -1,7 +1,7 @@
 //! Tasks and the secondary indexes that list them (a team's open tasks and queue, a user's
 //! tasks and consultations), kept so that no request's cost grows with the stored tasks.
 
-use super::{encode, keys, Repo, Versioned, MAX_CAS_ATTEMPTS};
+use super::{decode, encode, keys, Repo, Versioned, MAX_CAS_ATTEMPTS};
 use crate::error::ApiError;
 use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::{Priority, Task, TaskStatus};
@@ -360,14 +360,11 @@ impl Repo<'_> {
                 };
                 // Not written yet: its creation is in progress and will reconcile itself.
                 // Read from the store, never ahead: it must be read after the document.
-                let Some(task_raw) = repo.store.get(&keys::task(task))? else {
+                let task_key = keys::task(task);
+                let Some(task_raw) = repo.store.get(&task_key)? else {
                     return Ok(());
                 };
-                let stored: StoredTask = serde_json::from_slice(&task_raw).map_err(|_| {
-                    crate::store::StoreError::Corrupt {
-                        key: keys::task(task),
-                    }
-                })?;
+                let stored: StoredTask = decode(&task_key, &task_raw)?;
                 let entries = index_entries(&stored);
                 let wanted: Vec<&IndexEntry> = entries.iter().filter(|e| e.doc() == doc).collect();
                 index.set_task_entries(task, &wanted);
@@ -396,9 +393,7 @@ impl Repo<'_> {
         let mut shards = Vec::new();
         for ((doc, key), raw) in docs.into_iter().zip(&keys).zip(self.get_many(&refs)?) {
             if let Some(raw) = raw {
-                let index = serde_json::from_slice(&raw)
-                    .map_err(|_| crate::store::StoreError::Corrupt { key: key.clone() })?;
-                shards.push((doc, index));
+                shards.push((doc, decode(key, &raw)?));
             }
         }
         Ok(shards)
@@ -459,8 +454,7 @@ impl Repo<'_> {
                 let Some(raw) = raw else {
                     continue;
                 };
-                let stored: StoredTask = serde_json::from_slice(&raw)
-                    .map_err(|_| crate::store::StoreError::Corrupt { key: key.clone() })?;
+                let stored: StoredTask = decode(key, &raw)?;
                 let wanted = index_entries(&stored).contains(entry);
                 if entry.doc() == *source && wanted {
                     found.push(stored);

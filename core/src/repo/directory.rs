@@ -10,7 +10,7 @@
 //! document of a team is also changed by `/v1.0` (blocking a user), so admin writes change it
 //! through compare-and-swap and keep a concurrent block unless they change that membership.
 
-use super::{decode, encode, keys, Repo, TeamIndex, UserIndex, Versioned};
+use super::{decode, encode, keys, Repo, TeamIndex, UserIndex, Versioned, TEAM_INDEX_SHARDS};
 use crate::auth::sha256_hex;
 use crate::error::ApiError;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
@@ -578,19 +578,22 @@ impl Repo<'_> {
         let empty_user = encode(&UserIndex::default())?;
         let known_teams: HashSet<TeamId> = loaded.teams.iter().map(|t| t.id).collect();
         let known_users: HashSet<UserId> = loaded.users.iter().map(|u| u.id).collect();
-        // A new team's index shard 0 (the others are made on first use), through the creation
-        // gate: task requests make missing shards the same way, and a write interrupted after a
-        // team record was stored may have let them.
+        // A new team's index, every shard of it, written with the other fresh documents below.
+        // No task request can touch them yet (the team record is written after them), so no
+        // creation gate is needed; task requests still make a missing shard through the gate
+        // for teams stored before the index was sharded.
+        let mut fresh: Vec<(String, Vec<u8>)> = Vec::new();
         for team in desired
             .teams
             .iter()
             .filter(|t| !known_teams.contains(&t.id))
         {
-            self.ensure_exists(&keys::team_index(team.id), &empty_team, true)?;
+            for shard in 0..TEAM_INDEX_SHARDS {
+                fresh.push((keys::team_index_shard(team.id, shard), empty_team.clone()));
+            }
         }
         // New users' indexes and new teams' members: only admin writes create them, so the
         // absent ones are written in batches; present ones (an interrupted earlier write) stay.
-        let mut fresh: Vec<(String, Vec<u8>)> = Vec::new();
         for user in desired
             .users
             .iter()

@@ -611,6 +611,39 @@ mod tests {
     }
 
     #[test]
+    fn a_team_written_by_the_directory_has_every_shard_so_first_creations_pass_no_gate() {
+        let (store, key, _) = setup();
+        for shard in 0..TEAM_INDEX_SHARDS {
+            let shard_key = keys::team_index_shard(demo::SUPPORT, shard);
+            assert!(
+                store.inner.get(&shard_key).ok().flatten().is_some(),
+                "{shard_key} missing after the directory write"
+            );
+        }
+        // Creating tasks (spread over the shards by id) never waits on a creation gate: under
+        // parallel requests a gate loser could run out of reads and answer 503.
+        let gates = Rc::new(Cell::new(0));
+        let seen = Rc::clone(&gates);
+        *store.hook.borrow_mut() = Some(Box::new(move |_, key: &str, _: &MemoryStore| {
+            if key.starts_with("gate/index/") {
+                seen.set(seen.get() + 1);
+            }
+        }));
+        let body =
+            serde_json::json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41445550100"}});
+        for n in 0..40 {
+            let create = post(
+                &key,
+                format!("/v1.0/teams/{}/tasks", demo::SUPPORT),
+                Some(body.clone()),
+            )
+            .header("Idempotency-Key", &format!("create-{n}"));
+            assert_eq!(request(&store.inner, &create).status, 201);
+        }
+        assert_eq!(gates.get(), 0, "creation gates touched");
+    }
+
+    #[test]
     fn entries_left_where_the_unsharded_layout_kept_them_are_moved_without_losing_a_task() {
         let (store, key, queued) = setup();
         let repo = Repo::new(&store.inner);

@@ -9,6 +9,7 @@
 //! - [`element`]: the custom element definition and the JS-facing API.
 
 pub mod element;
+mod patch;
 pub mod transport;
 pub mod view;
 pub mod widget;

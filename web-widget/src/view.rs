@@ -116,67 +116,180 @@ pub fn duration_text(millis: i64) -> String {
     }
 }
 
-fn render_task(out: &mut String, task: &Task, state: &ViewState) {
-    let id = task.id.to_string();
-    let busy = state.busy == Some(task.id) || state.stale;
-    let summary = format!(
-        "{} from {}, {}",
-        type_label(task.task_type),
-        task.customer.display_name,
-        status_label(task.status)
-    );
-    let _ = write!(
-        out,
-        r#"<li class="tm-task tm-status-{status}" data-task="{id}" aria-label="{summary}" aria-busy="{busy}">"#,
-        status = task.status.as_str().to_ascii_lowercase(),
-        summary = escape(&summary),
-    );
-    let _ = write!(
-        out,
-        r#"<div class="tm-head"><span class="tm-type">{kind}</span><span class="tm-customer" title="{uri}">{name}</span><span class="tm-state"><span class="tm-status">{status}</span> <span class="tm-time">for {time}</span></span></div>"#,
+/// One button of a card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardButton {
+    pub action: TaskAction,
+    pub label: &'static str,
+}
+
+/// One task as shown, in the parts that a refresh updates separately (see `patch`): equal
+/// parts are left alone in the page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Card {
+    pub id: TaskId,
+    /// `class` of the card: its status, for styling.
+    pub class: String,
+    /// The card's accessible name: type, customer and status.
+    pub label: String,
+    /// Buttons disabled: an action of this task is in flight, or the list may be out of date.
+    pub busy: bool,
+    /// Inner HTML of `.tm-head`.
+    pub head: String,
+    /// Inner HTML of `.tm-consultation`, while a consultation is active.
+    pub consultation: Option<String>,
+    /// The target field's accessible name, when an action needs a target. The field itself
+    /// belongs to the agent: a refresh never rewrites it.
+    pub target_label: Option<String>,
+    /// The button group's accessible name.
+    pub actions_label: String,
+    pub buttons: Vec<CardButton>,
+}
+
+pub fn card(task: &Task, state: &ViewState) -> Card {
+    let name = &task.customer.display_name;
+    let head = format!(
+        r#"<span class="tm-type">{kind}</span><span class="tm-customer" title="{uri}">{name}</span><span class="tm-state"><span class="tm-status">{status}</span> <span class="tm-time">for {time}</span></span>"#,
         kind = type_label(task.task_type),
         uri = escape(&task.customer.uri),
-        name = escape(&task.customer.display_name),
+        name = escape(name),
         status = status_label(task.status),
         time = duration_text(state.now.unix_millis() - task.updated_at.unix_millis()),
     );
-    if let Some(call) = task
+    let consultation = task
         .consultation_call
         .as_ref()
         .filter(|c| c.status.is_active())
-    {
+        .map(|call| {
+            format!(
+                r#"Consultation with <span class="tm-consultant">{}</span>: <span class="tm-consultation-status">{}</span>"#,
+                escape(&call.target.display_name),
+                consultation_label(call.status)
+            )
+        });
+    let actions = agent_actions(task);
+    Card {
+        id: task.id,
+        class: format!(
+            "tm-task tm-status-{}",
+            task.status.as_str().to_ascii_lowercase()
+        ),
+        label: format!(
+            "{} from {}, {}",
+            type_label(task.task_type),
+            name,
+            status_label(task.status)
+        ),
+        busy: state.busy == Some(task.id) || state.stale,
+        head,
+        consultation,
+        target_label: actions
+            .iter()
+            .any(|a| needs_target(*a))
+            .then(|| format!("Transfer or consultation target for {name}")),
+        actions_label: format!("Actions for {name}"),
+        buttons: actions
+            .into_iter()
+            .map(|action| CardButton {
+                action,
+                label: label(action),
+            })
+            .collect(),
+    }
+}
+
+/// Inner HTML of `.tm-target-label`: the field, holding what the agent typed so far.
+pub fn target_html(card: &Card, label: &str, value: &str) -> String {
+    format!(
+        r#"Target <input class="tm-target" type="text" data-task="{id}" value="{value}" placeholder="sip:, tel: or user" aria-label="{label}" autocomplete="off">"#,
+        id = card.id,
+        value = escape(value),
+        label = escape(label),
+    )
+}
+
+/// Inner HTML of `.tm-actions`: the buttons.
+pub fn buttons_html(card: &Card) -> String {
+    let mut out = String::new();
+    for button in &card.buttons {
         let _ = write!(
             out,
-            r#"<div class="tm-consultation">Consultation with <span class="tm-consultant">{}</span>: <span class="tm-consultation-status">{}</span></div>"#,
-            escape(&call.target.display_name),
-            consultation_label(call.status)
+            r#"<button type="button" class="tm-action tm-action-{endpoint}" data-task="{id}" data-action="{action:?}"{disabled}>{label}</button>"#,
+            endpoint = button.action.endpoint().replace('/', "-"),
+            id = card.id,
+            action = button.action,
+            disabled = if card.busy { " disabled" } else { "" },
+            label = button.label,
         );
     }
-    let actions = agent_actions(task);
-    if actions.iter().any(|a| needs_target(*a)) {
-        let value = state.targets.get(&task.id).map_or("", String::as_str);
+    out
+}
+
+/// Inner HTML of a card's `<li>`; `value` is what the agent typed into its target field.
+pub fn card_inner_html(card: &Card, value: &str) -> String {
+    let mut out = format!(r#"<div class="tm-head">{}</div>"#, card.head);
+    if let Some(consultation) = &card.consultation {
+        let _ = write!(out, r#"<div class="tm-consultation">{consultation}</div>"#);
+    }
+    if let Some(label) = &card.target_label {
         let _ = write!(
             out,
-            r#"<label class="tm-target-label">Target <input class="tm-target" type="text" data-task="{id}" value="{value}" placeholder="sip:, tel: or user" aria-label="Transfer or consultation target for {name}" autocomplete="off"></label>"#,
-            value = escape(value),
-            name = escape(&task.customer.display_name),
+            r#"<label class="tm-target-label">{}</label>"#,
+            target_html(card, label, value)
         );
     }
     let _ = write!(
         out,
-        r#"<div class="tm-actions" role="group" aria-label="Actions for {}">"#,
-        escape(&task.customer.display_name)
+        r#"<div class="tm-actions" role="group" aria-label="{}">{}</div>"#,
+        escape(&card.actions_label),
+        buttons_html(card)
     );
-    for action in actions {
-        let _ = write!(
-            out,
-            r#"<button type="button" class="tm-action tm-action-{endpoint}" data-task="{id}" data-action="{action:?}"{disabled}>{label}</button>"#,
-            endpoint = action.endpoint().replace('/', "-"),
-            disabled = if busy { " disabled" } else { "" },
-            label = label(action),
-        );
+    out
+}
+
+fn render_task(out: &mut String, task: &Task, state: &ViewState) {
+    let card = card(task, state);
+    let value = state.targets.get(&task.id).map_or("", String::as_str);
+    let _ = write!(
+        out,
+        r#"<li class="{class}" data-task="{id}" aria-label="{label}" aria-busy="{busy}">{inner}</li>"#,
+        class = card.class,
+        id = card.id,
+        label = escape(&card.label),
+        busy = card.busy,
+        inner = card_inner_html(&card, value),
+    );
+}
+
+/// What changed between two lists of the agent's tasks, said once for screen readers: tasks
+/// that arrived and tasks that left ("Incoming call from Mia Weber. Removed: External task
+/// from Ben."). `None` when no task arrived or left.
+pub fn arrivals_and_departures(before: &[Task], after: &[Task]) -> Option<String> {
+    let describe = |task: &Task| {
+        format!(
+            "{} from {}",
+            type_label(task.task_type),
+            task.customer.display_name
+        )
+    };
+    let arrived: Vec<String> = after
+        .iter()
+        .filter(|t| !before.iter().any(|b| b.id == t.id))
+        .map(describe)
+        .collect();
+    let left: Vec<String> = before
+        .iter()
+        .filter(|t| !after.iter().any(|a| a.id == t.id))
+        .map(describe)
+        .collect();
+    let mut parts = Vec::new();
+    if !arrived.is_empty() {
+        parts.push(format!("{}.", arrived.join(", ")));
     }
-    out.push_str("</div></li>");
+    if !left.is_empty() {
+        parts.push(format!("No longer in your tasks: {}.", left.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 /// The widget's frame, written once: the two live regions must stay in the page for screen

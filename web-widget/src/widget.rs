@@ -1,6 +1,7 @@
 //! The live widget: keeps the user's tasks, renders them, turns clicks into API calls,
 //! and refreshes on an interval and when the page becomes visible again.
 
+use crate::patch;
 use crate::transport::Transport;
 use crate::view::{self, Message, MessageKind, ViewState};
 use serde::Deserialize;
@@ -33,6 +34,8 @@ pub struct Options {
 enum Source {
     Refresh,
     Action,
+    /// Tasks that arrived or left: said once, kept until something else is said.
+    Arrivals,
 }
 
 #[derive(Default)]
@@ -43,6 +46,8 @@ struct State {
     /// The last refresh failed: tasks may be out of date, so no button is enabled.
     stale: bool,
     targets: HashMap<TaskId, String>,
+    /// The task list was loaded at least once (the first load is not announced).
+    loaded: bool,
 }
 
 type Listener = (String, Closure<dyn FnMut(Event)>, bool);
@@ -58,6 +63,10 @@ pub struct Widget {
     interval: RefCell<Option<Interval>>,
     /// A control that had focus but could not get it back yet (disabled while busy).
     pending_focus: RefCell<Option<(String, String)>>,
+    /// The cards as the page shows them now (`None` before the first render).
+    rendered: RefCell<Option<Vec<view::Card>>>,
+    /// The time shown durations count to (the page's clock; tests pass their own).
+    clock: Box<dyn Fn() -> Timestamp>,
 }
 
 /// `GET /v1.0/users/{user}/tasks` with the key.
@@ -127,6 +136,16 @@ fn action_by_name(name: &str) -> Option<TaskAction> {
 impl Widget {
     /// Renders into `root`, wires events and starts refreshing.
     pub fn mount(root: HtmlElement, options: Options, transport: Rc<dyn Transport>) -> Rc<Widget> {
+        Widget::mount_with_clock(root, options, transport, Box::new(now))
+    }
+
+    /// [`Widget::mount`] with the clock that durations on screen count to.
+    pub fn mount_with_clock(
+        root: HtmlElement,
+        options: Options,
+        transport: Rc<dyn Transport>,
+        clock: Box<dyn Fn() -> Timestamp>,
+    ) -> Rc<Widget> {
         let widget = Rc::new(Widget {
             root,
             transport,
@@ -135,6 +154,8 @@ impl Widget {
             listeners: RefCell::new(Vec::new()),
             interval: RefCell::new(None),
             pending_focus: RefCell::new(None),
+            rendered: RefCell::new(None),
+            clock,
         });
         widget.render();
         widget.listen();
@@ -183,10 +204,22 @@ impl Widget {
                 Ok(response) if response.status == 200 => {
                     match serde_json::from_slice::<Vec<Task>>(&response.body) {
                         Ok(tasks) => {
+                            let arrivals = view::arrivals_and_departures(&state.tasks, &tasks)
+                                .filter(|_| state.loaded);
                             state.tasks = tasks;
                             state.stale = false;
+                            state.loaded = true;
                             if matches!(state.message, Some((Source::Refresh, _))) {
                                 state.message = None;
+                            }
+                            if let Some(text) = arrivals {
+                                state.message = Some((
+                                    Source::Arrivals,
+                                    Message {
+                                        kind: MessageKind::Info,
+                                        text,
+                                    },
+                                ));
                             }
                         }
                         Err(error) => {
@@ -306,10 +339,11 @@ impl Widget {
         }
     }
 
+    /// Shows the state: message texts and the task list, changing only what differs from what
+    /// the page shows. Focus is moved only when the focused control itself went away.
     fn render(&self) {
-        let focused = self
-            .focused_control()
-            .or_else(|| self.pending_focus.borrow_mut().take());
+        let focused = self.focused_control();
+        let pending = self.pending_focus.borrow_mut().take();
         if self
             .root
             .query_selector(".tm-widget")
@@ -318,11 +352,12 @@ impl Widget {
             .is_none()
         {
             self.root.set_inner_html(view::FRAME);
+            *self.rendered.borrow_mut() = None;
         }
         let state = self.state.borrow();
         let view = ViewState {
             tasks: &state.tasks,
-            now: now(),
+            now: (self.clock)(),
             message: state.message.as_ref().map(|(_, m)| m),
             busy: state.busy,
             stale: state.stale,
@@ -337,11 +372,41 @@ impl Widget {
                 }
             }
         }
+        let cards: Vec<view::Card> = state.tasks.iter().map(|t| view::card(t, &view)).collect();
         if let Ok(Some(list)) = self.root.query_selector(".tm-list") {
-            list.set_inner_html(&view::render_list(&view));
+            let mut rendered = self.rendered.borrow_mut();
+            if patch::patch(&list, rendered.as_deref(), &cards, &state.targets).is_err() {
+                // A page that changed our markup under us: draw the list afresh.
+                list.set_inner_html(&view::render_list(&view));
+            }
+            *rendered = Some(cards);
         }
         drop(state);
-        self.restore_focus(focused);
+        match focused {
+            Some(control) if !self.holds_focus() => self.restore_focus(Some(control)),
+            None if !self.focus_elsewhere() => self.restore_focus(pending),
+            _ => {}
+        }
+    }
+
+    /// The focused element is inside the widget.
+    fn holds_focus(&self) -> bool {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|active| self.root.contains(Some(&active)))
+    }
+
+    /// Something outside the widget has focus (not just the page itself).
+    fn focus_elsewhere(&self) -> bool {
+        let document = web_sys::window().and_then(|w| w.document());
+        let body = document.as_ref().and_then(|d| d.body());
+        document
+            .and_then(|d| d.active_element())
+            .is_some_and(|active| {
+                !self.root.contains(Some(&active))
+                    && body.as_ref().is_none_or(|b| b.as_ref() as &Element != &active)
+            })
     }
 
     /// (task, action or "target") of the focused control inside the widget.

@@ -44,7 +44,10 @@ pub fn patch(
         .iter()
         .map(|card| (card.id, card))
         .collect();
-    for gone in previous.keys().filter(|id| !cards.iter().any(|c| c.id == **id)) {
+    for gone in previous
+        .keys()
+        .filter(|id| !cards.iter().any(|c| c.id == **id))
+    {
         if let Some(item) = item(&tasks, *gone)? {
             item.remove();
         }
@@ -116,7 +119,11 @@ fn update(
     let actions = part(".tm-actions")?.ok_or_else(|| JsValue::from_str("buttons missing"))?;
 
     // The consultation line comes and goes; it sits before the target field and the buttons.
-    match (&old.consultation, &new.consultation, part(".tm-consultation")?) {
+    match (
+        &old.consultation,
+        &new.consultation,
+        part(".tm-consultation")?,
+    ) {
         (_, None, Some(line)) => line.remove(),
         (_, Some(text), None) => {
             let line = document.create_element("div")?;

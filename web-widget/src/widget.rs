@@ -405,7 +405,9 @@ impl Widget {
             .and_then(|d| d.active_element())
             .is_some_and(|active| {
                 !self.root.contains(Some(&active))
-                    && body.as_ref().is_none_or(|b| b.as_ref() as &Element != &active)
+                    && body
+                        .as_ref()
+                        .is_none_or(|b| b.as_ref() as &Element != &active)
             })
     }
 

@@ -2,7 +2,9 @@
 //! the page, the JS loader, the widget's WebAssembly and its fetch calls against the API served
 //! by the dev server (the core handler behind real HTTP, with demo data).
 //!
-//! Needs the built widget (`scripts/build-assets`) and chromium + chromedriver. Without them
+//! Checks the page with axe-core (WCAG 2.1 A/AA and best practices) along the way.
+//!
+//! Needs the built widget and axe-core (`scripts/build-assets`) and chromium + chromedriver. Without them
 //! it says it skipped, unless `TM_REQUIRE_ARTIFACTS=1` (as `scripts/test` sets), then it fails.
 
 use serde_json::{json, Value};
@@ -144,6 +146,22 @@ impl Driver {
         }
     }
 
+    /// Runs axe-core (the npm package, injected into the page) over the whole page for WCAG 2.1
+    /// A/AA and best practices; returns the violations as "rule: elements" lines.
+    fn accessibility_violations(&self) -> Vec<String> {
+        let axe = std::fs::read_to_string(repo_root().join("node_modules/axe-core/axe.min.js"))
+            .expect("axe-core installed by scripts/build-assets");
+        self.script(&format!("{axe}\nreturn typeof window.axe;"));
+        let found = post(
+            &self.url("/execute/async"),
+            json!({"script": "const done = arguments[arguments.length - 1]; \
+                axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}}) \
+                  .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))) \
+                  .catch(e => done(['axe failed: ' + e]));", "args": []}),
+        );
+        serde_json::from_value(found["value"].clone()).unwrap_or_else(|_| vec![format!("{found}")])
+    }
+
     /// What the buttons of the first task say, as a person reads them.
     fn button_labels(&self) -> Value {
         self.script("return [...document.querySelectorAll('tm-agent-tasks .tm-task')[0]?.querySelectorAll('button') ?? []].map(b => b.textContent.trim())")
@@ -161,6 +179,9 @@ fn prerequisites(root: &Path) -> Result<(), String> {
         .exists()
     {
         return Err("the widget is not built (run scripts/build-assets)".into());
+    }
+    if !root.join("node_modules/axe-core/axe.min.js").exists() {
+        return Err("axe-core is not installed (run scripts/build-assets)".into());
     }
     for tool in ["chromedriver", "chromium"] {
         if Command::new(tool)
@@ -238,6 +259,11 @@ fn walk_the_demo_page(base_url: &str, demo_key: &str) {
     // The demo's first call rings at Anna's (the page's default agent).
     driver.wait_for_status("Ringing");
     assert_eq!(
+        driver.accessibility_violations(),
+        Vec::<String>::new(),
+        "a ringing call"
+    );
+    assert_eq!(
         driver.button_labels(),
         json!(["Accept", "Decline", "Transfer", "Terminate"])
     );
@@ -261,6 +287,11 @@ fn walk_the_demo_page(base_url: &str, demo_key: &str) {
     driver.click("tm-agent-tasks button[data-action=ConsultationCall]");
     driver.wait_for_status("Consulting");
     driver.wait_for("the consultation line", "return document.querySelector('tm-agent-tasks .tm-consultation')?.textContent.includes('Carla Rossi') ?? false");
+    assert_eq!(
+        driver.accessibility_violations(),
+        Vec::<String>::new(),
+        "a consultation, with the target field"
+    );
     driver.click("tm-agent-tasks button[data-action=ConsultationAnswered]");
     driver.wait_for(
         "the merge button",

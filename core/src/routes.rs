@@ -307,6 +307,28 @@ mod tests {
         assert_eq!(op("GET", "/v1.0/teams/t1/users").unwrap().0, O::TeamUsers);
     }
 
+    /// A literal segment wins over a parameter at the same place, whatever the table's order
+    /// (ASP.NET routing, as the vendor's service): a user whose identifier is `tasks` or
+    /// `users`, a team member called `consultationCall`.
+    #[test]
+    fn a_literal_segment_wins_over_a_parameter() {
+        let (operation, params) = op("GET", "/v1.0/teams/bymember/tasks").unwrap();
+        assert_eq!(operation, O::TeamsByMember);
+        assert_eq!(params, vec!["tasks"]);
+        assert_eq!(
+            op("GET", "/v1.0/teams/bymember/users").unwrap().0,
+            O::TeamsByMember
+        );
+        let (operation, params) = op("GET", "/v1.0/tasks/byteamsmember/consultationCall").unwrap();
+        assert_eq!(operation, O::TasksByTeamsMember);
+        assert_eq!(params, vec!["consultationCall"]);
+        // And a parameter still matches where no literal does.
+        assert_eq!(
+            op("GET", "/v1.0/teams/support/tasks").unwrap().0,
+            O::ListTeamTasks
+        );
+    }
+
     #[test]
     fn paths_are_case_insensitive_and_params_decoded() {
         let (operation, params) = op("get", "/V1.0/Users/sip%3Aanna%40contoso.com/Tasks/").unwrap();

@@ -849,3 +849,72 @@ fn responses_carry_every_property_their_schema_requires() {
         }
     }
 }
+
+/// The success answers the OpenAPI document states, written out from API.md ("Starting a
+/// consultation ... returns 201 with the ConsultationCall", creates answer 201, actions
+/// answer TaskStatusData): a generated client decodes the answer by these.
+#[test]
+fn the_document_states_the_success_answers_of_the_contract() {
+    let api = Api::in_process().with_directory();
+    let doc = assert_status(&api.send(Request::new("GET", "/v1.0/openapi.json")), 200);
+    let expected = [
+        (
+            "post",
+            "/v1.0/tasks/{taskIdentifier}/consultationCall",
+            "201",
+            Some("ConsultationCall"),
+        ),
+        (
+            "get",
+            "/v1.0/tasks/{taskIdentifier}/consultationCall",
+            "200",
+            Some("ConsultationCall"),
+        ),
+        (
+            "post",
+            "/v1.0/teams/{teamIdentifier}/tasks",
+            "201",
+            Some("Task"),
+        ),
+        (
+            "post",
+            "/v1.0/tasks/outboundCall/start",
+            "201",
+            Some("Task"),
+        ),
+        (
+            "post",
+            "/v1.0/tasks/{taskIdentifier}/hold",
+            "200",
+            Some("TaskStatusData"),
+        ),
+        (
+            "post",
+            "/v1.0/tasks/{taskIdentifier}/consultationCall/merge",
+            "200",
+            Some("TaskStatusData"),
+        ),
+        ("get", "/v1.0/tasks/{taskIdentifier}", "200", Some("Task")),
+        ("post", "/admin/v1.0/apikeys", "201", Some("CreatedApiKey")),
+        ("delete", "/admin/v1.0/teams/{teamId}", "204", None),
+    ];
+    for (method, path, status, schema) in expected {
+        let responses = &doc["paths"][path][method]["responses"];
+        let success: Vec<&String> = responses
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(code, _)| code)
+            .filter(|code| code.starts_with('2'))
+            .collect();
+        assert_eq!(success, vec![status], "{method} {path}");
+        let declared = responses[status]["content"]["application/json"]["schema"]["$ref"].as_str();
+        assert_eq!(
+            declared,
+            schema
+                .map(|s| format!("#/components/schemas/{s}"))
+                .as_deref(),
+            "{method} {path}"
+        );
+    }
+}

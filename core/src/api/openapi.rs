@@ -55,7 +55,7 @@ fn operation(spec: &RouteSpec) -> Value {
     if spec.operation == crate::routes::Operation::OpenApi {
         responses.insert(
             "200".into(),
-            json!({"description": "This document (OpenAPI 3.1)", "content": json_content(json!({"type": "object"}))}),
+            json!({"description": "This document (OpenAPI 3.1)", "content": json_content(schema_ref("OpenApiDocument"))}),
         );
     }
     if spec.path.ends_with("/longestwaitingtask") {
@@ -289,6 +289,7 @@ fn schemas() -> Value {
         "ConversationAsService": string_enum(&["AllConversations", "ExternalConversations"]),
         "ConsultationStatus": string_enum(&["Ringing", "Connected", "Merged", "Ended"]),
         "ErrorCode": string_enum(&["BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed", "Conflict", "PreconditionFailed", "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableContent", "InternalError", "ServiceUnavailable"]),
+        "OpenApiDocument": {"type": "object", "description": "An OpenAPI 3.1 document (this one)", "additionalProperties": true},
         "ErrorDetail": object(&["Code", "Message"], json!({"Code": schema_ref("ErrorCode"), "Message": text})),
         "Error": object(&["Error"], json!({"Error": schema_ref("ErrorDetail")})),
         "CustomerInput": object(&["Uri"], json!({"Uri": {"type": "string", "minLength": 1, "maxLength": 256, "description": "A `sip:` or `tel:` URI for calls"}, "DisplayName": nullable(text.clone())})),

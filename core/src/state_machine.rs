@@ -313,6 +313,58 @@ pub fn allowed_actions(
 mod tests {
     use super::*;
 
+    /// Each action's path below `/v1.0/tasks/{taskIdentifier}/`, written out from the vendor
+    /// document (the widget builds its requests from `endpoint`).
+    #[test]
+    fn every_action_has_the_vendor_path() {
+        let expected = [
+            (A::Offer, "offer"),
+            (A::Accept, "accept"),
+            (A::Decline, "decline"),
+            (A::Answered, "answered"),
+            (A::Hold, "hold"),
+            (A::Resume, "resume"),
+            (A::Transfer, "transfer"),
+            (A::Terminate, "terminate"),
+            (A::ConsultationCall, "consultationCall"),
+            (A::ConsultationAnswered, "consultationCall/answered"),
+            (A::ConsultationMerge, "consultationCall/merge"),
+            (A::ConsultationTransfer, "consultationCall/transfer"),
+            (A::ConsultationTerminate, "consultationCall/terminate"),
+            (A::ConsultationLeave, "consultationCall/leave"),
+            (A::ConsultationAudioRoutes, "consultationCall/audioRoutes"),
+            (
+                A::ConsultationTerminateCustomerCall,
+                "consultationCall/terminateCustomerCall",
+            ),
+        ];
+        assert_eq!(expected.len(), A::ALL.len());
+        for (action, path) in expected {
+            assert_eq!(action.endpoint(), path, "{action:?}");
+        }
+    }
+
+    /// A refusal names the consultation's state when there is one: "why can't I merge?"
+    #[test]
+    fn a_refusal_during_a_consultation_says_so() {
+        let err = transition(
+            TaskType::IncomingCall,
+            S::Consulting,
+            Some(C::Ringing),
+            A::ConsultationMerge,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Action 'ConsultationMerge' is not allowed in task state 'Consulting' (consultation call Ringing)."
+        );
+        let err = transition(TaskType::IncomingCall, S::Queued, None, A::Hold).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Action 'Hold' is not allowed in task state 'Queued'."
+        );
+    }
+
     #[test]
     fn final_states_allow_nothing_but_ending_a_leftover_consultation() {
         for state in [S::Transferred, S::Terminated] {

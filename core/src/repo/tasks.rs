@@ -475,14 +475,23 @@ impl Repo<'_> {
     }
 
     /// The queued task the team serves next, repairing stale queue entries on the way.
+    /// Reads only the queues of the team's shards (their open lists are skipped, not decoded)
+    /// and checks candidates best first: usually the first one is still queued.
     pub fn longest_waiting_task(&self, team: TeamId) -> Result<Option<StoredTask>, ApiError> {
-        let mut queue: Vec<(QueueEntry, IndexDoc)> = self
-            .team_index_shards(team)?
-            .into_iter()
-            .flat_map(|(doc, shard)| shard.queue.into_iter().map(move |q| (q, doc)))
+        let docs: Vec<IndexDoc> = (0..TEAM_INDEX_SHARDS)
+            .map(|shard| IndexDoc::Team(team, shard))
             .collect();
-        queue.sort_by_key(|(queued, _)| queued.serving_key());
-        for (queued, source) in queue {
+        let keys: Vec<String> = docs.iter().map(IndexDoc::key).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut queue: Vec<(QueueEntry, IndexDoc)> = Vec::new();
+        for ((doc, key), raw) in docs.into_iter().zip(&keys).zip(self.get_many(&refs)?) {
+            if let Some(raw) = raw {
+                let shard: ShardQueue = decode(key, &raw)?;
+                queue.extend(shard.queue.into_iter().map(|q| (q, doc)));
+            }
+        }
+        while let Some(best) = (0..queue.len()).min_by_key(|&i| queue[i].0.serving_key()) {
+            let (queued, source) = queue.swap_remove(best);
             let entry = IndexEntry::TeamQueue(team, queued.clone());
             let candidate = [(queued.task_id, entry, source)];
             if let Some(stored) = self.tasks_for_entries(&candidate)?.pop() {
@@ -491,6 +500,13 @@ impl Repo<'_> {
         }
         Ok(None)
     }
+}
+
+/// A team index shard's queue alone (the rest of the document is skipped).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShardQueue {
+    queue: Vec<QueueEntry>,
 }
 
 #[cfg(test)]
@@ -698,6 +714,43 @@ mod tests {
         // Now it is where it belongs, and only there.
         assert!(read(&right).open.contains(&task));
         assert!(!read(&old).open.contains(&task));
+    }
+
+    /// The best queue entry names a task that is no longer queued (its change committed, the
+    /// index not reconciled yet): the next best is served, and the stale entry is repaired.
+    #[test]
+    fn a_stale_first_queue_entry_is_skipped_and_repaired() {
+        let (store, key, queued) = setup();
+        let repo = Repo::new(&store.inner);
+        let best = repo
+            .longest_waiting_task(demo::SUPPORT)
+            .ok()
+            .flatten()
+            .map(|t| t.task.id)
+            .expect("a queued task");
+        let next = *queued.iter().find(|t| **t != best).expect("a second one");
+        let mut stale: StoredTask = repo
+            .read(&keys::task(best))
+            .ok()
+            .flatten()
+            .map(|v| v.value)
+            .expect("stored");
+        stale.task.status = TaskStatus::Ringing;
+        stale.task.assigned_user_id = Some(demo::ANNA);
+        store
+            .inner
+            .set(&keys::task(best), &encode(&stale).unwrap_or_default())
+            .ok();
+        let longest = Request::new(
+            "GET",
+            &format!("/v1.0/teams/{}/longestwaitingtask", demo::SUPPORT),
+        )
+        .header("api_key", &key);
+        let answer = request(&store.inner, &longest).json_body();
+        assert_eq!(answer["Id"], next.to_string());
+        let queue = repo.team_index(demo::SUPPORT).unwrap_or_default().queue;
+        assert!(!queue.iter().any(|q| q.task_id == best), "repaired");
+        assert!(queue.iter().any(|q| q.task_id == next));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Measures the core's request handling in-process (no network): time per request for the
 //! common operations, with a store holding many tasks. A measurement, not a test:
-//! `cargo run --release -p tm-e2e-tests --bin tm-bench [stored tasks]`.
+//! `cargo run --release -p tm-e2e-tests --bin tm-bench [stored tasks] [open tasks in the team]`.
 
 use serde_json::json;
 use std::time::Instant;
@@ -12,6 +12,10 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
+    let open: usize = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     let api = Api::in_process().with_directory();
     let t = Tasks::new(&api);
     let started = Instant::now();
@@ -21,8 +25,11 @@ fn main() {
             t.ok(&id, "terminate", None);
         }
     }
+    for _ in 0..open {
+        t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    }
     println!(
-        "seeded {stored} tasks in {:.1} s",
+        "seeded {stored} tasks and {open} open in the measured team in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let rounds = 2_000;

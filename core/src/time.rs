@@ -56,9 +56,23 @@ impl Serialize for Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Timestamp::parse_rfc3339(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
+        deserializer.deserialize_str(TimestampVisitor)
+    }
+}
+
+/// Parses the text where it lies (no allocation per timestamp: index documents hold many).
+struct TimestampVisitor;
+
+impl serde::de::Visitor<'_> for TimestampVisitor {
+    type Value = Timestamp;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an RFC 3339 timestamp")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Timestamp, E> {
+        Timestamp::parse_rfc3339(text).ok_or_else(|| {
+            E::custom(format!(
                 "invalid timestamp '{text}', expected RFC 3339 such as 2026-01-31T12:00:00.000Z"
             ))
         })
@@ -68,6 +82,20 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_from_json_text_escaped_or_not_and_names_bad_input() {
+        let plain: Timestamp = serde_json::from_str(r#""2026-01-31T12:00:00.000Z""#).unwrap();
+        let escaped: Timestamp =
+            serde_json::from_str(r#""\u0032026-01-31T12:00:00.000Z""#).unwrap();
+        assert_eq!(plain, escaped);
+        assert_eq!(plain.to_rfc3339(), "2026-01-31T12:00:00.000Z");
+        let error = serde_json::from_str::<Timestamp>(r#""yesterday""#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("invalid timestamp 'yesterday'"), "{error}");
+        assert!(serde_json::from_str::<Timestamp>("17").is_err());
+    }
 
     #[test]
     fn formats_with_milliseconds_in_utc() {

@@ -350,6 +350,23 @@ pub fn consultation_transfer_and_terminate_flows(api: &Api) {
         t.get(&task)["TransferredTo"]["Uri"],
         "sip:carla@contoso.com"
     );
+    // A plain (blind) transfer records where the customer went too: a number, then a user.
+    let task = t.in_state("Connected", None);
+    t.ok(
+        &task,
+        "transfer",
+        Some(json!({"Target": "tel:+41445550177"})),
+    );
+    let moved = t.get(&task)["TransferredTo"].clone();
+    assert_eq!(moved["Uri"], "tel:+41445550177");
+    assert_eq!(moved["UserId"], Value::Null);
+    let task = t.in_state("OnHold", None);
+    t.ok(
+        &task,
+        "transfer",
+        Some(json!({"Target": "sip:carla@contoso.com"})),
+    );
+    assert_eq!(t.get(&task)["TransferredTo"]["UserId"], CARLA);
     // Consultation transfer from Conference.
     let task = t.in_state("Conference", None);
     assert_eq!(
@@ -1316,6 +1333,58 @@ pub fn admin_directory_one_entity_at_a_time(api: &Api) {
     assert_eq!(
         read(&format!("/v1.0/users/{user}/teams/conversationas"))[0]["ConversationAsService"],
         "ExternalConversations"
+    );
+    // Eva also joins Support, with a right there; removing the Night membership and right
+    // removes exactly those.
+    assert_status(
+        &put(
+            format!("/admin/v1.0/teams/{TEAM_SUPPORT}/members/{user}"),
+            json!({"IsActive": true}),
+        ),
+        201,
+    );
+    assert_status(
+        &put(
+            format!("/admin/v1.0/users/{user}/conversationas/{TEAM_SUPPORT}"),
+            json!({"ConversationAsService": "AllConversations"}),
+        ),
+        201,
+    );
+    for path in [
+        format!("/admin/v1.0/teams/{team}/members/{user}"),
+        format!("/admin/v1.0/users/{user}/conversationas/{team}"),
+    ] {
+        assert_eq!(api.admin("DELETE", &path, None).status, 204, "{path}");
+    }
+    let teams_of_eva: Vec<Value> = read(&format!("/v1.0/teams/bymember/{user}"))
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(teams_of_eva.len(), 1, "{teams_of_eva:?}");
+    assert_eq!(teams_of_eva[0]["Id"], TEAM_SUPPORT);
+    let rights = read(&format!("/v1.0/users/{user}/teams/conversationas"));
+    assert_eq!(rights.as_array().map(Vec::len), Some(1), "{rights}");
+    assert_eq!(rights[0]["TeamId"], TEAM_SUPPORT);
+    // And back, for what follows.
+    for path in [
+        format!("/admin/v1.0/teams/{TEAM_SUPPORT}/members/{user}"),
+        format!("/admin/v1.0/users/{user}/conversationas/{TEAM_SUPPORT}"),
+    ] {
+        assert_eq!(api.admin("DELETE", &path, None).status, 204, "{path}");
+    }
+    assert_status(
+        &put(
+            format!("/admin/v1.0/teams/{team}/members/{user}"),
+            json!({"IsActive": true}),
+        ),
+        201,
+    );
+    assert_status(
+        &put(
+            format!("/admin/v1.0/users/{user}/conversationas/{team}"),
+            json!({"ConversationAsService": "ExternalConversations"}),
+        ),
+        201,
     );
     let below_care: Vec<Value> = read(&format!("/v1.0/organizationunits/{OU_CARE}/teams"))
         .as_array()

@@ -917,4 +917,24 @@ fn the_document_states_the_success_answers_of_the_contract() {
             "{method} {path}"
         );
     }
+    // `GET /teams?status=Active|Inactive` (the vendor's filter), and no other route takes it.
+    let status_parameter = |path: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "status" && p["in"] == "query")
+            .map(|p| p["schema"]["$ref"].clone())
+    };
+    assert_eq!(
+        status_parameter("/v1.0/teams"),
+        Some(json!("#/components/schemas/TeamStatus"))
+    );
+    for path in [
+        "/v1.0/users",
+        "/v1.0/teams/{teamIdentifier}/users",
+        "/v1.0/teams/{teamIdentifier}",
+    ] {
+        assert_eq!(status_parameter(path), None, "{path}");
+    }
 }

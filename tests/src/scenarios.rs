@@ -1310,20 +1310,32 @@ pub fn admin_directory_one_entity_at_a_time(api: &Api) {
         &put(format!("/admin/v1.0/users/{user}"), user_body.clone()),
         201,
     );
-    assert_status(
-        &put(
+    // Eva joins a team with a conversation-as right there (both created: 201).
+    let join = |team: &str, service: &str| {
+        assert_status(
+            &put(
+                format!("/admin/v1.0/teams/{team}/members/{user}"),
+                json!({"IsActive": true}),
+            ),
+            201,
+        );
+        assert_status(
+            &put(
+                format!("/admin/v1.0/users/{user}/conversationas/{team}"),
+                json!({"ConversationAsService": service}),
+            ),
+            201,
+        );
+    };
+    let leave = |team: &str| {
+        for path in [
             format!("/admin/v1.0/teams/{team}/members/{user}"),
-            json!({"IsActive": true}),
-        ),
-        201,
-    );
-    assert_status(
-        &put(
             format!("/admin/v1.0/users/{user}/conversationas/{team}"),
-            json!({"ConversationAsService": "ExternalConversations"}),
-        ),
-        201,
-    );
+        ] {
+            assert_eq!(api.admin("DELETE", &path, None).status, 204, "{path}");
+        }
+    };
+    join(team, "ExternalConversations");
     // The API sees them at once, by every identifier.
     let read = |path: &str| assert_status(&api.call(&key, "GET", path, None), 200);
     assert_eq!(read("/v1.0/teams/SIP:NIGHT@contoso.com")["Id"], team);
@@ -1334,28 +1346,9 @@ pub fn admin_directory_one_entity_at_a_time(api: &Api) {
         read(&format!("/v1.0/users/{user}/teams/conversationas"))[0]["ConversationAsService"],
         "ExternalConversations"
     );
-    // Eva also joins Support, with a right there; removing the Night membership and right
-    // removes exactly those.
-    assert_status(
-        &put(
-            format!("/admin/v1.0/teams/{TEAM_SUPPORT}/members/{user}"),
-            json!({"IsActive": true}),
-        ),
-        201,
-    );
-    assert_status(
-        &put(
-            format!("/admin/v1.0/users/{user}/conversationas/{TEAM_SUPPORT}"),
-            json!({"ConversationAsService": "AllConversations"}),
-        ),
-        201,
-    );
-    for path in [
-        format!("/admin/v1.0/teams/{team}/members/{user}"),
-        format!("/admin/v1.0/users/{user}/conversationas/{team}"),
-    ] {
-        assert_eq!(api.admin("DELETE", &path, None).status, 204, "{path}");
-    }
+    // Eva also joins Support; removing the Night membership and right removes exactly those.
+    join(TEAM_SUPPORT, "AllConversations");
+    leave(team);
     let teams_of_eva: Vec<Value> = read(&format!("/v1.0/teams/bymember/{user}"))
         .as_array()
         .cloned()
@@ -1366,26 +1359,8 @@ pub fn admin_directory_one_entity_at_a_time(api: &Api) {
     assert_eq!(rights.as_array().map(Vec::len), Some(1), "{rights}");
     assert_eq!(rights[0]["TeamId"], TEAM_SUPPORT);
     // And back, for what follows.
-    for path in [
-        format!("/admin/v1.0/teams/{TEAM_SUPPORT}/members/{user}"),
-        format!("/admin/v1.0/users/{user}/conversationas/{TEAM_SUPPORT}"),
-    ] {
-        assert_eq!(api.admin("DELETE", &path, None).status, 204, "{path}");
-    }
-    assert_status(
-        &put(
-            format!("/admin/v1.0/teams/{team}/members/{user}"),
-            json!({"IsActive": true}),
-        ),
-        201,
-    );
-    assert_status(
-        &put(
-            format!("/admin/v1.0/users/{user}/conversationas/{team}"),
-            json!({"ConversationAsService": "ExternalConversations"}),
-        ),
-        201,
-    );
+    leave(TEAM_SUPPORT);
+    join(team, "ExternalConversations");
     let below_care: Vec<Value> = read(&format!("/v1.0/organizationunits/{OU_CARE}/teams"))
         .as_array()
         .cloned()

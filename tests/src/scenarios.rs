@@ -870,7 +870,7 @@ pub fn role_matrix(api: &Api) {
             || (held, needed) == ("TasksManage", "TasksReadonly")
             || (held, needed) == ("UsersControl", "UsersReadonly")
     };
-    // Driven by the literal table (tests/tests/in_process_only.rs checks that the route table
+    // Driven by the literal table (tests/tests/contract_document.rs checks that the route table
     // agrees with it), so a wrong role on a route fails here.
     for (method, template, access) in crate::contract::ROLE_TABLE {
         let path = concrete(api, &tasks, template);

@@ -1,8 +1,8 @@
-//! Tests that need the in-process backend: a virtual clock, store access (operation counts,
-//! outages, raw contents) or many threads on one store.
+//! Tests that need the in-process backend: a virtual clock, store access (outages, raw
+//! contents) or many threads on one store. Store costs: `store_costs.rs`; the route table and
+//! the OpenAPI document against the contract: `contract_document.rs`.
 
 use serde_json::json;
-use tm_core::routes::{route, RouteMatch, ROUTES};
 use tm_core::Request;
 use tm_e2e_tests::scenarios::Tasks;
 use tm_e2e_tests::*;
@@ -87,128 +87,6 @@ fn longest_waiting_task_follows_priority_then_age_then_arrival() {
 }
 
 #[test]
-fn store_operations_per_request_do_not_grow_with_stored_tasks() {
-    let measure = |stored_tasks: usize| -> Vec<(String, u64)> {
-        let api = Api::in_process().with_directory();
-        let t = Tasks::new(&api);
-        // The stored tasks live in EMEA and are mostly finished, as in a long-running
-        // install; the measured team (Support) holds a few open ones.
-        for i in 0..stored_tasks {
-            let id = t.create(TEAM_EMEA, "ExternalTask", "Normal");
-            if i % 100 != 0 {
-                t.ok(&id, "terminate", None);
-            }
-        }
-        let queued = t.create(TEAM_SUPPORT, "IncomingCall", "High");
-        let connected = t.in_state("Connected", None);
-        let requests: Vec<Probe> = vec![
-            (
-                "longest waiting",
-                "GET",
-                format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
-                None,
-            ),
-            (
-                "team tasks",
-                "GET",
-                format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
-                None,
-            ),
-            (
-                "user tasks",
-                "GET",
-                format!("/v1.0/users/{ANNA}/tasks"),
-                None,
-            ),
-            ("get task", "GET", format!("/v1.0/tasks/{queued}"), None),
-            (
-                "create",
-                "POST",
-                format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
-                Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41"}})),
-            ),
-            (
-                "offer",
-                "POST",
-                format!("/v1.0/tasks/{queued}/offer"),
-                Some(json!({"UserIdentifier": BEN})),
-            ),
-            (
-                "hold",
-                "POST",
-                format!("/v1.0/tasks/{connected}/hold"),
-                None,
-            ),
-            (
-                "consult",
-                "POST",
-                format!("/v1.0/tasks/{connected}/consultationCall"),
-                Some(json!({"Target": CARLA})),
-            ),
-            (
-                "consultative calls",
-                "GET",
-                format!("/v1.0/users/{CARLA}/consultativeCalls"),
-                None,
-            ),
-            ("teams", "GET", "/v1.0/teams".to_string(), None),
-        ];
-        count_operations(&api, &t.key, requests)
-    };
-    same_and_bounded(measure(10), measure(10_000), "10 / 10,000 stored tasks");
-}
-
-/// Sends each request and counts the store operations it took (each must succeed).
-fn count_operations(api: &Api, key: &str, requests: Vec<Probe>) -> Vec<(String, u64)> {
-    let store = api.store().expect("in-process");
-    requests
-        .into_iter()
-        .map(|(name, method, path, body)| {
-            let before = store.operations();
-            let response = api.call(key, method, &path, body);
-            assert!(
-                response.status < 300,
-                "{name}: {} {}",
-                response.status,
-                response.json_body()
-            );
-            (name.to_string(), store.operations() - before)
-        })
-        .collect()
-}
-
-/// Store operations per request as docs/api.md ("Cost") states them, written out: a simple read
-/// is one round trip (the key and the record it names, read ahead in one batch).
-const DOCUMENTED_OPERATIONS: &[(&str, u64)] = &[
-    ("get task", 1),
-    ("user by id", 1),
-    ("team by id", 1),
-    ("health", 1),
-    ("longest waiting", 2),
-    ("team tasks", 2),
-    ("hold", 2),
-    ("create", 5),
-];
-
-/// The counts must not depend on the size, stay small, and stay within what the docs state.
-fn same_and_bounded(small: Vec<(String, u64)>, large: Vec<(String, u64)>, sizes: &str) {
-    eprintln!("store operations per request ({sizes}): {small:?} / {large:?}");
-    assert_eq!(small, large, "a request's store operations grew ({sizes})");
-    for (name, operations) in &small {
-        assert!(
-            *operations <= 16,
-            "{name} takes {operations} store operations"
-        );
-        if let Some((_, documented)) = DOCUMENTED_OPERATIONS.iter().find(|(n, _)| n == name) {
-            assert!(
-                operations <= documented,
-                "{name} takes {operations} store operations; docs/api.md says {documented}"
-            );
-        }
-    }
-}
-
-#[test]
 fn store_outage_gives_503_json_and_loses_nothing() {
     let api = Api::in_process().with_directory();
     let t = Tasks::new(&api);
@@ -281,110 +159,6 @@ fn expiry_is_judged_by_the_passed_in_clock() {
         401,
         "Unauthorized",
     );
-}
-
-/// The endpoints of the vendor document, copied from `shared/seed/teammanager-api.txt`.
-const VENDOR_ENDPOINTS: &[&str] = &[
-    "GET /v1.0/teams/{teamIdentifier}/tasks",
-    "GET /v1.0/teams/{teamIdentifier}/longestwaitingtask",
-    "GET /v1.0/tasks/byteamsmember/{userIdentifier}",
-    "POST /v1.0/tasks/outboundCall/start",
-    "GET /v1.0/users/{userIdentifier}/tasks",
-    "POST /v1.0/tasks/{taskIdentifier}/transfer",
-    "POST /v1.0/tasks/{taskIdentifier}/hold",
-    "POST /v1.0/tasks/{taskIdentifier}/resume",
-    "POST /v1.0/tasks/{taskIdentifier}/terminate",
-    "POST /v1.0/tasks/{taskIdentifier}/consultationCall",
-    "GET /v1.0/tasks/{taskIdentifier}/consultationCall",
-    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/merge",
-    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/transfer",
-    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/terminate",
-    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/leave",
-    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/audioRoutes",
-    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/terminateCustomerCall",
-    "GET /v1.0/users/{userIdentifier}/consultativeCalls",
-    "GET /v1.0/teams",
-    "GET /v1.0/teams/{teamIdentifier}",
-    "GET /v1.0/teams/bymember/{userIdentifier}",
-    "GET /v1.0/organizationunits/{ouIdentifier}/teams",
-    "GET /v1.0/users/{userIdentifier}/teams/conversationas",
-    "GET /v1.0/users/{userIdentifier}",
-    "GET /v1.0/users",
-    "GET /v1.0/teams/{teamIdentifier}/users",
-    "POST /v1.0/teams/{teamIdentifier}/users/{userIdentifier}/active",
-];
-
-/// The extension endpoints API.md requires.
-const EXTENSION_ENDPOINTS: &[&str] = &[
-    "POST /v1.0/teams/{teamIdentifier}/tasks",
-    "GET /v1.0/tasks/{taskIdentifier}",
-    "POST /v1.0/tasks/{taskIdentifier}/offer",
-    "POST /v1.0/tasks/{taskIdentifier}/accept",
-    "POST /v1.0/tasks/{taskIdentifier}/decline",
-    "POST /v1.0/tasks/{taskIdentifier}/answered",
-    "POST /v1.0/tasks/{taskIdentifier}/consultationCall/answered",
-    "GET /v1.0/openapi.json",
-    "GET /health",
-    "GET /admin/v1.0/directory",
-    "PUT /admin/v1.0/directory",
-    "POST /admin/v1.0/apikeys",
-    "GET /admin/v1.0/apikeys",
-    "PATCH /admin/v1.0/apikeys/{id}",
-    "DELETE /admin/v1.0/apikeys/{id}",
-];
-
-#[test]
-fn every_required_endpoint_is_routed_and_in_the_openapi_document() {
-    let api = Api::in_process();
-    let doc = assert_status(&api.send(Request::new("GET", "/v1.0/openapi.json")), 200);
-    for endpoint in VENDOR_ENDPOINTS.iter().chain(EXTENSION_ENDPOINTS) {
-        let (method, template) = endpoint.split_once(' ').unwrap_or_default();
-        let concrete = template
-            .split('/')
-            .map(|s| if s.starts_with('{') { "x1" } else { s })
-            .collect::<Vec<_>>()
-            .join("/");
-        let spec = match route(method, &concrete) {
-            RouteMatch::Found { spec, .. } => spec,
-            other => panic!("{endpoint} is not routed: {other:?}"),
-        };
-        let documented = &doc["paths"][spec.path][method.to_ascii_lowercase()];
-        assert!(
-            documented.is_object(),
-            "{endpoint} is missing from openapi.json"
-        );
-        assert!(
-            documented["responses"]["200"].is_object()
-                || documented["responses"]["201"].is_object()
-                || documented["responses"]["204"].is_object(),
-            "{endpoint}"
-        );
-    }
-    let vendor_routes = ROUTES.iter().filter(|r| r.vendor).count();
-    assert_eq!(
-        vendor_routes,
-        VENDOR_ENDPOINTS.len(),
-        "the vendor flag matches the vendor list"
-    );
-    // It reads as an OpenAPI 3.1 document (typed parse by the oas3 crate).
-    let parsed = oas3::from_json(doc.to_string()).expect("a valid OpenAPI 3.1 document");
-    assert_eq!(parsed.openapi, "3.1.0");
-    assert_eq!(
-        parsed.paths.as_ref().map(|p| p.len()),
-        Some(doc["paths"].as_object().map_or(0, |p| p.len()))
-    );
-    // Every schema a path refers to exists.
-    let text = doc.to_string();
-    for reference in text.split("#/components/schemas/").skip(1) {
-        let name: String = reference
-            .chars()
-            .take_while(|c| c.is_alphanumeric())
-            .collect();
-        assert!(
-            doc["components"]["schemas"][&name].is_object(),
-            "schema {name} is referenced but missing"
-        );
-    }
 }
 
 #[test]
@@ -493,123 +267,6 @@ mod concurrency_on_memory {
     fn indexes_converge_under_concurrent_changes_and_reads() {
         concurrency::indexes_converge_under_concurrent_changes_and_reads(&api());
     }
-}
-
-/// The requests whose store operations must not depend on the organization's size.
-type Probe = (
-    &'static str,
-    &'static str,
-    String,
-    Option<serde_json::Value>,
-);
-
-fn directory_requests(queued: &str) -> Vec<Probe> {
-    vec![
-        ("user by id", "GET", format!("/v1.0/users/{ANNA}"), None),
-        (
-            "user by SIP",
-            "GET",
-            "/v1.0/users/sip:anna@contoso.com".into(),
-            None,
-        ),
-        (
-            "user by UPN",
-            "GET",
-            "/v1.0/users/ANNA.UPN@contoso.com".into(),
-            None,
-        ),
-        (
-            "team by id",
-            "GET",
-            format!("/v1.0/teams/{TEAM_SUPPORT}"),
-            None,
-        ),
-        (
-            "team by SIP",
-            "GET",
-            "/v1.0/teams/sip:support@contoso.com".into(),
-            None,
-        ),
-        (
-            "team members",
-            "GET",
-            format!("/v1.0/teams/{TEAM_SUPPORT}/users"),
-            None,
-        ),
-        (
-            "teams of a user",
-            "GET",
-            format!("/v1.0/teams/bymember/{BEN}"),
-            None,
-        ),
-        (
-            "conversation as",
-            "GET",
-            format!("/v1.0/users/{ANNA}/teams/conversationas"),
-            None,
-        ),
-        (
-            "a page of users",
-            "GET",
-            "/v1.0/users?offset=0&limit=3".into(),
-            None,
-        ),
-        (
-            "longest waiting",
-            "GET",
-            format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
-            None,
-        ),
-        (
-            "create",
-            "POST",
-            format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
-            Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41"}})),
-        ),
-        (
-            "offer",
-            "POST",
-            format!("/v1.0/tasks/{queued}/offer"),
-            Some(json!({"UserIdentifier": "sip:ben@contoso.com"})),
-        ),
-        (
-            "decline",
-            "POST",
-            format!("/v1.0/tasks/{queued}/decline"),
-            None,
-        ),
-        (
-            "block",
-            "POST",
-            format!("/v1.0/teams/{TEAM_SUPPORT}/users/{ANNA}/active"),
-            Some(json!({"Active": false})),
-        ),
-        (
-            "unblock",
-            "POST",
-            format!("/v1.0/teams/{TEAM_SUPPORT}/users/{ANNA}/active"),
-            Some(json!({"Active": true})),
-        ),
-        ("get task", "GET", format!("/v1.0/tasks/{queued}"), None),
-        ("health", "GET", "/health".into(), None),
-    ]
-}
-
-#[test]
-fn store_operations_per_request_do_not_grow_with_the_organization() {
-    let measure = |extra_users: usize| -> Vec<(String, u64)> {
-        let api = Api::in_process();
-        let loaded = api.admin(
-            "PUT",
-            "/admin/v1.0/directory",
-            Some(large_directory(extra_users)),
-        );
-        assert_eq!(loaded.status, 200, "{}", loaded.json_body());
-        let t = Tasks::new(&api);
-        let queued = t.create(TEAM_SUPPORT, "IncomingCall", "High");
-        count_operations(&api, &t.key, directory_requests(&queued))
-    };
-    same_and_bounded(measure(16), measure(10_000), "20 / 10,016 users");
 }
 
 #[test]
@@ -772,169 +429,31 @@ fn a_directory_stored_as_one_document_by_an_earlier_version_is_moved_on_first_us
     assert_eq!(again, None, "a 200 prepares nothing");
 }
 
+/// "Bodies over 64 KiB: 413": a body of exactly 64 KiB is taken, one byte more is not; a route
+/// without a body ignores whatever is sent, with any content type.
 #[test]
-fn the_route_table_grants_exactly_the_roles_of_the_contract() {
-    use tm_core::routes::Access;
-    use tm_e2e_tests::contract::ROLE_TABLE;
-    let mut routed = Vec::new();
-    for spec in ROUTES {
-        let access = match spec.access {
-            Access::Public => "Public".to_string(),
-            Access::Admin => "Admin".to_string(),
-            Access::ApiKey(role) => format!("{role:?}"),
-        };
-        routed.push((
-            spec.method.as_str().to_string(),
-            spec.path.to_string(),
-            access,
-        ));
-    }
-    let mut written: Vec<(String, String, String)> = ROLE_TABLE
-        .iter()
-        .map(|(m, p, a)| (m.to_string(), p.to_string(), a.to_string()))
-        .collect();
-    routed.sort();
-    written.sort();
-    assert_eq!(
-        routed, written,
-        "route table (left) and the contract's role table (right)"
-    );
-}
-
-#[test]
-fn responses_carry_every_property_their_schema_requires() {
+fn the_body_limit_is_exactly_64_kib_and_bodyless_routes_ignore_bodies() {
     let api = Api::in_process().with_directory();
     let t = Tasks::new(&api);
-    let doc = assert_status(&api.send(Request::new("GET", "/v1.0/openapi.json")), 200);
-    let task = t.in_state("Connected", None);
-    let samples = [
-        ("Task", t.get(&task)),
-        (
-            "Team",
-            assert_status(
-                &api.call(&t.key, "GET", &format!("/v1.0/teams/{TEAM_SUPPORT}"), None),
-                200,
-            ),
-        ),
-        (
-            "User",
-            assert_status(
-                &api.call(&t.key, "GET", &format!("/v1.0/users/{ANNA}"), None),
-                200,
-            ),
-        ),
-        ("TaskStatusData", t.ok(&task, "hold", None)),
-    ];
-    for (schema, body) in samples {
-        let required = doc["components"]["schemas"][schema]["required"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        assert!(!required.is_empty(), "{schema} requires something");
-        for name in required {
-            let name = name.as_str().unwrap_or_default();
-            assert!(
-                body.get(name).is_some(),
-                "{schema} response lacks {name}: {body}"
-            );
-        }
-        // And what is always sent is required (generated clients type it as present).
-        for (name, _) in body.as_object().into_iter().flatten() {
-            let listed = doc["components"]["schemas"][schema]["required"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|r| r == name.as_str());
-            assert!(listed, "{schema}.{name} is always sent but not required");
-        }
-    }
-}
-
-/// The success answers the OpenAPI document states, written out from API.md ("Starting a
-/// consultation ... returns 201 with the ConsultationCall", creates answer 201, actions
-/// answer TaskStatusData): a generated client decodes the answer by these.
-#[test]
-fn the_document_states_the_success_answers_of_the_contract() {
-    let api = Api::in_process().with_directory();
-    let doc = assert_status(&api.send(Request::new("GET", "/v1.0/openapi.json")), 200);
-    let expected = [
-        (
-            "post",
-            "/v1.0/tasks/{taskIdentifier}/consultationCall",
-            "201",
-            Some("ConsultationCall"),
-        ),
-        (
-            "get",
-            "/v1.0/tasks/{taskIdentifier}/consultationCall",
-            "200",
-            Some("ConsultationCall"),
-        ),
-        (
-            "post",
-            "/v1.0/teams/{teamIdentifier}/tasks",
-            "201",
-            Some("Task"),
-        ),
-        (
-            "post",
-            "/v1.0/tasks/outboundCall/start",
-            "201",
-            Some("Task"),
-        ),
-        (
-            "post",
-            "/v1.0/tasks/{taskIdentifier}/hold",
-            "200",
-            Some("TaskStatusData"),
-        ),
-        (
-            "post",
-            "/v1.0/tasks/{taskIdentifier}/consultationCall/merge",
-            "200",
-            Some("TaskStatusData"),
-        ),
-        ("get", "/v1.0/tasks/{taskIdentifier}", "200", Some("Task")),
-        ("post", "/admin/v1.0/apikeys", "201", Some("CreatedApiKey")),
-        ("delete", "/admin/v1.0/teams/{teamId}", "204", None),
-    ];
-    for (method, path, status, schema) in expected {
-        let responses = &doc["paths"][path][method]["responses"];
-        let success: Vec<&String> = responses
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(code, _)| code)
-            .filter(|code| code.starts_with('2'))
-            .collect();
-        assert_eq!(success, vec![status], "{method} {path}");
-        let declared = responses[status]["content"]["application/json"]["schema"]["$ref"].as_str();
-        assert_eq!(
-            declared,
-            schema
-                .map(|s| format!("#/components/schemas/{s}"))
-                .as_deref(),
-            "{method} {path}"
-        );
-    }
-    // `GET /teams?status=Active|Inactive` (the vendor's filter), and no other route takes it.
-    let status_parameter = |path: &str| {
-        doc["paths"][path]["get"]["parameters"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|p| p["name"] == "status" && p["in"] == "query")
-            .map(|p| p["schema"]["$ref"].clone())
+    let create = |size: usize| {
+        let mut body =
+            br#"{"Type":"ExternalTask","Customer":{"Uri":"mailto:a@example.com"}}"#.to_vec();
+        body.resize(size, b' ');
+        api.send(
+            Request::new("POST", &format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"))
+                .header("api_key", &t.key)
+                .header("Content-Type", "application/json")
+                .raw_body(&body),
+        )
     };
-    assert_eq!(
-        status_parameter("/v1.0/teams"),
-        Some(json!("#/components/schemas/TeamStatus"))
+    assert_status(&create(64 * 1024), 201);
+    assert_error(&create(64 * 1024 + 1), 413, "PayloadTooLarge");
+    let task = t.in_state("Connected", None);
+    let hold = api.send(
+        Request::new("POST", &format!("/v1.0/tasks/{task}/hold"))
+            .header("api_key", &t.key)
+            .header("Content-Type", "text/plain")
+            .raw_body(b"please hold"),
     );
-    for path in [
-        "/v1.0/users",
-        "/v1.0/teams/{teamIdentifier}/users",
-        "/v1.0/teams/{teamIdentifier}",
-    ] {
-        assert_eq!(status_parameter(path), None, "{path}");
-    }
+    assert_eq!(assert_status(&hold, 200)["Status"], "OnHold");
 }

@@ -1,0 +1,245 @@
+//! What a request costs the store: operation counts per request, equal for small and large
+//! organizations and stores, and within what docs/api.md states.
+
+use serde_json::json;
+use tm_e2e_tests::scenarios::Tasks;
+use tm_e2e_tests::*;
+
+#[test]
+fn store_operations_per_request_do_not_grow_with_stored_tasks() {
+    let measure = |stored_tasks: usize| -> Vec<(String, u64)> {
+        let api = Api::in_process().with_directory();
+        let t = Tasks::new(&api);
+        // The stored tasks live in EMEA and are mostly finished, as in a long-running
+        // install; the measured team (Support) holds a few open ones.
+        for i in 0..stored_tasks {
+            let id = t.create(TEAM_EMEA, "ExternalTask", "Normal");
+            if i % 100 != 0 {
+                t.ok(&id, "terminate", None);
+            }
+        }
+        let queued = t.create(TEAM_SUPPORT, "IncomingCall", "High");
+        let connected = t.in_state("Connected", None);
+        let requests: Vec<Probe> = vec![
+            (
+                "longest waiting",
+                "GET",
+                format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
+                None,
+            ),
+            (
+                "team tasks",
+                "GET",
+                format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+                None,
+            ),
+            (
+                "user tasks",
+                "GET",
+                format!("/v1.0/users/{ANNA}/tasks"),
+                None,
+            ),
+            ("get task", "GET", format!("/v1.0/tasks/{queued}"), None),
+            (
+                "create",
+                "POST",
+                format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+                Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41"}})),
+            ),
+            (
+                "offer",
+                "POST",
+                format!("/v1.0/tasks/{queued}/offer"),
+                Some(json!({"UserIdentifier": BEN})),
+            ),
+            (
+                "hold",
+                "POST",
+                format!("/v1.0/tasks/{connected}/hold"),
+                None,
+            ),
+            (
+                "consult",
+                "POST",
+                format!("/v1.0/tasks/{connected}/consultationCall"),
+                Some(json!({"Target": CARLA})),
+            ),
+            (
+                "consultative calls",
+                "GET",
+                format!("/v1.0/users/{CARLA}/consultativeCalls"),
+                None,
+            ),
+            ("teams", "GET", "/v1.0/teams".to_string(), None),
+        ];
+        count_operations(&api, &t.key, requests)
+    };
+    same_and_bounded(measure(10), measure(10_000), "10 / 10,000 stored tasks");
+}
+
+/// Sends each request and counts the store operations it took (each must succeed).
+fn count_operations(api: &Api, key: &str, requests: Vec<Probe>) -> Vec<(String, u64)> {
+    let store = api.store().expect("in-process");
+    requests
+        .into_iter()
+        .map(|(name, method, path, body)| {
+            let before = store.operations();
+            let response = api.call(key, method, &path, body);
+            assert!(
+                response.status < 300,
+                "{name}: {} {}",
+                response.status,
+                response.json_body()
+            );
+            (name.to_string(), store.operations() - before)
+        })
+        .collect()
+}
+
+/// Store operations per request as docs/api.md ("Cost") states them, written out: a simple read
+/// is one round trip (the key and the record it names, read ahead in one batch).
+const DOCUMENTED_OPERATIONS: &[(&str, u64)] = &[
+    ("get task", 1),
+    ("user by id", 1),
+    ("team by id", 1),
+    ("health", 1),
+    ("longest waiting", 2),
+    ("team tasks", 2),
+    ("hold", 2),
+    ("create", 5),
+];
+
+/// The counts must not depend on the size, stay small, and stay within what the docs state.
+fn same_and_bounded(small: Vec<(String, u64)>, large: Vec<(String, u64)>, sizes: &str) {
+    eprintln!("store operations per request ({sizes}): {small:?} / {large:?}");
+    assert_eq!(small, large, "a request's store operations grew ({sizes})");
+    for (name, operations) in &small {
+        assert!(
+            *operations <= 16,
+            "{name} takes {operations} store operations"
+        );
+        if let Some((_, documented)) = DOCUMENTED_OPERATIONS.iter().find(|(n, _)| n == name) {
+            assert!(
+                operations <= documented,
+                "{name} takes {operations} store operations; docs/api.md says {documented}"
+            );
+        }
+    }
+}
+
+/// The requests whose store operations must not depend on the organization's size.
+type Probe = (
+    &'static str,
+    &'static str,
+    String,
+    Option<serde_json::Value>,
+);
+
+fn directory_requests(queued: &str) -> Vec<Probe> {
+    vec![
+        ("user by id", "GET", format!("/v1.0/users/{ANNA}"), None),
+        (
+            "user by SIP",
+            "GET",
+            "/v1.0/users/sip:anna@contoso.com".into(),
+            None,
+        ),
+        (
+            "user by UPN",
+            "GET",
+            "/v1.0/users/ANNA.UPN@contoso.com".into(),
+            None,
+        ),
+        (
+            "team by id",
+            "GET",
+            format!("/v1.0/teams/{TEAM_SUPPORT}"),
+            None,
+        ),
+        (
+            "team by SIP",
+            "GET",
+            "/v1.0/teams/sip:support@contoso.com".into(),
+            None,
+        ),
+        (
+            "team members",
+            "GET",
+            format!("/v1.0/teams/{TEAM_SUPPORT}/users"),
+            None,
+        ),
+        (
+            "teams of a user",
+            "GET",
+            format!("/v1.0/teams/bymember/{BEN}"),
+            None,
+        ),
+        (
+            "conversation as",
+            "GET",
+            format!("/v1.0/users/{ANNA}/teams/conversationas"),
+            None,
+        ),
+        (
+            "a page of users",
+            "GET",
+            "/v1.0/users?offset=0&limit=3".into(),
+            None,
+        ),
+        (
+            "longest waiting",
+            "GET",
+            format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask"),
+            None,
+        ),
+        (
+            "create",
+            "POST",
+            format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+            Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41"}})),
+        ),
+        (
+            "offer",
+            "POST",
+            format!("/v1.0/tasks/{queued}/offer"),
+            Some(json!({"UserIdentifier": "sip:ben@contoso.com"})),
+        ),
+        (
+            "decline",
+            "POST",
+            format!("/v1.0/tasks/{queued}/decline"),
+            None,
+        ),
+        (
+            "block",
+            "POST",
+            format!("/v1.0/teams/{TEAM_SUPPORT}/users/{ANNA}/active"),
+            Some(json!({"Active": false})),
+        ),
+        (
+            "unblock",
+            "POST",
+            format!("/v1.0/teams/{TEAM_SUPPORT}/users/{ANNA}/active"),
+            Some(json!({"Active": true})),
+        ),
+        ("get task", "GET", format!("/v1.0/tasks/{queued}"), None),
+        ("health", "GET", "/health".into(), None),
+    ]
+}
+
+#[test]
+fn store_operations_per_request_do_not_grow_with_the_organization() {
+    let measure = |extra_users: usize| -> Vec<(String, u64)> {
+        let api = Api::in_process();
+        let loaded = api.admin(
+            "PUT",
+            "/admin/v1.0/directory",
+            Some(large_directory(extra_users)),
+        );
+        assert_eq!(loaded.status, 200, "{}", loaded.json_body());
+        let t = Tasks::new(&api);
+        let queued = t.create(TEAM_SUPPORT, "IncomingCall", "High");
+        count_operations(&api, &t.key, directory_requests(&queued))
+    };
+    same_and_bounded(measure(16), measure(10_000), "20 / 10,016 users");
+}

@@ -356,3 +356,37 @@ fn the_document_describes_each_routes_errors_as_the_contract_does() {
     assert!(errors_of("put", "/admin/v1.0/directory").contains(&"409".to_string()));
     assert!(!errors_of("get", "/admin/v1.0/directory").contains(&"409".to_string()));
 }
+
+/// Operations are grouped as the vendor document groups its endpoints (Task, Team, User API),
+/// plus the service and admin endpoints: generated clients get one class per group.
+#[test]
+fn operations_are_tagged_by_the_vendors_groups() {
+    let api = Api::in_process().with_directory();
+    let doc = assert_status(&api.send(Request::new("GET", "/v1.0/openapi.json")), 200);
+    let expected = [
+        ("get", "/v1.0/teams/{teamIdentifier}/tasks", "Tasks"),
+        ("post", "/v1.0/tasks/{taskIdentifier}/hold", "Tasks"),
+        ("post", "/v1.0/teams/{teamIdentifier}/tasks", "Tasks"),
+        ("get", "/v1.0/teams/{teamIdentifier}", "Teams"),
+        (
+            "get",
+            "/v1.0/organizationunits/{ouIdentifier}/teams",
+            "Teams",
+        ),
+        ("get", "/v1.0/users/{userIdentifier}", "Users"),
+        (
+            "post",
+            "/v1.0/teams/{teamIdentifier}/users/{userIdentifier}/active",
+            "Users",
+        ),
+        ("get", "/health", "Service"),
+        ("put", "/admin/v1.0/directory", "Admin"),
+    ];
+    for (method, path, tag) in expected {
+        assert_eq!(
+            doc["paths"][path][method]["tags"],
+            json!([tag]),
+            "{method} {path}"
+        );
+    }
+}

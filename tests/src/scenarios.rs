@@ -367,6 +367,22 @@ pub fn consultation_transfer_and_terminate_flows(api: &Api) {
         Some(json!({"Target": "sip:carla@contoso.com"})),
     );
     assert_eq!(t.get(&task)["TransferredTo"]["UserId"], CARLA);
+    // Every consultation call has its own id.
+    let ids: Vec<Value> = ["Consulting", "Conference"]
+        .iter()
+        .map(|state| {
+            let task = t.in_state(state, None);
+            t.read(&format!("/v1.0/tasks/{task}/consultationCall"))["Id"].clone()
+        })
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+    for id in &ids {
+        let id = id.as_str().unwrap_or_default();
+        assert!(
+            id.len() == 36 && id != "00000000-0000-0000-0000-000000000000",
+            "{id}"
+        );
+    }
     // Consultation transfer from Conference.
     let task = t.in_state("Conference", None);
     assert_eq!(

@@ -390,3 +390,27 @@ fn operations_are_tagged_by_the_vendors_groups() {
         );
     }
 }
+
+/// The examples are real answers' shapes: each carries every property its schema requires.
+#[test]
+fn schema_examples_carry_every_required_property() {
+    let api = Api::in_process().with_directory();
+    let doc = assert_status(&api.send(Request::new("GET", "/v1.0/openapi.json")), 200);
+    for schema in ["Task", "Team"] {
+        let examples = doc["components"]["schemas"][schema]["examples"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!examples.is_empty(), "{schema} has an example");
+        for example in examples {
+            for name in doc["components"]["schemas"][schema]["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let name = name.as_str().unwrap_or_default();
+                assert!(example.get(name).is_some(), "{schema} example lacks {name}");
+            }
+        }
+    }
+}

@@ -457,3 +457,34 @@ fn the_body_limit_is_exactly_64_kib_and_bodyless_routes_ignore_bodies() {
     );
     assert_eq!(assert_status(&hold, 200)["Status"], "OnHold");
 }
+
+/// `EndedAt` is the time a task reached a final state: null before, set once, never moved.
+#[test]
+fn ended_at_is_set_once_when_the_task_ends() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let task = t.in_state("Connected", None);
+    api.advance(1_000);
+    t.ok(&task, "hold", None);
+    assert_eq!(t.get(&task)["EndedAt"], serde_json::Value::Null, "on hold");
+    api.advance(1_000);
+    let ended_at = api.now().to_rfc3339();
+    t.ok(&task, "terminate", None);
+    assert_eq!(t.get(&task)["EndedAt"], ended_at.as_str());
+}
+
+/// API key names: 1 to 100 characters (the schema's `maxLength`), counted as characters.
+#[test]
+fn api_key_names_are_one_to_a_hundred_characters() {
+    let api = Api::in_process().with_directory();
+    let create = |name: String| {
+        api.admin(
+            "POST",
+            "/admin/v1.0/apikeys",
+            Some(json!({"Name": name, "Roles": ["TasksReadonly"]})),
+        )
+    };
+    assert_status(&create("é".repeat(100)), 201);
+    assert_error(&create("é".repeat(101)), 400, "BadRequest");
+    assert_error(&create("  ".into()), 400, "BadRequest");
+}

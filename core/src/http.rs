@@ -92,6 +92,13 @@ impl Request {
             .map_or(self.path_and_query.as_str(), |(path, _)| path)
     }
 
+    /// A request to the admin API (`/admin/...`; paths route case-insensitively).
+    pub fn is_admin(&self) -> bool {
+        self.path()
+            .get(..7)
+            .is_some_and(|start| start.eq_ignore_ascii_case("/admin/"))
+    }
+
     pub fn query(&self) -> &str {
         self.path_and_query
             .split_once('?')
@@ -159,5 +166,24 @@ impl Response {
     /// The body parsed as JSON (`Null` when empty or not JSON); handy for hosts' tests and clients.
     pub fn json_body(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Request;
+
+    #[test]
+    fn admin_requests_are_known_by_their_path_in_any_case() {
+        for path in [
+            "/admin/v1.0/directory",
+            "/Admin/v1.0/apikeys?x=1",
+            "/ADMIN/",
+        ] {
+            assert!(Request::new("GET", path).is_admin(), "{path}");
+        }
+        for path in ["/v1.0/admin", "/admin", "/administrator/x", "/", ""] {
+            assert!(!Request::new("GET", path).is_admin(), "{path}");
+        }
     }
 }

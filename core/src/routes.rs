@@ -111,6 +111,15 @@ const fn r(
     }
 }
 
+impl RouteSpec {
+    /// The names of the path's parameters, in order (`{taskIdentifier}` → `taskIdentifier`).
+    pub fn param_names(&self) -> impl Iterator<Item = &'static str> {
+        self.path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+    }
+}
+
 const fn act(
     action: TaskAction,
     path: &'static str,

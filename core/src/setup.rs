@@ -50,8 +50,7 @@ pub fn handle_preparing(
     demo_data: impl FnOnce() -> bool,
     on_prepared: impl FnOnce(Result<Prepared, ApiError>),
 ) -> Response {
-    let path = request.path();
-    let first = path == "/health" || path.starts_with("/admin/");
+    let first = request.path() == "/health" || request.is_admin();
     if first {
         on_prepared(prepare_store(env, demo_data()));
         return handle(request, env);

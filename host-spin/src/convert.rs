@@ -63,7 +63,7 @@ pub struct Needs {
 impl Needs {
     pub fn of(request: &tm_core::Request) -> Needs {
         Needs {
-            admin_token: request.path().to_ascii_lowercase().starts_with("/admin/"),
+            admin_token: request.is_admin(),
             cors: request.header_value("Origin").is_some(),
         }
     }

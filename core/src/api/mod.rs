@@ -133,7 +133,7 @@ pub fn handle(request: &Request, env: &mut Env) -> Response {
 
 fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
     // The admin API takes whole directories (10,000 users, 40,000 memberships: several MB).
-    let limit = if request.path().starts_with("/admin/") {
+    let limit = if request.is_admin() {
         MAX_ADMIN_BODY_BYTES
     } else {
         MAX_BODY_BYTES
@@ -217,11 +217,7 @@ fn read_ahead(spec: &RouteSpec, params: &[String], request: &Request) -> Vec<Str
             request.header_value(auth::API_KEY_HEADER),
         ));
     }
-    let names = spec
-        .path
-        .split('/')
-        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')));
-    for (name, value) in names.zip(params) {
+    for (name, value) in spec.param_names().zip(params) {
         let value = value.trim();
         match name {
             "taskIdentifier" => keys.extend(TaskId::parse(value).map(repo::keys::task)),
@@ -232,10 +228,7 @@ fn read_ahead(spec: &RouteSpec, params: &[String], request: &Request) -> Vec<Str
                         spec.operation,
                         Operation::LongestWaitingTask | Operation::ListTeamTasks
                     ) {
-                        keys.extend(
-                            (0..repo::TEAM_INDEX_SHARDS)
-                                .map(|shard| repo::keys::team_index_shard(team, shard)),
-                        );
+                        keys.extend(repo::keys::team_index_shards(team));
                     }
                 }
             }

@@ -96,9 +96,7 @@ fn operation(spec: &RouteSpec) -> Value {
     }
 
     let mut parameters: Vec<Value> = spec
-        .path
-        .split('/')
-        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .param_names()
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
         .collect();
     if spec.path == "/v1.0/teams" {

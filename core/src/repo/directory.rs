@@ -10,7 +10,7 @@
 //! document of a team is also changed by `/v1.0` (blocking a user), so admin writes change it
 //! through compare-and-swap and keep a concurrent block unless they change that membership.
 
-use super::{decode, encode, keys, Repo, TeamIndex, UserIndex, Versioned, TEAM_INDEX_SHARDS};
+use super::{decode, encode, keys, Repo, TeamIndex, UserIndex, Versioned};
 use crate::auth::sha256_hex;
 use crate::error::ApiError;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
@@ -588,9 +588,7 @@ impl Repo<'_> {
             .iter()
             .filter(|t| !known_teams.contains(&t.id))
         {
-            for shard in 0..TEAM_INDEX_SHARDS {
-                fresh.push((keys::team_index_shard(team.id, shard), empty_team.clone()));
-            }
+            fresh.extend(keys::team_index_shards(team.id).map(|key| (key, empty_team.clone())));
         }
         // New users' indexes and new teams' members: only admin writes create them, so the
         // absent ones are written in batches; present ones (an interrupted earlier write) stay.

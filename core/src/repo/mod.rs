@@ -65,6 +65,10 @@ pub mod keys {
             _ => format!("index/team/{id}/{shard}"),
         }
     }
+    /// Every shard of a team's index, shard 0 first.
+    pub fn team_index_shards(id: TeamId) -> impl Iterator<Item = String> {
+        (0..super::TEAM_INDEX_SHARDS).map(move |shard| team_index_shard(id, shard))
+    }
     pub fn user_index(id: UserId) -> String {
         format!("index/user/{id}")
     }

@@ -385,6 +385,15 @@ impl Repo<'_> {
 
     /// Every shard of a team's index, in one batch read, each with the document it is.
     pub fn team_index_shards(&self, team: TeamId) -> Result<Vec<(IndexDoc, TeamIndex)>, ApiError> {
+        self.read_team_shards(team)
+    }
+
+    /// Every stored shard of a team's index in one batch read, decoded as `T` (the whole shard,
+    /// or only the part a reader needs), each with the document it is.
+    fn read_team_shards<T: DeserializeOwned>(
+        &self,
+        team: TeamId,
+    ) -> Result<Vec<(IndexDoc, T)>, ApiError> {
         let docs: Vec<IndexDoc> = (0..TEAM_INDEX_SHARDS)
             .map(|shard| IndexDoc::Team(team, shard))
             .collect();
@@ -478,18 +487,11 @@ impl Repo<'_> {
     /// Reads only the queues of the team's shards (their open lists are skipped, not decoded)
     /// and checks candidates best first: usually the first one is still queued.
     pub fn longest_waiting_task(&self, team: TeamId) -> Result<Option<StoredTask>, ApiError> {
-        let docs: Vec<IndexDoc> = (0..TEAM_INDEX_SHARDS)
-            .map(|shard| IndexDoc::Team(team, shard))
+        let mut queue: Vec<(QueueEntry, IndexDoc)> = self
+            .read_team_shards::<ShardQueue>(team)?
+            .into_iter()
+            .flat_map(|(doc, shard)| shard.queue.into_iter().map(move |q| (q, doc)))
             .collect();
-        let keys: Vec<String> = docs.iter().map(IndexDoc::key).collect();
-        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let mut queue: Vec<(QueueEntry, IndexDoc)> = Vec::new();
-        for ((doc, key), raw) in docs.into_iter().zip(&keys).zip(self.get_many(&refs)?) {
-            if let Some(raw) = raw {
-                let shard: ShardQueue = decode(key, &raw)?;
-                queue.extend(shard.queue.into_iter().map(|q| (q, doc)));
-            }
-        }
         while let Some(best) = (0..queue.len()).min_by_key(|&i| queue[i].0.serving_key()) {
             let (queued, source) = queue.swap_remove(best);
             let entry = IndexEntry::TeamQueue(team, queued.clone());

@@ -391,29 +391,25 @@ impl Widget {
 
     /// The focused element is inside the widget.
     fn holds_focus(&self) -> bool {
-        web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.active_element())
-            .is_some_and(|active| self.root.contains(Some(&active)))
+        active_element().is_some_and(|active| self.root.contains(Some(&active)))
     }
 
     /// Something outside the widget has focus (not just the page itself).
     fn focus_elsewhere(&self) -> bool {
-        let document = web_sys::window().and_then(|w| w.document());
-        let body = document.as_ref().and_then(|d| d.body());
-        document
-            .and_then(|d| d.active_element())
-            .is_some_and(|active| {
-                !self.root.contains(Some(&active))
-                    && body
-                        .as_ref()
-                        .is_none_or(|b| b.as_ref() as &Element != &active)
-            })
+        let body = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body());
+        active_element().is_some_and(|active| {
+            !self.root.contains(Some(&active))
+                && body
+                    .as_ref()
+                    .is_none_or(|b| b.as_ref() as &Element != &active)
+        })
     }
 
     /// (task, action or "target") of the focused control inside the widget.
     fn focused_control(&self) -> Option<(String, String)> {
-        let active = web_sys::window()?.document()?.active_element()?;
+        let active = active_element()?;
         if !self.root.contains(Some(&active)) {
             return None;
         }
@@ -431,7 +427,6 @@ impl Widget {
         let Some((task, control)) = focused else {
             return;
         };
-        let document = web_sys::window().and_then(|w| w.document());
         let selectors = [
             if control == "target" {
                 format!(r#"input.tm-target[data-task="{task}"]"#)
@@ -445,9 +440,7 @@ impl Widget {
             if let Ok(Some(element)) = self.root.query_selector(&selector) {
                 if let Ok(element) = element.dyn_into::<HtmlElement>() {
                     let _ = element.focus();
-                    let took_focus = document
-                        .as_ref()
-                        .and_then(|d| d.active_element())
+                    let took_focus = active_element()
                         .is_some_and(|active| &active == element.as_ref() as &Element);
                     if !took_focus {
                         *self.pending_focus.borrow_mut() = Some((task, control));
@@ -564,6 +557,11 @@ impl Widget {
             }
         }
     }
+}
+
+/// The page's focused element.
+fn active_element() -> Option<Element> {
+    web_sys::window()?.document()?.active_element()
 }
 
 fn error_message(text: String) -> Message {

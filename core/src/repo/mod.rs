@@ -122,16 +122,18 @@ pub mod keys {
 
 mod api_keys;
 mod directory;
+mod task_index;
 mod tasks;
 
 pub use directory::{
     user_order, ChangeCounts, ConversationAsEntry, DirectoryChanges, DirectoryMeta, MemberEntry,
     TeamMembers,
 };
-pub use tasks::{
-    index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, StoredTask, TeamIndex, UserIndex,
+pub use task_index::{
+    index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex,
     TEAM_INDEX_SHARDS,
 };
+pub use tasks::StoredTask;
 
 /// A document together with the exact bytes read, for compare-and-swap.
 pub(crate) struct Versioned<T> {

@@ -341,6 +341,89 @@ pub fn indexes_converge_under_concurrent_changes_and_reads(api: &Api) {
     assert_eq!(ids(&ben["Tasks"]), want_ben);
 }
 
+/// Offers and declines of 64 queued tasks from 8 threads, then, when it is quiet,
+/// `longestwaitingtask` must serve the queued tasks in exactly the contract's order (priority,
+/// then `QueuedAt`): the per-shard queue heads written under contention name the right tasks.
+pub fn the_queue_is_served_in_order_after_parallel_changes(api: &Api) {
+    const PRIORITIES: [&str; 4] = ["High", "Normal", "StrictPriority", "Low"];
+    const RANK: [usize; 4] = [3, 4, 0, 5]; // their places in the vendor's enum
+    let t = Tasks::new(api);
+    // Created one after another with the clock moving: creation order is QueuedAt order.
+    let tasks: Vec<(String, (usize, usize))> = (0..64)
+        .map(|n| {
+            api.advance(20);
+            let kind = n % PRIORITIES.len();
+            let id = t.create(TEAM_SUPPORT, "IncomingCall", PRIORITIES[kind]);
+            (id, (RANK[kind], n))
+        })
+        .collect();
+    api.interleave_store_operations();
+    std::thread::scope(|scope| {
+        let handles = (0..8)
+            .map(|worker| {
+                let (t, tasks) = (&t, &tasks);
+                scope.spawn(move || {
+                    let mine: Vec<&String> = tasks
+                        .iter()
+                        .skip(worker)
+                        .step_by(8)
+                        .map(|(id, _)| id)
+                        .collect();
+                    let user = if worker % 2 == 0 { ANNA } else { BEN };
+                    for round in 0..24 {
+                        let task = mine[round % mine.len()];
+                        let offered = t.act(task, "offer", Some(json!({"UserIdentifier": user})));
+                        assert!(
+                            matches!(offered.status, 200 | 409 | 503),
+                            "offer: {}",
+                            offered.status
+                        );
+                        // In the last pass, every third task stays with its agent; the rest
+                        // go back to the queue.
+                        let keep = round >= 16 && (round % mine.len()).is_multiple_of(3);
+                        if offered.status == 200 && !keep {
+                            let declined = t.act(task, "decline", None);
+                            assert!(
+                                matches!(declined.status, 200 | 409 | 503),
+                                "decline: {}",
+                                declined.status
+                            );
+                        }
+                    }
+                })
+            })
+            .collect();
+        join_all(handles);
+    });
+    let mut waiting: Vec<(&String, (usize, usize))> = tasks
+        .iter()
+        .filter(|(id, _)| t.status(id) == "Queued")
+        .map(|(id, place)| (id, *place))
+        .collect();
+    waiting.sort_by_key(|(_, place)| *place);
+    assert!(
+        waiting.len() > 8 && waiting.len() < 64,
+        "{} waiting",
+        waiting.len()
+    );
+    let path = format!("/v1.0/teams/{TEAM_SUPPORT}/longestwaitingtask");
+    for (n, (expected, _)) in waiting.iter().enumerate() {
+        let served = t.read(&path);
+        assert_eq!(
+            served["Id"],
+            expected.as_str(),
+            "task {n} of {} served",
+            waiting.len()
+        );
+        t.ok(expected, "terminate", None);
+    }
+    assert_eq!(
+        t.api.call(&t.key, "GET", &path, None).status,
+        204,
+        "nothing left waiting"
+    );
+}
+
 /// A named check.
 pub type Check = (&'static str, fn(&Api));
 
@@ -366,5 +449,9 @@ pub const ALL: &[Check] = &[
     (
         "indexes_converge_under_concurrent_changes_and_reads",
         indexes_converge_under_concurrent_changes_and_reads,
+    ),
+    (
+        "the_queue_is_served_in_order_after_parallel_changes",
+        the_queue_is_served_in_order_after_parallel_changes,
     ),
 ];

@@ -267,6 +267,11 @@ mod concurrency_on_memory {
     fn indexes_converge_under_concurrent_changes_and_reads() {
         concurrency::indexes_converge_under_concurrent_changes_and_reads(&api());
     }
+
+    #[test]
+    fn the_queue_is_served_in_order_after_parallel_changes() {
+        concurrency::the_queue_is_served_in_order_after_parallel_changes(&api());
+    }
 }
 
 #[test]

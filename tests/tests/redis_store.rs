@@ -153,6 +153,14 @@ fn indexes_converge_under_concurrent_changes_and_reads() {
 }
 
 #[test]
+fn the_queue_is_served_in_order_after_parallel_changes() {
+    on_redis(
+        "the_queue_is_served_in_order_after_parallel_changes",
+        concurrency::the_queue_is_served_in_order_after_parallel_changes,
+    );
+}
+
+#[test]
 fn every_change_answered_2xx_survives_a_redis_crash() {
     let Some(mut server) = redis_or_skip("every_change_answered_2xx_survives_a_redis_crash") else {
         return;

@@ -209,7 +209,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
 
 /// What a request reads first, read in one batch before it starts: the API key's record and
 /// last use, and the task, team or user its path names by Id (for reads of a team's tasks,
-/// the shards of its index too).
+/// the shards of its index too, or for the longest waiting task their queue heads).
 fn read_ahead(spec: &RouteSpec, params: &[String], request: &Request) -> Vec<String> {
     let mut keys = Vec::new();
     if let Access::ApiKey(_) = spec.access {
@@ -224,11 +224,14 @@ fn read_ahead(spec: &RouteSpec, params: &[String], request: &Request) -> Vec<Str
             "teamIdentifier" => {
                 if let Some(team) = TeamId::parse(value) {
                     keys.push(repo::keys::team(team));
-                    if matches!(
-                        spec.operation,
-                        Operation::LongestWaitingTask | Operation::ListTeamTasks
-                    ) {
-                        keys.extend(repo::keys::team_index_shards(team));
+                    match spec.operation {
+                        Operation::LongestWaitingTask => {
+                            keys.extend(repo::keys::team_queue_heads(team))
+                        }
+                        Operation::ListTeamTasks => {
+                            keys.extend(repo::keys::team_index_shards(team))
+                        }
+                        _ => {}
                     }
                 }
             }

@@ -10,7 +10,7 @@
 //! document of a team is also changed by `/v1.0` (blocking a user), so admin writes change it
 //! through compare-and-swap and keep a concurrent block unless they change that membership.
 
-use super::{decode, encode, keys, Repo, TeamIndex, UserIndex, Versioned};
+use super::{decode, encode, keys, QueueHead, Repo, TeamIndex, UserIndex, Versioned};
 use crate::auth::sha256_hex;
 use crate::error::ApiError;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
@@ -578,10 +578,11 @@ impl Repo<'_> {
         let empty_user = encode(&UserIndex::default())?;
         let known_teams: HashSet<TeamId> = loaded.teams.iter().map(|t| t.id).collect();
         let known_users: HashSet<UserId> = loaded.users.iter().map(|u| u.id).collect();
-        // A new team's index, every shard of it, written with the other fresh documents below.
-        // No task request can touch them yet (the team record is written after them), so no
-        // creation gate is needed; task requests still make a missing shard through the gate
-        // for teams stored before the index was sharded.
+        // A new team's index, every shard of it and the head of each shard's queue, written
+        // with the other fresh documents below. No task request can touch them yet (the team
+        // record is written after them), so no creation gate is needed; task requests still make
+        // a missing shard or head through the gate for teams stored before these existed.
+        let empty_head = encode(&QueueHead::of_empty_shard())?;
         let mut fresh: Vec<(String, Vec<u8>)> = Vec::new();
         for team in desired
             .teams
@@ -589,6 +590,7 @@ impl Repo<'_> {
             .filter(|t| !known_teams.contains(&t.id))
         {
             fresh.extend(keys::team_index_shards(team.id).map(|key| (key, empty_team.clone())));
+            fresh.extend(keys::team_queue_heads(team.id).map(|key| (key, empty_head.clone())));
         }
         // New users' indexes and new teams' members: only admin writes create them, so the
         // absent ones are written in batches; present ones (an interrupted earlier write) stay.

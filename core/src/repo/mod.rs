@@ -69,6 +69,14 @@ pub mod keys {
     pub fn team_index_shards(id: TeamId) -> impl Iterator<Item = String> {
         (0..super::TEAM_INDEX_SHARDS).map(move |shard| team_index_shard(id, shard))
     }
+    /// The published head of one shard's queue (see `queue_heads`).
+    pub fn team_queue_head(id: TeamId, shard: u8) -> String {
+        format!("index/team-head/{id}/{shard}")
+    }
+    /// The queue heads of every shard of a team's index, shard 0 first.
+    pub fn team_queue_heads(id: TeamId) -> impl Iterator<Item = String> {
+        (0..super::TEAM_INDEX_SHARDS).map(move |shard| team_queue_head(id, shard))
+    }
     pub fn user_index(id: UserId) -> String {
         format!("index/user/{id}")
     }
@@ -122,6 +130,7 @@ pub mod keys {
 
 mod api_keys;
 mod directory;
+mod queue_heads;
 mod task_index;
 mod tasks;
 
@@ -129,6 +138,7 @@ pub use directory::{
     user_order, ChangeCounts, ConversationAsEntry, DirectoryChanges, DirectoryMeta, MemberEntry,
     TeamMembers,
 };
+pub use queue_heads::QueueHead;
 pub use task_index::{
     index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex,
     TEAM_INDEX_SHARDS,

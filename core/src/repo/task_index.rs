@@ -36,6 +36,21 @@ pub struct TeamIndex {
     pub open: Vec<TaskId>,
     /// Queued tasks of the team.
     pub queue: Vec<QueueEntry>,
+    /// Counts the changes of `queue` (not of `open`): the head of the queue published for this
+    /// shard says which count it was taken from (see [`super::queue_heads`]).
+    #[serde(default)]
+    pub queue_revision: u64,
+}
+
+impl TeamIndex {
+    /// The entry this shard serves first.
+    pub fn best_queued(&self) -> Option<&QueueEntry> {
+        self.queue.iter().min_by_key(|q| q.serving_key())
+    }
+
+    fn queued_entries_of(&self, task: TaskId) -> impl Iterator<Item = &QueueEntry> {
+        self.queue.iter().filter(move |q| q.task_id == task)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,16 +150,27 @@ impl IndexDocument for TeamIndex {
     fn add(&mut self, entry: &IndexEntry) -> bool {
         match entry {
             IndexEntry::TeamOpen(_, task) => push_missing(&mut self.open, task),
-            IndexEntry::TeamQueue(_, queued) => push_missing(&mut self.queue, queued),
+            IndexEntry::TeamQueue(_, queued) => {
+                let added = push_missing(&mut self.queue, queued);
+                if added {
+                    self.queue_revision += 1;
+                }
+                added
+            }
             _ => false,
         }
     }
     fn set_task_entries(&mut self, task: TaskId, entries: &[&IndexEntry]) {
+        let queued_before: Vec<QueueEntry> = self.queued_entries_of(task).cloned().collect();
         self.open.retain(|t| *t != task);
         self.queue.retain(|q| q.task_id != task);
+        let revision = self.queue_revision;
         for entry in entries {
             self.add(entry);
         }
+        // One count per change of the queue: removing and adding the same entry is none.
+        let unchanged = self.queued_entries_of(task).eq(queued_before.iter());
+        self.queue_revision = if unchanged { revision } else { revision + 1 };
     }
 }
 

@@ -11,6 +11,7 @@ use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::Task;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 
 /// A task as stored: the task plus its place in the queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,14 +92,16 @@ impl Repo<'_> {
     }
 
     /// Adds the entries a change is about to need (before the task write), one
-    /// read-modify-write per index document.
+    /// read-modify-write per index document; a team shard's queue head is published after it.
     fn add_entries(&self, entries: &[&IndexEntry]) -> Result<(), ApiError> {
+        /// The document as written, or `None` if it already had every entry.
         fn add<T: IndexDocument + Default>(
             repo: &Repo,
             key: &str,
             entries: &[&IndexEntry],
             create: bool,
-        ) -> Result<(), ApiError> {
+        ) -> Result<Option<T>, ApiError> {
+            let written = Cell::new(false);
             let change = |index: &mut T| {
                 let mut added = false;
                 for entry in entries {
@@ -107,26 +110,34 @@ impl Repo<'_> {
                 if added {
                     index.bump_revision();
                 }
+                written.set(added);
                 Ok(added)
             };
-            if repo.update::<T, _>(key, change)?.is_some() {
-                return Ok(());
-            }
-            if !create {
-                return Err(Repo::missing_index(key));
-            }
-            // A team shard's first entry creates it (behind the gate: one creator only).
-            repo.ensure_exists(key, &encode(&T::default())?, false)?;
-            repo.update::<T, _>(key, change)?
-                .map(|_| ())
-                .ok_or_else(|| Repo::missing_index(key))
+            let updated = match repo.update::<T, _>(key, change)? {
+                Some(updated) => updated,
+                None if !create => return Err(Repo::missing_index(key)),
+                None => {
+                    // A team shard's first entry creates it (behind the gate: one creator only).
+                    repo.ensure_exists(key, &encode(&T::default())?, false)?;
+                    repo.update::<T, _>(key, change)?
+                        .ok_or_else(|| Repo::missing_index(key))?
+                }
+            };
+            Ok(written.get().then_some(updated))
         }
         for doc in distinct_docs(entries.iter().copied()) {
             let in_doc: Vec<&IndexEntry> =
                 entries.iter().copied().filter(|e| e.doc() == doc).collect();
             match doc {
-                IndexDoc::Team(..) => add::<TeamIndex>(self, &doc.key(), &in_doc, true)?,
-                IndexDoc::User(_) => add::<UserIndex>(self, &doc.key(), &in_doc, false)?,
+                IndexDoc::Team(..) => {
+                    self.read_ahead_with_queue_head(doc)?;
+                    if let Some(shard) = add::<TeamIndex>(self, &doc.key(), &in_doc, true)? {
+                        self.publish_queue_head(doc, &shard)?;
+                    }
+                }
+                IndexDoc::User(_) => {
+                    add::<UserIndex>(self, &doc.key(), &in_doc, false)?;
+                }
             }
         }
         Ok(())
@@ -141,14 +152,16 @@ impl Repo<'_> {
     }
 
     /// Makes index document `doc` say about `task` what the task's current state says.
-    /// Reads the document first, then the task, and always writes (bumping the revision).
+    /// Reads the document first, then the task, and always writes (bumping the revision);
+    /// a team shard's queue head is published after it.
     fn reconcile(&self, doc: IndexDoc, task: TaskId) -> Result<(), ApiError> {
+        /// The document as written, or `None` if the task is not written yet.
         fn run<T: IndexDocument + Default>(
             repo: &Repo,
             key: &str,
             doc: IndexDoc,
             task: TaskId,
-        ) -> Result<(), ApiError> {
+        ) -> Result<Option<T>, ApiError> {
             for _ in 0..MAX_CAS_ATTEMPTS {
                 let Some(Versioned {
                     raw,
@@ -166,7 +179,7 @@ impl Repo<'_> {
                 // Read from the store, never ahead: it must be read after the document.
                 let task_key = keys::task(task);
                 let Some(task_raw) = repo.store.get(&task_key)? else {
-                    return Ok(());
+                    return Ok(None);
                 };
                 let stored: StoredTask = decode(&task_key, &task_raw)?;
                 let entries = index_entries(&stored);
@@ -174,7 +187,7 @@ impl Repo<'_> {
                 index.set_task_entries(task, &wanted);
                 index.bump_revision();
                 if repo.store.compare_and_swap(key, &raw, &encode(&index)?)? {
-                    return Ok(());
+                    return Ok(Some(index));
                 }
             }
             Err(ApiError::ServiceUnavailable(format!(
@@ -182,9 +195,25 @@ impl Repo<'_> {
             )))
         }
         match doc {
-            IndexDoc::Team(..) => run::<TeamIndex>(self, &doc.key(), doc, task),
-            IndexDoc::User(_) => run::<UserIndex>(self, &doc.key(), doc, task),
+            IndexDoc::Team(..) => {
+                self.read_ahead_with_queue_head(doc)?;
+                match run::<TeamIndex>(self, &doc.key(), doc, task)? {
+                    Some(shard) => self.publish_queue_head(doc, &shard),
+                    None => Ok(()),
+                }
+            }
+            IndexDoc::User(_) => run::<UserIndex>(self, &doc.key(), doc, task).map(|_| ()),
         }
+    }
+
+    /// Reads a team shard together with its queue head, which publishing reads after the
+    /// shard's write (a head read before that write is at worst older: its swap then fails
+    /// and is read again).
+    fn read_ahead_with_queue_head(&self, doc: IndexDoc) -> Result<(), ApiError> {
+        let IndexDoc::Team(team, shard) = doc else {
+            return Ok(());
+        };
+        self.prefetch(&[doc.key(), keys::team_queue_head(team, shard)])
     }
 
     /// Every shard of a team's index, in one batch read, each with the document it is.
@@ -288,23 +317,61 @@ impl Repo<'_> {
     }
 
     /// The queued task the team serves next, repairing stale queue entries on the way.
-    /// Reads only the queues of the team's shards (their open lists are skipped, not decoded)
-    /// and checks candidates best first: usually the first one is still queued.
+    /// Reads the published head of each shard (see [`super::queue_heads`]) and checks the
+    /// best one against its task: usually it is still queued, and nothing else is read. A shard
+    /// whose head is missing, or names an entry its task contradicts, is read whole (its queue
+    /// only) and its entries join the candidates; its head is published again on the way.
     pub fn longest_waiting_task(&self, team: TeamId) -> Result<Option<StoredTask>, ApiError> {
-        let mut queue: Vec<(QueueEntry, IndexDoc)> = self
-            .read_team_shards::<ShardQueue>(team)?
-            .into_iter()
-            .flat_map(|(doc, shard)| shard.queue.into_iter().map(move |q| (q, doc)))
-            .collect();
-        while let Some(best) = (0..queue.len()).min_by_key(|&i| queue[i].0.serving_key()) {
-            let (queued, source) = queue.swap_remove(best);
+        let mut candidates: Vec<(QueueEntry, IndexDoc)> = Vec::new();
+        let mut read_whole: Vec<IndexDoc> = Vec::new();
+        for (doc, head) in self.queue_heads(team)? {
+            match head {
+                Some(head) => candidates.extend(head.best.map(|best| (best, doc))),
+                None => read_whole.push(doc),
+            }
+        }
+        let mut read: Vec<IndexDoc> = Vec::new();
+        loop {
+            if !read_whole.is_empty() {
+                read.extend(read_whole.iter().copied());
+                for (doc, shard) in self.shard_queues(&read_whole)? {
+                    candidates.retain(|(_, source)| *source != doc);
+                    candidates.extend(shard.queue.iter().map(|q| (q.clone(), doc)));
+                    // Not a write of the shard: the head is published as this read saw it,
+                    // which a newer state still replaces.
+                    self.publish_queue_head(doc, &shard.into_index())?;
+                }
+                read_whole.clear();
+            }
+            let Some(best) = (0..candidates.len()).min_by_key(|&i| candidates[i].0.serving_key())
+            else {
+                return Ok(None);
+            };
+            let (queued, source) = candidates.swap_remove(best);
             let entry = IndexEntry::TeamQueue(team, queued.clone());
             let candidate = [(queued.task_id, entry, source)];
             if let Some(stored) = self.tasks_for_entries(&candidate)?.pop() {
                 return Ok(Some(stored));
             }
+            // A head's entry its task contradicts (now repaired): the rest of that shard's
+            // queue is unknown, so read it.
+            if !read.contains(&source) {
+                read_whole.push(source);
+            }
         }
-        Ok(None)
+    }
+
+    /// The queues of the given shards in one batch read (shards not stored are left out).
+    fn shard_queues(&self, docs: &[IndexDoc]) -> Result<Vec<(IndexDoc, ShardQueue)>, ApiError> {
+        let keys: Vec<String> = docs.iter().map(IndexDoc::key).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut shards = Vec::new();
+        for ((doc, key), raw) in docs.iter().zip(&keys).zip(self.store.get_many(&refs)?) {
+            if let Some(raw) = raw {
+                shards.push((*doc, decode(key, &raw)?));
+            }
+        }
+        Ok(shards)
     }
 }
 
@@ -313,6 +380,19 @@ impl Repo<'_> {
 #[serde(rename_all = "PascalCase")]
 struct ShardQueue {
     queue: Vec<QueueEntry>,
+    #[serde(default)]
+    queue_revision: u64,
+}
+
+impl ShardQueue {
+    /// As much of the shard as its queue head is taken from.
+    fn into_index(self) -> TeamIndex {
+        TeamIndex {
+            queue: self.queue,
+            queue_revision: self.queue_revision,
+            ..TeamIndex::default()
+        }
+    }
 }
 
 #[cfg(test)]

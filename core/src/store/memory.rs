@@ -15,6 +15,7 @@ pub struct MemoryStore {
     counter_keys: Mutex<BTreeSet<String>>,
     operations: AtomicU64,
     writes: AtomicU64,
+    bytes_read: AtomicU64,
     unavailable: AtomicBool,
     /// Yield the thread inside operations so that concurrent tests really interleave.
     yield_inside: AtomicBool,
@@ -33,6 +34,16 @@ impl MemoryStore {
     /// Number of operations that changed something (set, delete, swap, increment) so far.
     pub fn writes(&self) -> u64 {
         self.writes.load(Ordering::SeqCst)
+    }
+
+    /// Number of value bytes returned by reads so far (what a request had to transfer and parse).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::SeqCst)
+    }
+
+    fn count_read(&self, value: Option<&Vec<u8>>) {
+        let bytes = value.map_or(0, |v| v.len() as u64);
+        self.bytes_read.fetch_add(bytes, Ordering::SeqCst);
     }
 
     pub fn set_unavailable(&self, unavailable: bool) {
@@ -83,7 +94,9 @@ impl Store for MemoryStore {
                 "'{key}' is a counter written by increment and cannot be read with get"
             )));
         }
-        Ok(self.values()?.get(key).cloned())
+        let value = self.values()?.get(key).cloned();
+        self.count_read(value.as_ref());
+        Ok(value)
     }
 
     /// One operation, as a batch read is one round trip.
@@ -100,7 +113,12 @@ impl Store for MemoryStore {
         }
         drop(counters);
         let values = self.values()?;
-        Ok(keys.iter().map(|key| values.get(*key).cloned()).collect())
+        let found: Vec<Option<Vec<u8>>> =
+            keys.iter().map(|key| values.get(*key).cloned()).collect();
+        found
+            .iter()
+            .for_each(|value| self.count_read(value.as_ref()));
+        Ok(found)
     }
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use crate::demo;
 use crate::http::Request;
 use crate::ids::SequentialIds;
 use crate::model::TaskStatus;
-use crate::repo::team_shard;
+use crate::repo::{team_shard, QueueHead};
 use crate::store::{MemoryStore, Store, StoreError};
 use crate::time::Timestamp;
 use std::cell::{Cell, RefCell};
@@ -20,6 +20,9 @@ type Hook<'a> = Box<dyn FnMut(&str, &str, &MemoryStore) + 'a>;
 struct HookStore<'a> {
     inner: MemoryStore,
     hook: RefCell<Option<Hook<'a>>>,
+    /// The next compare-and-swap on this key fails as if the store went away (the request
+    /// dies there).
+    fail_next_swap_of: RefCell<Option<String>>,
 }
 
 impl HookStore<'_> {
@@ -47,6 +50,10 @@ impl Store for HookStore<'_> {
     }
     fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
         self.before("cas", key);
+        if self.fail_next_swap_of.borrow().as_deref() == Some(key) {
+            self.fail_next_swap_of.borrow_mut().take();
+            return Err(StoreError::Unavailable("injected failure".into()));
+        }
         self.inner.compare_and_swap(key, expected, new)
     }
     fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
@@ -76,6 +83,7 @@ fn setup() -> (HookStore<'static>, String, Vec<TaskId>) {
     let store = HookStore {
         inner: MemoryStore::new(),
         hook: RefCell::new(None),
+        fail_next_swap_of: RefCell::new(None),
     };
     let config = Config::default();
     let mut ids = SequentialIds::new(1);
@@ -349,4 +357,111 @@ fn an_update_between_a_task_write_and_its_index_cleanup_is_kept() {
         !anna_tasks(&store.inner).contains(&task),
         "the declined task is still Anna's"
     );
+}
+
+fn longest_waiting(store: &dyn Store, key: &str) -> crate::http::Response {
+    let path = format!("/v1.0/teams/{}/longestwaitingtask", demo::SUPPORT);
+    request(store, &Request::new("GET", &path).header("api_key", key))
+}
+
+fn queue_head(store: &MemoryStore, task: TaskId) -> Option<QueueHead> {
+    let raw = store
+        .get(&keys::team_queue_head(demo::SUPPORT, team_shard(task)))
+        .ok()??;
+    serde_json::from_slice(&raw).ok()
+}
+
+#[test]
+fn an_offer_that_dies_before_publishing_its_queue_head_is_repaired_by_the_next_reader() {
+    let (store, key, queued) = setup();
+    let first = longest_waiting(&store.inner, &key).json_body()["Id"].clone();
+    let first = queued
+        .iter()
+        .copied()
+        .find(|t| first == t.to_string())
+        .expect("the longest waiting task is queued");
+    let next = *queued.iter().find(|t| **t != first).expect("a second one");
+    // The offer commits and takes the entry out of the shard, then dies publishing the head.
+    *store.fail_next_swap_of.borrow_mut() =
+        Some(keys::team_queue_head(demo::SUPPORT, team_shard(first)));
+    let offer = post(
+        &key,
+        format!("/v1.0/tasks/{first}/offer"),
+        Some(serde_json::json!({"UserIdentifier": "ben@contoso.com"})),
+    );
+    assert_eq!(request(&store, &offer).status, 200);
+    assert!(
+        store.fail_next_swap_of.borrow().is_none(),
+        "the failure was injected"
+    );
+    let stale = queue_head(&store.inner, first).and_then(|h| h.best);
+    assert_eq!(stale.map(|q| q.task_id), Some(first), "the head is stale");
+    // The reader checks the head against the task, serves the next one and repairs the head.
+    let answer = longest_waiting(&store.inner, &key).json_body();
+    assert_eq!(answer["Id"], next.to_string());
+    let repaired = queue_head(&store.inner, first).and_then(|h| h.best);
+    assert_ne!(
+        repaired.map(|q| q.task_id),
+        Some(first),
+        "the head was not repaired"
+    );
+}
+
+#[test]
+fn a_create_that_cannot_publish_its_queue_head_fails_before_its_task_is_written() {
+    let (store, key, _) = setup();
+    let before = longest_waiting(&store.inner, &key).json_body()["Id"].clone();
+    let body = serde_json::json!({"Type": "IncomingCall", "Priority": "StrictPriority",
+        "Customer": {"Uri": "tel:+41445550100"}});
+    let create = post(
+        &key,
+        format!("/v1.0/teams/{}/tasks", demo::SUPPORT),
+        Some(body),
+    );
+    // The id the next task gets: its shard's head is where the create dies.
+    let mut ids = SequentialIds::new(99);
+    let id = TaskId(crate::ids::IdSource::next_id(&mut ids));
+    *store.fail_next_swap_of.borrow_mut() =
+        Some(keys::team_queue_head(demo::SUPPORT, team_shard(id)));
+    assert_eq!(request(&store, &create).status, 503);
+    assert!(
+        store.fail_next_swap_of.borrow().is_none(),
+        "the failure was injected"
+    );
+    assert!(store.inner.get(&keys::task(id)).ok().flatten().is_none());
+    // Nothing half-made is served; the same create again succeeds and is served first.
+    assert_eq!(
+        longest_waiting(&store.inner, &key).json_body()["Id"],
+        before
+    );
+    assert_eq!(request(&store, &create).status, 201);
+    assert_eq!(
+        longest_waiting(&store.inner, &key).json_body()["Id"],
+        id.to_string()
+    );
+}
+
+#[test]
+fn a_team_without_queue_heads_is_read_whole_once_then_by_its_heads() {
+    let (store, key, _) = setup();
+    let expected = longest_waiting(&store.inner, &key).json_body()["Id"].clone();
+    // As a team stored before queue heads existed.
+    for head in keys::team_queue_heads(demo::SUPPORT) {
+        assert!(store.inner.delete(&head).is_ok());
+    }
+    assert_eq!(
+        longest_waiting(&store.inner, &key).json_body()["Id"],
+        expected
+    );
+    let heads = keys::team_queue_heads(demo::SUPPORT)
+        .filter(|head| store.inner.get(head).ok().flatten().is_some())
+        .count();
+    assert_eq!(heads, usize::from(TEAM_INDEX_SHARDS), "heads published");
+    let operations = store.inner.operations();
+    assert_eq!(
+        longest_waiting(&store.inner, &key).json_body()["Id"],
+        expected
+    );
+    // The read-ahead (key, team, heads) and the task; no shard.
+    assert_eq!(store.inner.operations() - operations, 2);
 }

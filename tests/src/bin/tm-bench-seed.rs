@@ -2,12 +2,13 @@
 //! prints what the load needs as shell assignments:
 //! `tm-bench-seed <base-url> <admin-token> <users> <stored-tasks> <open-tasks-in-team>`.
 //! The directory is `large_directory(users)`; stored tasks are mostly terminated, spread over
-//! other teams; the measured team (Support) holds the given number of queued tasks.
+//! other teams; the measured team (Support) holds the given number of queued tasks, 64 more
+//! for offer / decline, and 64 connected calls for hold / resume.
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tm_e2e_tests::{large_directory, ANNA, TEAM_EMEA, TEAM_SUPPORT};
+use tm_e2e_tests::{large_directory, ANNA, BEN, TEAM_EMEA, TEAM_SUPPORT};
 
 fn call(
     agent: &ureq::Agent,
@@ -117,6 +118,10 @@ fn main() {
             });
         }
     });
+    // Queued tasks for offer / decline (each wrk thread alternates on its own share).
+    let queued_ids: Vec<String> = (0..64)
+        .map(|_| create(TEAM_SUPPORT, "IncomingCall"))
+        .collect();
     let mut connected = Vec::new();
     for _ in 0..64 {
         let id = create(TEAM_SUPPORT, "IncomingCall");
@@ -139,6 +144,9 @@ fn main() {
     println!("KEY={key}");
     println!("TEAM_ID={TEAM_SUPPORT}");
     println!("USER_ID={ANNA}");
+    println!("ANNA={ANNA}");
+    println!("BEN={BEN}");
     println!("TASK_ID={}", connected[0]);
     println!("CONNECTED=\"{}\"", connected.join(" "));
+    println!("QUEUED=\"{}\"", queued_ids.join(" "));
 }

@@ -173,7 +173,7 @@ pub fn list_team_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
 
 pub fn longest_waiting_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let team = find_team(&ctx.repo, ctx.param(0))?;
-    Ok(match ctx.repo.longest_waiting_task(team.id)? {
+    Ok(match ctx.repo.longest_waiting_task(team.id, ctx.now)? {
         Some(stored) => task_response(200, stored.task),
         None => Response::no_content(),
     })

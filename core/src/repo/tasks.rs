@@ -9,9 +9,16 @@ use super::{
 use crate::error::ApiError;
 use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::Task;
+use crate::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
+
+/// A create writes its index entries and then its task, within one request: a queue entry whose
+/// task is still not written this long after its `QueuedAt` belongs to a create that died in
+/// between, and is removed when `longestwaitingtask` meets it (else it would become the oldest
+/// entry of its shard and make every later read of that shard's queue whole).
+pub const ABANDONED_AFTER_MILLIS: i64 = 10 * 60 * 1000;
 
 /// A task as stored: the task plus its place in the queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -321,7 +328,13 @@ impl Repo<'_> {
     /// best one against its task: usually it is still queued, and nothing else is read. A shard
     /// whose head is missing, or names an entry its task contradicts, is read whole (its queue
     /// only) and its entries join the candidates; its head is published again on the way.
-    pub fn longest_waiting_task(&self, team: TeamId) -> Result<Option<StoredTask>, ApiError> {
+    /// Entries of a task that was never written, older than [`ABANDONED_AFTER_MILLIS`] at `now`,
+    /// are taken out on the way.
+    pub fn longest_waiting_task(
+        &self,
+        team: TeamId,
+        now: Timestamp,
+    ) -> Result<Option<StoredTask>, ApiError> {
         let mut candidates: Vec<(QueueEntry, IndexDoc)> = Vec::new();
         let mut read_whole: Vec<IndexDoc> = Vec::new();
         for (doc, head) in self.queue_heads(team)? {
@@ -353,11 +366,33 @@ impl Repo<'_> {
             if let Some(stored) = self.tasks_for_entries(&candidate)?.pop() {
                 return Ok(Some(stored));
             }
+            let abandoned_since = queued.queued_at.plus_millis(ABANDONED_AFTER_MILLIS);
+            if abandoned_since < now && self.task(queued.task_id)?.is_none() {
+                self.remove_abandoned_entries(source, queued.task_id)?;
+            }
             // A head's entry its task contradicts (now repaired): the rest of that shard's
             // queue is unknown, so read it.
             if !read.contains(&source) {
                 read_whole.push(source);
             }
+        }
+    }
+
+    /// Takes out of a team shard the entries of a task that was never written (a create that
+    /// died between its index write and its task write), and publishes the shard's head.
+    fn remove_abandoned_entries(&self, doc: IndexDoc, task: TaskId) -> Result<(), ApiError> {
+        let remove = |index: &mut TeamIndex| {
+            let listed =
+                index.open.contains(&task) || index.queue.iter().any(|q| q.task_id == task);
+            if listed {
+                index.set_task_entries(task, &[]);
+                index.bump_revision();
+            }
+            Ok(listed)
+        };
+        match self.update::<TeamIndex, _>(&doc.key(), remove)? {
+            Some(shard) => self.publish_queue_head(doc, &shard),
+            None => Ok(()),
         }
     }
 

@@ -215,7 +215,7 @@ fn a_stale_first_queue_entry_is_skipped_and_repaired() {
     let (store, key, queued) = setup();
     let repo = Repo::new(&store.inner);
     let best = repo
-        .longest_waiting_task(demo::SUPPORT)
+        .longest_waiting_task(demo::SUPPORT, NOW)
         .ok()
         .flatten()
         .map(|t| t.task.id)
@@ -464,4 +464,69 @@ fn a_team_without_queue_heads_is_read_whole_once_then_by_its_heads() {
     );
     // The read-ahead (key, team, heads) and the task; no shard.
     assert_eq!(store.inner.operations() - operations, 2);
+}
+
+/// What a create that died between its index write and its task write leaves: the entries of a
+/// task that does not exist, queued `minutes_ago` with the highest priority (so it is the best
+/// entry of its shard and named by the shard's head).
+fn abandoned_create(store: &MemoryStore, minutes_ago: i64) -> TaskId {
+    let task = TaskId(uuid::Uuid::from_u128(0xdead));
+    let queued = QueueEntry {
+        task_id: task,
+        priority: crate::model::Priority::StrictPriority,
+        queued_at: NOW.plus_millis(-minutes_ago * 60_000),
+        sequence: 0,
+    };
+    let open = IndexEntry::TeamOpen(demo::SUPPORT, task);
+    let queue = IndexEntry::TeamQueue(demo::SUPPORT, queued);
+    assert!(Repo::new(store).add_entries(&[&open, &queue]).is_ok());
+    assert_eq!(
+        queue_head(store, task)
+            .and_then(|h| h.best)
+            .map(|q| q.task_id),
+        Some(task)
+    );
+    task
+}
+
+fn shard_lists(store: &MemoryStore, task: TaskId) -> bool {
+    let shard: TeamIndex = store
+        .get(&keys::team_index_shard(demo::SUPPORT, team_shard(task)))
+        .ok()
+        .flatten()
+        .and_then(|raw| serde_json::from_slice(&raw).ok())
+        .unwrap_or_default();
+    shard.open.contains(&task) || shard.queue.iter().any(|q| q.task_id == task)
+}
+
+#[test]
+fn entries_of_a_create_that_died_long_ago_are_removed_when_met() {
+    let (store, key, _) = setup();
+    let expected = longest_waiting(&store.inner, &key).json_body()["Id"].clone();
+    let dead = abandoned_create(&store.inner, 11);
+    assert_eq!(
+        longest_waiting(&store.inner, &key).json_body()["Id"],
+        expected
+    );
+    assert!(
+        !shard_lists(&store.inner, dead),
+        "the abandoned entries stay"
+    );
+    let head = queue_head(&store.inner, dead).and_then(|h| h.best);
+    assert_ne!(head.map(|q| q.task_id), Some(dead));
+}
+
+#[test]
+fn entries_of_a_create_still_in_progress_are_kept() {
+    let (store, key, _) = setup();
+    let expected = longest_waiting(&store.inner, &key).json_body()["Id"].clone();
+    let in_progress = abandoned_create(&store.inner, 1);
+    assert_eq!(
+        longest_waiting(&store.inner, &key).json_body()["Id"],
+        expected
+    );
+    assert!(
+        shard_lists(&store.inner, in_progress),
+        "a create in progress lost its entries"
+    );
 }

@@ -130,14 +130,13 @@ pub mod keys {
 
 mod api_keys;
 mod directory;
+mod directory_write;
 mod queue_heads;
 mod task_index;
 mod tasks;
 
-pub use directory::{
-    user_order, ChangeCounts, ConversationAsEntry, DirectoryChanges, DirectoryMeta, MemberEntry,
-    TeamMembers,
-};
+pub use directory::{user_order, ConversationAsEntry, DirectoryMeta, MemberEntry, TeamMembers};
+pub use directory_write::{ChangeCounts, DirectoryChanges};
 pub use queue_heads::QueueHead;
 pub use task_index::{
     index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex,

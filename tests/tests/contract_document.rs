@@ -414,3 +414,36 @@ fn schema_examples_carry_every_required_property() {
         }
     }
 }
+
+/// The create schema tells clients what the server enforces: a call's `Customer.Uri` is a
+/// `sip:` or `tel:` URI (any case), an external task's any text. Checked both ways: the schema's
+/// pattern and the server's answers agree on the same samples.
+#[test]
+fn the_create_schema_and_the_server_agree_on_call_uris() {
+    let api = Api::in_process().with_directory();
+    let key = api.key(&[]);
+    let doc = assert_status(&api.send(Request::new("GET", "/v1.0/openapi.json")), 200);
+    let schema = &doc["components"]["schemas"]["CreateTaskRequest"];
+    assert_eq!(schema["if"]["properties"]["Type"]["const"], "IncomingCall");
+    let pattern = schema["then"]["properties"]["Customer"]["properties"]["Uri"]["pattern"]
+        .as_str()
+        .expect("a pattern for a call's Customer.Uri");
+    let pattern = regex::Regex::new(pattern).expect("a valid pattern");
+    let path = format!("/v1.0/teams/{TEAM_SUPPORT}/tasks");
+    for (uri, call_allowed) in [
+        ("sip:anna@contoso.com", true),
+        ("SIP:anna@contoso.com", true),
+        ("tel:+41445550100", true),
+        ("Tel:+41445550100", true),
+        ("mailto:anna@contoso.com", false),
+        ("anna@contoso.com", false),
+        ("crm:4711", false),
+    ] {
+        assert_eq!(pattern.is_match(uri), call_allowed, "schema on {uri}");
+        for (kind, allowed) in [("IncomingCall", call_allowed), ("ExternalTask", true)] {
+            let body = json!({"Type": kind, "Customer": {"Uri": uri}});
+            let status = api.call(&key, "POST", &path, Some(body)).status;
+            assert_eq!(status, if allowed { 201 } else { 400 }, "{kind} from {uri}");
+        }
+    }
+}

@@ -493,3 +493,40 @@ fn api_key_names_are_one_to_a_hundred_characters() {
     assert_error(&create("é".repeat(101)), 400, "BadRequest");
     assert_error(&create("  ".into()), 400, "BadRequest");
 }
+
+/// Create limits from docs/api.md, both ends inclusive and counted as characters: Description
+/// 150, other texts 256; one more is a 400 naming the field, and nothing is created.
+#[test]
+fn create_text_limits_are_inclusive_and_counted_in_characters() {
+    let api = Api::in_process().with_directory();
+    let key = api.key(&[]);
+    let path = format!("/v1.0/teams/{TEAM_SUPPORT}/tasks");
+    let create = |field: &str, value: String| {
+        let mut body = json!({"Type": "ExternalTask", "Customer": {"Uri": "crm:1"}});
+        match field {
+            "Customer.Uri" => body["Customer"]["Uri"] = json!(value),
+            "Customer.DisplayName" => body["Customer"]["DisplayName"] = json!(value),
+            other => body[other] = json!(value),
+        }
+        api.call(&key, "POST", &path, Some(body))
+    };
+    for (field, limit) in [
+        ("Description", 150),
+        ("ExternalTaskId", 256),
+        ("Customer.DisplayName", 256),
+        ("Customer.Uri", 256),
+    ] {
+        let created = assert_status(&create(field, "é".repeat(limit)), 201);
+        assert!(created["Id"].is_string(), "{field} at {limit}");
+        let listed = api.call(&key, "GET", &path, None).json_body();
+        let count = listed.as_array().map_or(0, Vec::len);
+        let message = assert_error(&create(field, "é".repeat(limit + 1)), 400, "BadRequest");
+        assert!(message.contains(field), "{field}: {message}");
+        let after = api.call(&key, "GET", &path, None).json_body();
+        assert_eq!(
+            after.as_array().map_or(0, Vec::len),
+            count,
+            "{field}: created anyway"
+        );
+    }
+}

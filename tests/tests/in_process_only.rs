@@ -530,3 +530,25 @@ fn create_text_limits_are_inclusive_and_counted_in_characters() {
         );
     }
 }
+
+/// Paging (docs/api.md): either `offset` or `limit` makes a request paged, answered with
+/// `X-Total-Count`; with neither, the vendor's plain array and no paging headers.
+#[test]
+fn offset_or_limit_alone_pages_and_neither_does_not() {
+    let api = Api::in_process().with_directory();
+    let key = api.key(&[]);
+    let total = |path: &str| {
+        let response = api.call(&key, "GET", path, None);
+        assert_eq!(response.status, 200, "{path}");
+        let count = response.json_body().as_array().map_or(0, Vec::len);
+        (
+            count,
+            response.header_value("X-Total-Count").map(String::from),
+        )
+    };
+    // The test directory's four users.
+    assert_eq!(total("/v1.0/users"), (4, None));
+    assert_eq!(total("/v1.0/users?offset=1"), (3, Some("4".into())));
+    assert_eq!(total("/v1.0/users?limit=2"), (2, Some("4".into())));
+    assert_eq!(total("/v1.0/users?offset=1&limit=2"), (2, Some("4".into())));
+}

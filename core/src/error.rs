@@ -26,6 +26,9 @@ pub enum ApiError {
     /// An `Idempotency-Key` reused with a different request.
     #[error("{0}")]
     UnprocessableContent(String),
+    /// A feed cursor older than the feed keeps: re-list, then follow the list's cursor.
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     Internal(String),
     #[error("{0}")]
@@ -43,6 +46,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => 412,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::Gone(_) => 410,
             ApiError::UnprocessableContent(_) => 422,
             ApiError::Internal(_) => 500,
             ApiError::ServiceUnavailable(_) => 503,
@@ -59,6 +63,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "PreconditionFailed",
             ApiError::PayloadTooLarge { .. } => "PayloadTooLarge",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            ApiError::Gone(_) => "Gone",
             ApiError::UnprocessableContent(_) => "UnprocessableContent",
             ApiError::Internal(_) => "InternalError",
             ApiError::ServiceUnavailable(_) => "ServiceUnavailable",

@@ -7,6 +7,8 @@ use crate::{assets, convert, kv::SpinStore};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::variables;
+use std::time::{Duration, Instant};
+use tm_core::api::feeds;
 use tm_core::setup::Prepared;
 use tm_core::{ApiError, Env, Store, StoreError};
 
@@ -82,23 +84,37 @@ fn handle(request: Request) -> Response {
             .flatten(),
     );
     let mut ids = RandomIds;
-    let mut env = Env {
-        store: store.as_ref(),
-        now: wall_clock_now(),
-        ids: &mut ids,
-        config: &config,
-    };
-    let demo_data = || convert::is_enabled(variables::get("demo_data").ok().as_deref());
-    let response = tm_core::setup::handle_preparing(&core_request, &mut env, demo_data, |done| {
-        match done {
-            // The one time the demo key exists in clear: the operator needs it to try the API.
-            Ok(Prepared::DemoLoaded(secret)) => {
-                eprintln!("Demo data loaded. Demo API key (all roles, shown once): {secret}")
-            }
-            Ok(Prepared::Migrated) => eprintln!("Directory moved to per-entity records."),
-            Ok(_) => {}
-            Err(error) => eprintln!("The store could not be prepared: {error}"),
+    // A feed read with `wait` that finds nothing new is answered again after a pause, until
+    // something is new or the wait is over (this instance stays busy meanwhile).
+    let wait = Duration::from_secs(feeds::wait_seconds(&core_request).unwrap_or(0));
+    let started = Instant::now();
+    loop {
+        let mut env = Env {
+            store: store.as_ref(),
+            now: wall_clock_now(),
+            ids: &mut ids,
+            config: &config,
+        };
+        let demo_data = || convert::is_enabled(variables::get("demo_data").ok().as_deref());
+        let response =
+            tm_core::setup::handle_preparing(&core_request, &mut env, demo_data, |done| {
+                match done {
+                    // The one time the demo key exists in clear: the operator needs it to try
+                    // the API.
+                    Ok(Prepared::DemoLoaded(secret)) => {
+                        eprintln!(
+                            "Demo data loaded. Demo API key (all roles, shown once): {secret}"
+                        )
+                    }
+                    Ok(Prepared::Migrated) => eprintln!("Directory moved to per-entity records."),
+                    Ok(_) => {}
+                    Err(error) => eprintln!("The store could not be prepared: {error}"),
+                }
+            });
+        let pause = Duration::from_millis(feeds::POLL_INTERVAL_MILLIS);
+        if !feeds::poll_again(&core_request, &response) || started.elapsed() + pause > wait {
+            return into_spin(response);
         }
-    });
-    into_spin(response)
+        std::thread::sleep(pause);
+    }
 }

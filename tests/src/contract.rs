@@ -80,6 +80,12 @@ pub const ROLE_TABLE: &[(&str, &str, &str)] = &[
     ),
     // Task API (shared/API.md)
     ("POST", "/v1.0/teams/{teamIdentifier}/tasks", "TasksManage"),
+    // The change feed (issue "A lossless, ordered change feed": role TasksReadonly).
+    (
+        "GET",
+        "/v1.0/teams/{teamIdentifier}/events",
+        "TasksReadonly",
+    ),
     ("GET", "/v1.0/tasks/{taskIdentifier}", "TasksReadonly"),
     ("POST", "/v1.0/tasks/{taskIdentifier}/offer", "TasksManage"),
     ("POST", "/v1.0/tasks/{taskIdentifier}/accept", "TasksManage"),

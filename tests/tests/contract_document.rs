@@ -295,6 +295,7 @@ fn the_document_describes_each_routes_errors_as_the_contract_does() {
         ("412", "PreconditionFailed"),
         ("413", "PayloadTooLarge"),
         ("415", "UnsupportedMediaType"),
+        ("410", "Gone"),
         ("422", "UnprocessableContent"),
         ("503", "ServiceUnavailable"),
     ];

@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_directory;
+pub mod feeds;
 mod paging;
 pub use admin::new_api_key as admin_new_api_key;
 pub mod openapi;
@@ -229,8 +230,10 @@ fn read_ahead(spec: &RouteSpec, params: &[String], request: &Request) -> Vec<Str
                             keys.extend(repo::keys::team_queue_heads(team))
                         }
                         Operation::ListTeamTasks => {
-                            keys.extend(repo::keys::team_index_shards(team))
+                            keys.push(repo::keys::team_feed(team));
+                            keys.extend(repo::keys::team_index_shards(team));
                         }
+                        Operation::TeamEvents => keys.push(repo::keys::team_feed(team)),
                         _ => {}
                     }
                 }
@@ -279,6 +282,7 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
     match spec.operation {
         Operation::ListTeamTasks => tasks::list_team_tasks(ctx),
         Operation::LongestWaitingTask => tasks::longest_waiting_task(ctx),
+        Operation::TeamEvents => feeds::team_events(ctx),
         Operation::TasksByTeamsMember => tasks::tasks_by_teams_member(ctx),
         Operation::StartOutboundCall => tasks::start_outbound_call(ctx),
         Operation::ListUserTasks => tasks::list_user_tasks(ctx),

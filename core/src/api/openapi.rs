@@ -32,6 +32,7 @@ fn error_code(status: &str) -> &'static str {
         "412" => "PreconditionFailed",
         "413" => "PayloadTooLarge",
         "415" => "UnsupportedMediaType",
+        "410" => "Gone",
         "422" => "UnprocessableContent",
         "503" => "ServiceUnavailable",
         _ => "InternalError",
@@ -110,6 +111,18 @@ fn operation(spec: &RouteSpec) -> Value {
         parameters.push(json!({"name": "limit", "in": "query", "required": false,
             "description": "Paging: items per page (1 to 1000); without `offset` and `limit` the whole list",
             "schema": {"type": "integer", "minimum": 1, "maximum": super::paging::MAX_LIMIT}}));
+    }
+    if spec.operation == crate::routes::Operation::TeamEvents {
+        parameters.push(json!({"name": "after", "in": "query", "required": false,
+            "description": "The cursor to read after: the `Cursor` of the last answer or event, or the list's `X-Feed-Cursor`. Without it, the feed's current end (an empty page with the cursor to follow).",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"}}));
+        parameters.push(json!({"name": "wait", "in": "query", "required": false,
+            "description": "Seconds to wait for a change when there is none yet (long poll), 0 to 25.",
+            "schema": {"type": "integer", "minimum": 0, "maximum": super::feeds::MAX_WAIT_SECONDS}}));
+        responses.insert(
+            "410".into(),
+            error_response("410", "The cursor is older than the feed keeps: list again and follow the list's X-Feed-Cursor"),
+        );
     }
     if super::takes_idempotency_key(spec.operation) {
         parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
@@ -286,7 +299,7 @@ fn schemas() -> Value {
         "TeamStatus": string_enum(&["Active", "Inactive"]),
         "ConversationAsService": string_enum(&["AllConversations", "ExternalConversations"]),
         "ConsultationStatus": string_enum(&["Ringing", "Connected", "Merged", "Ended"]),
-        "ErrorCode": string_enum(&["BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed", "Conflict", "PreconditionFailed", "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableContent", "InternalError", "ServiceUnavailable"]),
+        "ErrorCode": string_enum(&["BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed", "Conflict", "PreconditionFailed", "PayloadTooLarge", "UnsupportedMediaType", "Gone", "UnprocessableContent", "InternalError", "ServiceUnavailable"]),
         "OpenApiDocument": {"type": "object", "description": "An OpenAPI 3.1 document (this one)", "additionalProperties": true},
         "ErrorDetail": object(&["Code", "Message"], json!({"Code": schema_ref("ErrorCode"), "Message": text})),
         "Error": object(&["Error"], json!({"Error": schema_ref("ErrorDetail")})),
@@ -350,6 +363,22 @@ fn schemas() -> Value {
     if let (Some(named), Value::Object(objects)) = (named.as_object_mut(), objects) {
         named.extend(objects);
     }
+    named["FeedEvent"] = object(
+        &["Cursor", "Kind", "TaskId", "Version", "Time", "Task"],
+        json!({
+            "Cursor": {"type": "string", "description": "This event's place in the feed"},
+            "Kind": {"type": "string", "description": "Created, OutboundCallStarted, or the action (Offer, Hold, …)"},
+            "TaskId": {"type": "string", "format": "uuid"},
+            "Version": {"type": "integer", "description": "The task's Version after the change"},
+            "Time": {"type": "string", "format": "date-time"},
+            "Task": schema_ref("Task")}),
+    );
+    named["FeedPage"] = object(
+        &["Events", "Cursor"],
+        json!({
+            "Events": {"type": "array", "items": schema_ref("FeedEvent")},
+            "Cursor": {"type": "string", "description": "Read on from here (`after`)"}}),
+    );
     named["CreateTaskRequest"]["description"] = json!("A new task. For `IncomingCall`, `Customer.Uri` must be a `sip:` or `tel:` URI (the `if`/`then` rule says the same for validators).");
     named["Task"]["examples"] = json!([example_task()]);
     named["Team"]["examples"] = json!([{"Id": "7d3a0000-0000-4000-8000-000000000201", "Name": "Support", "Description": "First-level support", "SipUri": "sip:support@contoso.com", "OrganizationUnitId": "7d3a0000-0000-4000-8000-000000000101", "Status": "Active"}]);

@@ -8,7 +8,7 @@ use crate::model::{
     AudioRoutes, ConsultationCall, ConsultationStatus, Party, Priority, Target, Task, TaskStatus,
     TaskType,
 };
-use crate::repo::{IndexDoc, IndexEntry, Repo, StoredTask, TeamMembers};
+use crate::repo::{ChangeMeta, FeedId, IndexDoc, IndexEntry, Repo, StoredTask, TeamMembers};
 use crate::state_machine::{self, ConsultationEffect, TaskAction};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -166,9 +166,13 @@ fn open_tasks_of_team(ctx: &Ctx, team: TeamId) -> Result<Vec<StoredTask>, ApiErr
     ctx.repo.tasks_for_entries(&candidates)
 }
 
+/// Also says where the team's change feed stands (`X-Feed-Cursor`), read before the tasks:
+/// following the feed from there misses no change made after this list.
 pub fn list_team_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let team = find_team(&ctx.repo, ctx.param(0))?;
-    Ok(task_list(open_tasks_of_team(ctx, team.id)?))
+    let cursor = ctx.repo.feed_cursor(FeedId::Team(team.id), ctx.now)?;
+    Ok(task_list(open_tasks_of_team(ctx, team.id)?)
+        .with_header("X-Feed-Cursor", &cursor.to_string()))
 }
 
 pub fn longest_waiting_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
@@ -303,11 +307,9 @@ pub fn create_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
     task.external_task_id = body.external_task_id;
     task.description = body.description;
     task.queued_at = Some(ctx.now);
-    let stored = StoredTask {
-        task,
-        queue_sequence: ctx.repo.next_queue_sequence()?,
-    };
-    ctx.repo.create_task(&stored)?;
+    let mut stored = StoredTask::new(task, ctx.repo.next_queue_sequence()?);
+    let meta = change_meta(ctx, "Created");
+    ctx.repo.create_task(&mut stored, &meta)?;
     let location = format!("/v1.0/tasks/{}", stored.task.id);
     Ok(task_response(201, stored.task).with_header("Location", &location))
 }
@@ -353,13 +355,20 @@ pub fn start_outbound_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
         customer,
     );
     task.assigned_user_id = Some(user_id);
-    let stored = StoredTask {
-        task,
-        queue_sequence: 0,
-    };
-    ctx.repo.create_task(&stored)?;
+    let mut stored = StoredTask::new(task, 0);
+    let meta = change_meta(ctx, "OutboundCallStarted");
+    ctx.repo.create_task(&mut stored, &meta)?;
     let location = format!("/v1.0/tasks/{}", stored.task.id);
     Ok(task_response(201, stored.task).with_header("Location", &location))
+}
+
+/// A change made by this request, for the feed (its ids drawn after the task's own).
+fn change_meta(ctx: &mut Ctx, kind: &str) -> ChangeMeta {
+    ChangeMeta {
+        kind: kind.to_string(),
+        id_base: ctx.ids.next_id(),
+        at: ctx.now,
+    }
 }
 
 // ---- actions -----------------------------------------------------------------------
@@ -404,7 +413,12 @@ pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
         _ => crate::ids::ConsultationCallId(uuid::Uuid::nil()),
     };
 
-    let stored = repo.update_task(id, |stored| {
+    let meta = ChangeMeta {
+        kind: format!("{action:?}"),
+        id_base: ctx.ids.next_id(),
+        at: now,
+    };
+    let stored = repo.update_task(id, &meta, |stored| {
         let task = &mut stored.task;
         if !if_match_allows(if_match.as_deref(), task.version) {
             return Err(ApiError::PreconditionFailed(format!(

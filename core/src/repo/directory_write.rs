@@ -7,7 +7,7 @@ use super::directory::{
     team_name_key, user_name_key, user_order, ConversationAsEntry, DirectoryMeta, MemberEntry,
     TeamMembers, BATCH,
 };
-use super::{encode, keys, QueueHead, Repo, TeamIndex, UserIndex};
+use super::{encode, keys, FeedHead, QueueHead, Repo, TeamIndex, UserIndex};
 use crate::error::ApiError;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
 use crate::model::{ConversationAsRight, Directory, Membership, User};
@@ -366,11 +366,12 @@ impl Repo<'_> {
         let empty_user = encode(&UserIndex::default())?;
         let known_teams: HashSet<TeamId> = loaded.teams.iter().map(|t| t.id).collect();
         let known_users: HashSet<UserId> = loaded.users.iter().map(|u| u.id).collect();
-        // A new team's index, every shard of it and the head of each shard's queue, written
-        // with the other fresh documents below. No task request can touch them yet (the team
-        // record is written after them), so no creation gate is needed; task requests still make
-        // a missing shard or head through the gate for teams stored before these existed.
+        // A new team's index (every shard, and the head of each shard's queue) and its change
+        // feed, written with the other fresh documents below. No task request can touch them yet
+        // (the team record is written after them), so no creation gate is needed; task requests
+        // still make a missing one through the gate for teams stored before these existed.
         let empty_head = encode(&QueueHead::of_empty_shard())?;
+        let empty_feed = encode(&FeedHead::new())?;
         let mut fresh: Vec<(String, Vec<u8>)> = Vec::new();
         for team in desired
             .teams
@@ -379,6 +380,7 @@ impl Repo<'_> {
         {
             fresh.extend(keys::team_index_shards(team.id).map(|key| (key, empty_team.clone())));
             fresh.extend(keys::team_queue_heads(team.id).map(|key| (key, empty_head.clone())));
+            fresh.push((keys::team_feed(team.id), empty_feed.clone()));
         }
         // New users' indexes and new teams' members: only admin writes create them, so the
         // absent ones are written in batches; present ones (an interrupted earlier write) stay.

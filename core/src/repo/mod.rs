@@ -69,6 +69,10 @@ pub mod keys {
     pub fn team_index_shards(id: TeamId) -> impl Iterator<Item = String> {
         (0..super::TEAM_INDEX_SHARDS).map(move |shard| team_index_shard(id, shard))
     }
+    /// The head document of a team's change feed (see `feeds`).
+    pub fn team_feed(id: TeamId) -> String {
+        format!("feed/team/{id}")
+    }
     /// The published head of one shard's queue (see `queue_heads`).
     pub fn team_queue_head(id: TeamId, shard: u8) -> String {
         format!("index/team-head/{id}/{shard}")
@@ -131,12 +135,17 @@ pub mod keys {
 mod api_keys;
 mod directory;
 mod directory_write;
+mod feeds;
 mod queue_heads;
 mod task_index;
 mod tasks;
 
 pub use directory::{user_order, ConversationAsEntry, DirectoryMeta, MemberEntry, TeamMembers};
 pub use directory_write::{ChangeCounts, DirectoryChanges};
+pub use feeds::{
+    attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedHead, FeedId, Intent,
+    FEED_KEPT_EVENTS,
+};
 pub use queue_heads::QueueHead;
 pub use task_index::{
     index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex,

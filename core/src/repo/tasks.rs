@@ -1,8 +1,11 @@
 //! Tasks and keeping their indexes (see [`super::task_index`]) in step with them, so that no
 //! request's cost grows with the stored tasks.
 
+use super::feeds::Intent;
 use super::task_index::{distinct_docs, IndexDocument};
-use super::{decode, encode, keys, Repo, Versioned, MAX_CAS_ATTEMPTS};
+use super::{
+    attempt_change_id, decode, encode, keys, ChangeMeta, FeedId, Repo, Versioned, MAX_CAS_ATTEMPTS,
+};
 use super::{
     index_entries, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex, TEAM_INDEX_SHARDS,
 };
@@ -28,6 +31,23 @@ pub struct StoredTask {
     pub task: Task,
     /// From [`keys::QUEUE_SEQUENCE`] at creation; breaks ties between equal `QueuedAt`.
     pub queue_sequence: i64,
+    /// The id of the change that made this version (see [`super::feeds`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<uuid::Uuid>,
+    /// Changes of the next version refused by a feed reader (their requests took too long).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fenced: Vec<uuid::Uuid>,
+}
+
+impl StoredTask {
+    pub fn new(task: Task, queue_sequence: i64) -> Self {
+        StoredTask {
+            task,
+            queue_sequence,
+            change: None,
+            fenced: Vec::new(),
+        }
+    }
 }
 
 impl Repo<'_> {
@@ -42,30 +62,59 @@ impl Repo<'_> {
         Ok(self.store.increment(keys::QUEUE_SEQUENCE, 1)?)
     }
 
-    /// Stores a new task (its id is fresh, so a plain write cannot overwrite anything).
-    pub fn create_task(&self, stored: &StoredTask) -> Result<(), ApiError> {
+    /// Stores a new task (its id is fresh, so a plain write cannot overwrite anything), after
+    /// its index entries and its team feed's intent.
+    pub fn create_task(&self, stored: &mut StoredTask, meta: &ChangeMeta) -> Result<(), ApiError> {
         let entries = index_entries(stored);
         self.add_entries(&entries.iter().collect::<Vec<_>>())?;
+        stored.change = Some(attempt_change_id(meta.id_base, 0));
+        self.append_change(None, stored, meta)?;
         // No reconcile needed: until this write, no reconcile can remove the entries (a task
         // that does not exist yet is left alone).
         Ok(self
             .store
-            .set(&keys::task(stored.task.id), &encode(stored)?)?)
+            .set(&keys::task(stored.task.id), &encode(&*stored)?)?)
+    }
+
+    /// Appends the intent of the change that makes `after` (from `before`) to the team's feed.
+    fn append_change(
+        &self,
+        before: Option<&StoredTask>,
+        after: &StoredTask,
+        meta: &ChangeMeta,
+    ) -> Result<(), ApiError> {
+        let intent = Intent {
+            kind: meta.kind.clone(),
+            task: after.task.clone(),
+            change: after.change.unwrap_or_default(),
+            after_change: before.and_then(|b| b.change),
+            at: meta.at,
+        };
+        self.append_intent(FeedId::Team(after.task.team_id), &intent, meta.at)?;
+        Ok(())
     }
 
     /// Changes a task through compare-and-swap with retry; `change` is re-run on the
     /// current state after every lost race, so it re-evaluates preconditions and transitions.
-    pub fn update_task<F>(&self, id: TaskId, mut change: F) -> Result<StoredTask, ApiError>
+    /// Every attempt is its own change in the team's feed (an intent appended before the swap).
+    pub fn update_task<F>(
+        &self,
+        id: TaskId,
+        meta: &ChangeMeta,
+        mut change: F,
+    ) -> Result<StoredTask, ApiError>
     where
         F: FnMut(&mut StoredTask) -> Result<(), ApiError>,
     {
         let key = keys::task(id);
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
             let Some(Versioned { raw, value: before }) = self.read::<StoredTask>(&key)? else {
                 return Err(ApiError::not_found("Task", &id.to_string()));
             };
             let mut after = before.clone();
             change(&mut after)?;
+            after.change = Some(attempt_change_id(meta.id_base, attempt));
+            after.fenced.clear();
             let old_entries = index_entries(&before);
             let new_entries = index_entries(&after);
             let added: Vec<&IndexEntry> = new_entries
@@ -73,6 +122,7 @@ impl Repo<'_> {
                 .filter(|e| !old_entries.contains(e))
                 .collect();
             self.add_entries(&added)?;
+            self.append_change(Some(&before), &after, meta)?;
             if self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
                 let removed = old_entries.iter().filter(|e| !new_entries.contains(e));
                 let changed: Vec<IndexEntry> = added.into_iter().chain(removed).cloned().collect();

@@ -1,0 +1,122 @@
+//! `GET /v1.0/teams/{teamIdentifier}/events`: the team's change feed, read from a cursor.
+//! The core answers at once; a host that supports waiting repeats an empty answer while the
+//! request's `wait` lasts (see [`poll_again`]).
+
+use super::{find_team, Ctx};
+use crate::error::ApiError;
+use crate::http::{Request, Response};
+use crate::ids::TaskId;
+use crate::model::Task;
+use crate::repo::{FeedEntry, FeedId, FEED_KEPT_EVENTS};
+use crate::routes::{route, Operation, RouteMatch};
+use crate::time::Timestamp;
+use serde::Serialize;
+
+/// The longest a feed request may wait for a change, in seconds.
+pub const MAX_WAIT_SECONDS: u64 = 25;
+/// How often a waiting request looks again, in milliseconds.
+pub const POLL_INTERVAL_MILLIS: u64 = 250;
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct FeedPage {
+    events: Vec<Event>,
+    /// Where to go on from (after the last event, or the same cursor if none).
+    cursor: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Event {
+    cursor: String,
+    kind: String,
+    task_id: TaskId,
+    version: u64,
+    time: Timestamp,
+    task: Task,
+}
+
+impl From<FeedEntry> for Event {
+    fn from(entry: FeedEntry) -> Self {
+        Event {
+            cursor: entry.seq.to_string(),
+            kind: entry.kind,
+            task_id: entry.task_id,
+            version: entry.version,
+            time: entry.at,
+            task: entry.task.with_allowed_actions(),
+        }
+    }
+}
+
+/// `after` as given: a cursor this feed answered (digits).
+fn cursor_param(request: &Request) -> Result<Option<u64>, ApiError> {
+    match request.query_param("after") {
+        None => Ok(None),
+        Some(text) => text.trim().parse::<u64>().map(Some).map_err(|_| {
+            ApiError::BadRequest(
+                "Invalid value for 'after': a cursor this feed answered is required.".into(),
+            )
+        }),
+    }
+}
+
+/// `wait` in seconds, 0 to [`MAX_WAIT_SECONDS`] (0 when absent).
+pub fn wait_seconds(request: &Request) -> Result<u64, ApiError> {
+    match request.query_param("wait") {
+        None => Ok(0),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(seconds) if seconds <= MAX_WAIT_SECONDS => Ok(seconds),
+            _ => Err(ApiError::BadRequest(format!(
+                "Invalid value for 'wait': 0 to {MAX_WAIT_SECONDS} seconds."
+            ))),
+        },
+    }
+}
+
+pub fn team_events(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let team = find_team(&ctx.repo, ctx.param(0))?;
+    wait_seconds(ctx.request)?;
+    let feed = FeedId::Team(team.id);
+    let head = ctx.repo.feed_head(feed)?;
+    // Without a cursor: from now on (an empty page with the cursor to follow).
+    let after = match cursor_param(ctx.request)? {
+        Some(after) => after,
+        None => ctx.repo.feed_cursor(feed, ctx.now)?,
+    };
+    if after > head.last() {
+        return Err(ApiError::BadRequest(format!(
+            "Invalid value for 'after': cursor {after} is ahead of this feed (its newest is {}).",
+            head.last()
+        )));
+    }
+    let answer = ctx.repo.read_feed(feed, after, ctx.now)?.ok_or_else(|| {
+        ApiError::Gone(format!(
+            "Cursor {after} is older than this feed keeps (its newest {FEED_KEPT_EVENTS} changes): \
+             list the team's tasks again and follow the cursor that answer carries \
+             (header X-Feed-Cursor)."
+        ))
+    })?;
+    let page = FeedPage {
+        cursor: answer.cursor.to_string(),
+        events: answer.events.into_iter().map(Event::from).collect(),
+    };
+    Ok(Response::json(200, &page))
+}
+
+/// Whether a host should answer `request` again after a pause instead of sending `response`:
+/// a feed read with `wait` that found nothing new. The host stops once `wait` has passed.
+pub fn poll_again(request: &Request, response: &Response) -> bool {
+    if response.status != 200 || !matches!(wait_seconds(request), Ok(1..)) {
+        return false;
+    }
+    let is_feed = matches!(
+        route(&request.method, request.path()),
+        RouteMatch::Found { spec, .. } if spec.operation == Operation::TeamEvents
+    );
+    is_feed
+        && serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|page| page["Events"].as_array().map(Vec::is_empty))
+            .unwrap_or(false)
+}

@@ -1,0 +1,409 @@
+//! Change feeds: every committed change of a team's tasks, in one order that every reader sees
+//! the same way, each exactly once, each task's changes in `Version` order.
+//!
+//! A feed is a head document (the newest entries, the "ring") and immutable pages of 16 older
+//! entries. There is no transaction over the feed and the task, so a change is written as an
+//! *intent*: appended to the feed (compare-and-swap on its head, which gives it its place)
+//! before the task write, and decided later:
+//! - the task record carries the id of the change that made its current version, and the
+//!   intent of a change records the id of the version it was made on (`AfterChange`). So an
+//!   intent for version v is committed exactly when the task's version v has its change id:
+//!   read from the task while it is at v, or from the next change's intent, which the feed
+//!   holds after it (the next change read version v before its own intent was appended).
+//! - an intent whose task is still below its version is in flight, or its request died. After
+//!   [`FENCE_AFTER_MILLIS`] a reader *fences* it: it records the change id as refused in the
+//!   task (compare-and-swap), so the late writer's own swap fails and it retries as a new change.
+//!   A create cannot be fenced (its task is written, not swapped): its intent is refused once the
+//!   task is still missing [`CREATE_ABANDONED_AFTER_MILLIS`] after it.
+//!
+//! Readers answer decided entries in feed order and stop at the first undecided one. Appenders
+//! decide what they can while they append and move whole decided pages out of the head.
+
+use super::{
+    decode, encode, keys, Repo, StoredTask, Versioned, MAX_CAS_ATTEMPTS, MAX_RECONCILE_ATTEMPTS,
+};
+use crate::error::ApiError;
+use crate::ids::{TaskId, TeamId};
+use crate::model::Task;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Entries per page; the head keeps at least this many of the newest entries.
+pub const FEED_PAGE: u64 = 16;
+/// Pages kept: the feed keeps its newest 10,000 entries; an older cursor answers 410.
+pub const FEED_PAGES_KEPT: u64 = 625;
+/// The number of newest changes a feed keeps (at least).
+pub const FEED_KEPT_EVENTS: u64 = FEED_PAGE * FEED_PAGES_KEPT;
+/// How old an in-flight intent must be before a reader fences its change.
+pub const FENCE_AFTER_MILLIS: i64 = 10_000;
+/// How long a create's intent waits for its task before it counts as never written.
+pub const CREATE_ABANDONED_AFTER_MILLIS: i64 = 30_000;
+/// Events per answer.
+pub const FEED_ANSWER_LIMIT: usize = 100;
+/// Changes refused by fencing that a task remembers (only while it stays at one version).
+const FENCED_KEPT: usize = 8;
+
+/// A feed: for now one per team (every change of the team's tasks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedId {
+    Team(TeamId),
+}
+
+impl FeedId {
+    pub fn head_key(&self) -> String {
+        match self {
+            FeedId::Team(team) => keys::team_feed(*team),
+        }
+    }
+    fn page_key(&self, page: u64) -> String {
+        format!("{}/page/{page}", self.head_key())
+    }
+}
+
+/// One change as a feed stores it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FeedEntry {
+    /// The entry's place in the feed, from 1.
+    pub seq: u64,
+    /// What changed: `Created`, `OutboundCallStarted` or the action (`Offer`, `Hold`, …).
+    pub kind: String,
+    pub task_id: TaskId,
+    /// The task's version after the change.
+    pub version: u64,
+    pub at: Timestamp,
+    /// The task as it is after the change.
+    pub task: Task,
+    pub change: Uuid,
+    /// The change id of the version this change was made on (`None` for a create).
+    #[serde(default)]
+    pub after_change: Option<Uuid>,
+    /// Whether the change committed, once known (pages hold decided entries only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed: Option<bool>,
+}
+
+/// The head document of a feed.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FeedHead {
+    /// The place the next entry gets (entries start at 1).
+    pub next: u64,
+    /// The oldest place still kept: a cursor before `oldest - 1` answers 410.
+    pub oldest: u64,
+    /// The newest entries, in order; whole decided pages move out to page documents.
+    pub ring: Vec<FeedEntry>,
+}
+
+impl FeedHead {
+    pub fn new() -> Self {
+        FeedHead {
+            next: 1,
+            oldest: 1,
+            ring: Vec::new(),
+        }
+    }
+
+    /// The place of the newest entry (0 for an empty feed).
+    pub fn last(&self) -> u64 {
+        self.next.saturating_sub(1)
+    }
+
+    /// A cursor a client can list at and then follow without a gap: just before the first
+    /// entry that is not decided yet (a list read after it may show that change already; the
+    /// event then repeats a state the client has, with the same `Version`).
+    pub fn list_cursor(&self) -> u64 {
+        self.ring
+            .iter()
+            .find(|e| e.committed.is_none())
+            .map_or(self.last(), |e| e.seq - 1)
+    }
+}
+
+/// What a request's change is, for its feed entries: the kind, when, and the base of its
+/// change ids (one id per attempt, see [`attempt_change_id`]).
+#[derive(Clone, Debug)]
+pub struct ChangeMeta {
+    pub kind: String,
+    pub id_base: Uuid,
+    pub at: Timestamp,
+}
+
+/// What one change appends: everything but its place.
+pub struct Intent {
+    pub kind: String,
+    pub task: Task,
+    pub change: Uuid,
+    pub after_change: Option<Uuid>,
+    pub at: Timestamp,
+}
+
+/// A page of a feed as answered.
+pub struct FeedAnswer {
+    /// Committed changes after the cursor, in feed order.
+    pub events: Vec<FeedEntry>,
+    /// The cursor to go on from.
+    pub cursor: u64,
+}
+
+/// The change id a task version's change gets in attempt `attempt` of a request: a fresh base
+/// per request, a different id per attempt (a retried change is a new change).
+pub fn attempt_change_id(base: Uuid, attempt: usize) -> Uuid {
+    Uuid::from_u128(base.as_u128().wrapping_add(attempt as u128))
+}
+
+/// What is known about whether `entry` committed, from a later entry of the same task (the
+/// next version's intent knows which change made this version).
+fn decided_by_chain(entry: &FeedEntry, later: &[FeedEntry]) -> Option<bool> {
+    later
+        .iter()
+        .find(|l| l.task_id == entry.task_id && l.version == entry.version + 1)
+        .map(|next| next.after_change == Some(entry.change))
+}
+
+/// Decides every undecided entry of `ring` that a later entry of its task decides.
+fn decide_by_chain(ring: &mut [FeedEntry]) {
+    for i in 0..ring.len() {
+        if ring[i].committed.is_none() {
+            ring[i].committed = decided_by_chain(&ring[i], &ring[i + 1..]);
+        }
+    }
+}
+
+/// What the task as stored says about `entry` (`None`: not yet known).
+fn decided_by_task(entry: &FeedEntry, task: Option<&StoredTask>, now: Timestamp) -> Decision {
+    let Some(stored) = task else {
+        let abandoned = entry.at.plus_millis(CREATE_ABANDONED_AFTER_MILLIS) < now;
+        return match entry.version {
+            1 if !abandoned => Decision::Unknown,
+            _ => Decision::Known(false),
+        };
+    };
+    let version = stored.task.version;
+    if version == entry.version {
+        return Decision::Known(stored.change == Some(entry.change));
+    }
+    if version > entry.version {
+        // The next version's intent was appended after this one: had it been read, the
+        // chain would have decided. An entry without one cannot have committed.
+        return Decision::Known(false);
+    }
+    if stored.fenced.contains(&entry.change) {
+        return Decision::Known(false);
+    }
+    if entry.at.plus_millis(FENCE_AFTER_MILLIS) < now {
+        return Decision::Fence;
+    }
+    Decision::Unknown
+}
+
+enum Decision {
+    Known(bool),
+    /// In flight too long: refuse it in the task, then it is known not to have committed.
+    Fence,
+    Unknown,
+}
+
+impl Repo<'_> {
+    /// Appends a change's intent to `feed` (before the task write) and returns its place.
+    pub(super) fn append_intent(
+        &self,
+        feed: FeedId,
+        intent: &Intent,
+        now: Timestamp,
+    ) -> Result<u64, ApiError> {
+        let key = feed.head_key();
+        // Every change of the team's tasks meets here: retried as long as reconciles are.
+        for _ in 0..MAX_RECONCILE_ATTEMPTS {
+            let Some(Versioned {
+                raw,
+                value: mut head,
+            }) = self.read::<FeedHead>(&key)?
+            else {
+                // Feeds of teams stored before feeds existed: created once, behind the gate.
+                self.ensure_exists(&key, &encode(&FeedHead::new())?, false)?;
+                continue;
+            };
+            let seq = head.next;
+            head.next += 1;
+            head.ring.push(FeedEntry {
+                seq,
+                kind: intent.kind.clone(),
+                task_id: intent.task.id,
+                version: intent.task.version,
+                at: intent.at,
+                task: intent.task.clone(),
+                change: intent.change,
+                after_change: intent.after_change,
+                committed: None,
+            });
+            self.decide_ring(&mut head, now)?;
+            self.move_out_pages(feed, &mut head)?;
+            if self.store.compare_and_swap(&key, &raw, &encode(&head)?)? {
+                return Ok(seq);
+            }
+        }
+        Err(ApiError::ServiceUnavailable(format!(
+            "Feed '{key}' is being changed by many requests at once; retry."
+        )))
+    }
+
+    /// Decides the head's undecided entries from the chain; those beyond the newest page's
+    /// worth also from their tasks (one batch read), so that whole pages can move out.
+    fn decide_ring(&self, head: &mut FeedHead, now: Timestamp) -> Result<(), ApiError> {
+        decide_by_chain(&mut head.ring);
+        let movable = head.ring.len().saturating_sub(FEED_PAGE as usize);
+        self.decide_from_tasks(&mut head.ring[..movable], now)
+    }
+
+    /// Decides undecided `entries` from their tasks (one batch read), fencing stale intents.
+    fn decide_from_tasks(&self, entries: &mut [FeedEntry], now: Timestamp) -> Result<(), ApiError> {
+        let undecided: Vec<usize> = (0..entries.len())
+            .filter(|&i| entries[i].committed.is_none())
+            .collect();
+        if undecided.is_empty() {
+            return Ok(());
+        }
+        let task_keys: Vec<String> = undecided
+            .iter()
+            .map(|&i| keys::task(entries[i].task_id))
+            .collect();
+        let refs: Vec<&str> = task_keys.iter().map(String::as_str).collect();
+        let tasks = self.store.get_many(&refs)?;
+        for ((&i, key), raw) in undecided.iter().zip(&task_keys).zip(tasks) {
+            let stored: Option<StoredTask> = match raw {
+                Some(raw) => Some(decode(key, &raw)?),
+                None => None,
+            };
+            entries[i].committed = match decided_by_task(&entries[i], stored.as_ref(), now) {
+                Decision::Known(committed) => Some(committed),
+                Decision::Fence => self.fence(&entries[i], now)?,
+                Decision::Unknown => None,
+            };
+        }
+        Ok(())
+    }
+
+    /// Refuses an in-flight change in its task, so its late swap fails; then decides it.
+    fn fence(&self, entry: &FeedEntry, now: Timestamp) -> Result<Option<bool>, ApiError> {
+        let key = keys::task(entry.task_id);
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some(Versioned {
+                raw,
+                value: mut stored,
+            }) = self.read::<StoredTask>(&key)?
+            else {
+                return Ok(Some(false));
+            };
+            match decided_by_task(entry, Some(&stored), now) {
+                Decision::Fence => {}
+                Decision::Known(committed) => return Ok(Some(committed)),
+                Decision::Unknown => return Ok(None),
+            }
+            stored.fenced.push(entry.change);
+            let excess = stored.fenced.len().saturating_sub(FENCED_KEPT);
+            stored.fenced.drain(..excess);
+            if self.store.compare_and_swap(&key, &raw, &encode(&stored)?)? {
+                return Ok(Some(false));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Moves whole decided pages out of the head while it holds more than a page beyond them,
+    /// and forgets pages beyond [`FEED_PAGES_KEPT`]. A page's content is a function of the
+    /// feed, so writing it again after a lost swap writes the same bytes.
+    fn move_out_pages(&self, feed: FeedId, head: &mut FeedHead) -> Result<(), ApiError> {
+        loop {
+            let Some(first) = head.ring.first().map(|e| e.seq) else {
+                return Ok(());
+            };
+            let page = (first - 1) / FEED_PAGE;
+            let page_end = (page + 1) * FEED_PAGE; // last seq of the page
+            let in_page = head.ring.iter().take_while(|e| e.seq <= page_end).count();
+            let whole = first == page * FEED_PAGE + 1 && in_page as u64 == FEED_PAGE;
+            let decided = head.ring[..in_page].iter().all(|e| e.committed.is_some());
+            if !whole || !decided || head.ring.len() < in_page + FEED_PAGE as usize {
+                return Ok(());
+            }
+            let entries: Vec<FeedEntry> = head.ring.drain(..in_page).collect();
+            self.store.set(&feed.page_key(page), &encode(&entries)?)?;
+            if page >= FEED_PAGES_KEPT {
+                let forgotten = page - FEED_PAGES_KEPT;
+                self.store.delete(&feed.page_key(forgotten))?;
+                head.oldest = head.oldest.max((forgotten + 1) * FEED_PAGE + 1);
+            }
+        }
+    }
+
+    /// The feed's head (an empty feed if the team has none yet).
+    pub fn feed_head(&self, feed: FeedId) -> Result<FeedHead, ApiError> {
+        Ok(self
+            .read::<FeedHead>(&feed.head_key())?
+            .map_or_else(FeedHead::new, |v| v.value))
+    }
+
+    /// Where a list read after this call can be followed from without a gap: just before the
+    /// first entry whose change may still commit (decided from the tasks where needed).
+    pub fn feed_cursor(&self, feed: FeedId, now: Timestamp) -> Result<u64, ApiError> {
+        let mut head = self.feed_head(feed)?;
+        decide_by_chain(&mut head.ring);
+        self.decide_from_tasks(&mut head.ring, now)?;
+        Ok(head.list_cursor())
+    }
+
+    /// The committed changes after `after` (at most [`FEED_ANSWER_LIMIT`]) and the cursor to
+    /// go on from; `None` for a cursor older than the feed keeps.
+    pub fn read_feed(
+        &self,
+        feed: FeedId,
+        after: u64,
+        now: Timestamp,
+    ) -> Result<Option<FeedAnswer>, ApiError> {
+        let head = self.feed_head(feed)?;
+        if after + 1 < head.oldest {
+            return Ok(None);
+        }
+        let ring_first = head.ring.first().map_or(head.next, |e| e.seq);
+        let mut entries: Vec<FeedEntry> = Vec::new();
+        // Enough pages for one answer; the next request goes on from where this one stops.
+        let first_page = after / FEED_PAGE;
+        let last_page = ring_first.saturating_sub(2) / FEED_PAGE;
+        let read_up_to = last_page.min(first_page + FEED_ANSWER_LIMIT as u64 / FEED_PAGE);
+        if after + 1 < ring_first {
+            let pages: Vec<String> = (first_page..=read_up_to)
+                .map(|page| feed.page_key(page))
+                .collect();
+            let refs: Vec<&str> = pages.iter().map(String::as_str).collect();
+            for (key, raw) in pages.iter().zip(self.store.get_many(&refs)?) {
+                let raw = raw.ok_or_else(|| {
+                    ApiError::ServiceUnavailable(format!("Feed page '{key}' is missing."))
+                })?;
+                entries.extend(decode::<Vec<FeedEntry>>(key, &raw)?);
+            }
+        }
+        if after + 1 >= ring_first || read_up_to == last_page {
+            let mut ring = head.ring;
+            decide_by_chain(&mut ring);
+            self.decide_from_tasks(&mut ring, now)?;
+            entries.extend(ring);
+        }
+        let mut answer = FeedAnswer {
+            events: Vec::new(),
+            cursor: after,
+        };
+        for entry in entries.into_iter().filter(|e| e.seq > after) {
+            match entry.committed {
+                None => break,
+                Some(false) => answer.cursor = entry.seq,
+                Some(true) if answer.events.len() == FEED_ANSWER_LIMIT => break,
+                Some(true) => {
+                    answer.cursor = entry.seq;
+                    answer.events.push(entry);
+                }
+            }
+        }
+        Ok(Some(answer))
+    }
+}

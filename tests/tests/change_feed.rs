@@ -1,0 +1,334 @@
+//! The team change feed (`GET /v1.0/teams/{t}/events`), against what its issue and
+//! docs/api.md promise: every committed change once, in the order made, each task's changes in
+//! `Version` order, no event for a refused or failed change, a gap-free list-then-follow, 410 for
+//! a cursor older than the newest 10,000 changes, and the same after a store failure at any step.
+
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tm_core::{MemoryStore, Store, StoreError};
+use tm_e2e_tests::scenarios::Tasks;
+use tm_e2e_tests::*;
+
+fn events_path(after: Option<&str>) -> String {
+    match after {
+        Some(cursor) => format!("/v1.0/teams/{TEAM_SUPPORT}/events?after={cursor}"),
+        None => format!("/v1.0/teams/{TEAM_SUPPORT}/events"),
+    }
+}
+
+/// Every event after `cursor`, page by page, and the cursor at the end.
+fn follow(t: &Tasks, cursor: &str) -> (Vec<Value>, String) {
+    let mut events = Vec::new();
+    let mut cursor = cursor.to_string();
+    loop {
+        let page = t.read(&events_path(Some(&cursor)));
+        let batch = page["Events"].as_array().cloned().unwrap_or_default();
+        let next = page["Cursor"].as_str().unwrap_or_default().to_string();
+        if batch.is_empty() {
+            assert_eq!(next, cursor, "an empty page keeps the cursor");
+            return (events, cursor);
+        }
+        events.extend(batch);
+        cursor = next;
+    }
+}
+
+/// (task, version, kind) of each event.
+fn summary(events: &[Value]) -> Vec<(String, u64, String)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                e["TaskId"].as_str().unwrap_or_default().to_string(),
+                e["Version"].as_u64().unwrap_or(0),
+                e["Kind"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_committed_change_appears_once_in_the_order_made() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let start = t.read(&events_path(None))["Cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut made: Vec<(String, u64, String)> = Vec::new();
+    // 12 tasks through a working life: more than two pages of entries.
+    for n in 0..12 {
+        let id = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+        made.push((id.clone(), 1, "Created".into()));
+        let steps: [(&str, Option<Value>, &str); 5] = [
+            ("offer", Some(json!({"UserIdentifier": ANNA})), "Offer"),
+            ("accept", None, "Accept"),
+            ("hold", None, "Hold"),
+            ("resume", None, "Resume"),
+            ("terminate", None, "Terminate"),
+        ];
+        for (version, (action, body, kind)) in (2..).zip(steps) {
+            t.ok(&id, action, body);
+            made.push((id.clone(), version, kind.into()));
+        }
+        // A refused change is no event: resume of an ended task is 409.
+        assert_eq!(t.act(&id, "resume", None).status, 409, "task {n}");
+    }
+    let (events, _) = follow(&t, &start);
+    assert_eq!(summary(&events), made);
+    // Each event carries the task as it is after the change, and its own cursor in order.
+    let mut previous = start.parse::<u64>().unwrap_or(0);
+    for event in &events {
+        assert_eq!(event["Task"]["Version"], event["Version"]);
+        assert_eq!(event["Task"]["Id"], event["TaskId"]);
+        let cursor = event["Cursor"]
+            .as_str()
+            .unwrap_or_default()
+            .parse::<u64>()
+            .unwrap_or(0);
+        assert!(cursor > previous, "cursors grow");
+        previous = cursor;
+    }
+    let last = &events[events.len() - 1];
+    assert_eq!(last["Task"]["Status"], "Terminated");
+}
+
+#[test]
+fn a_list_then_the_feed_from_its_cursor_misses_nothing() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let early = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    let list = api.call(
+        &t.key,
+        "GET",
+        &format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+        None,
+    );
+    assert_eq!(list.status, 200);
+    let cursor = list
+        .header_value("X-Feed-Cursor")
+        .expect("the list says where the feed stands")
+        .to_string();
+    let listed = list.json_body();
+    assert!(listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|x| x["Id"] == early.as_str()));
+    let late = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    t.ok(&early, "offer", Some(json!({"UserIdentifier": BEN})));
+    let (events, _) = follow(&t, &cursor);
+    assert_eq!(
+        summary(&events),
+        vec![(late, 1, "Created".into()), (early, 2, "Offer".into())]
+    );
+}
+
+#[test]
+fn a_cursor_is_checked_and_a_too_old_one_answers_410() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    for bad in ["abc", "-1", "1.5"] {
+        let response = api.call(&t.key, "GET", &events_path(Some(bad)), None);
+        let message = assert_error(&response, 400, "BadRequest");
+        assert!(message.contains("after"), "{message}");
+    }
+    let ahead = api.call(&t.key, "GET", &events_path(Some("999")), None);
+    assert_error(&ahead, 400, "BadRequest");
+    let wait = api.call(
+        &t.key,
+        "GET",
+        &format!("{}?wait=26", events_path(None)),
+        None,
+    );
+    assert!(assert_error(&wait, 400, "BadRequest").contains("wait"));
+    // The feed keeps at least its newest 10,000 changes: 10,100 changes later, cursor 0 is gone.
+    let task = t.in_state("Connected", None);
+    for n in 0..10_100 {
+        t.ok(&task, if n % 2 == 0 { "hold" } else { "resume" }, None);
+    }
+    let gone = api.call(&t.key, "GET", &events_path(Some("0")), None);
+    let message = assert_error(&gone, 410, "Gone");
+    assert!(message.contains("list"), "says to list again: {message}");
+    // A cursor from the list still works, and recent cursors page on.
+    let list = api.call(
+        &t.key,
+        "GET",
+        &format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+        None,
+    );
+    let cursor = list
+        .header_value("X-Feed-Cursor")
+        .unwrap_or_default()
+        .to_string();
+    let (events, _) = follow(&t, &cursor);
+    assert!(events.is_empty());
+    let recent = (cursor.parse::<u64>().unwrap_or(0) - 150).to_string();
+    let (events, _) = follow(&t, &recent);
+    assert_eq!(events.len(), 150);
+}
+
+/// Fails the store's `n`-th operation after `arm` (once), as a crash at that step would.
+struct FailingStore {
+    inner: MemoryStore,
+    countdown: AtomicU64,
+    /// The next compare-and-swap of a key with this prefix fails.
+    fail_swap_of: std::sync::Mutex<Option<String>>,
+}
+
+impl FailingStore {
+    fn fail_next_swap_of(&self, prefix: &str) {
+        if let Ok(mut armed) = self.fail_swap_of.lock() {
+            *armed = Some(prefix.to_string());
+        }
+    }
+    fn arm(&self, n: u64) {
+        self.countdown.store(n, Ordering::SeqCst);
+    }
+    fn step(&self) -> Result<(), StoreError> {
+        let left = self.countdown.load(Ordering::SeqCst);
+        if left == 0 {
+            return Ok(());
+        }
+        self.countdown.store(left - 1, Ordering::SeqCst);
+        if left == 1 {
+            return Err(StoreError::Unavailable("injected".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Store for FailingStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.step()?;
+        self.inner.get(key)
+    }
+    fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.step()?;
+        self.inner.get_many(keys)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.step()?;
+        self.inner.set(key, value)
+    }
+    fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
+        self.step()?;
+        self.inner.set_many(entries)
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.step()?;
+        self.inner.delete(key)
+    }
+    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        self.step()?;
+        if let Ok(mut armed) = self.fail_swap_of.lock() {
+            if armed
+                .as_deref()
+                .is_some_and(|prefix| key.starts_with(prefix))
+            {
+                *armed = None;
+                return Err(StoreError::Unavailable("injected".into()));
+            }
+        }
+        self.inner.compare_and_swap(key, expected, new)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.step()?;
+        self.inner.increment(key, delta)
+    }
+}
+
+/// A create, an offer and a hold, each with the store failing at every one of its steps in
+/// turn: afterwards (time moved past the feed's waits) the feed holds exactly the changes that
+/// committed, each once, each task's in version order.
+#[test]
+fn a_store_failure_at_any_step_loses_no_committed_change_and_adds_no_other() {
+    let store = Arc::new(FailingStore {
+        inner: MemoryStore::new(),
+        countdown: AtomicU64::new(0),
+        fail_swap_of: std::sync::Mutex::new(None),
+    });
+    let api = Api::in_process_on(store.clone()).with_directory();
+    let t = Tasks::new(&api);
+    let start = t.read(&events_path(None))["Cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let connected = t.in_state("Connected", None);
+    let mut tasks = vec![connected.clone()];
+    let mut failures = 0;
+    for step in 1..=14 {
+        let queued = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+        tasks.push(queued.clone());
+        let requests: [(&str, String, Option<Value>); 3] = [
+            (
+                "POST",
+                format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+                Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41"}})),
+            ),
+            (
+                "POST",
+                format!("/v1.0/tasks/{queued}/offer"),
+                Some(json!({"UserIdentifier": ANNA})),
+            ),
+            ("POST", format!("/v1.0/tasks/{connected}/hold"), None),
+        ];
+        for (method, path, body) in requests {
+            store.arm(step);
+            let response = api.call(&t.key, method, &path, body);
+            store.arm(0);
+            match response.status {
+                200 | 201 => {
+                    if let Some(id) = response.json_body()["Id"].as_str() {
+                        tasks.push(id.to_string());
+                    }
+                }
+                503 => failures += 1,
+                other => panic!("{path} at step {step}: {other} {}", response.json_body()),
+            }
+            if path.ends_with("/hold") && t.status(&connected) == "OnHold" {
+                t.ok(&connected, "resume", None);
+            }
+        }
+    }
+    assert!(failures > 20, "the failures hit: {failures}");
+    // Last, a hold that dies at its task write (after its intent) and is never retried, then a
+    // create: the create's event must still come (the dead intent is refused in the task, not
+    // waited for forever).
+    store.fail_next_swap_of("task/");
+    let dead = api.call(
+        &t.key,
+        "POST",
+        &format!("/v1.0/tasks/{connected}/hold"),
+        None,
+    );
+    assert_eq!(dead.status, 503);
+    assert_eq!(t.status(&connected), "Connected");
+    tasks.push(t.create(TEAM_SUPPORT, "IncomingCall", "Normal"));
+    // Past the time after which in-flight intents are fenced and missing creates given up.
+    api.advance(60_000);
+    let (events, _) = follow(&t, &start);
+    let summary = summary(&events);
+    for task in &tasks {
+        let version = t.get(task)["Version"].as_u64().unwrap_or(0);
+        let versions: Vec<u64> = summary
+            .iter()
+            .filter(|(id, ..)| id == task)
+            .map(|(_, v, _)| *v)
+            .collect();
+        assert_eq!(versions, (1..=version).collect::<Vec<_>>(), "task {task}");
+    }
+    let mut seen: Vec<&(String, u64, String)> = summary.iter().collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), summary.len(), "an event twice");
+    // A create that failed before its task was written left no task and no event.
+    let listed: Vec<&String> = summary.iter().map(|(id, ..)| id).collect();
+    for id in listed {
+        assert!(
+            tasks.contains(id),
+            "an event for a task that does not exist: {id}"
+        );
+    }
+}

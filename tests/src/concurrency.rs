@@ -424,6 +424,92 @@ pub fn the_queue_is_served_in_order_after_parallel_changes(api: &Api) {
     );
 }
 
+/// Hold and resume of 4 connected calls, offers and declines of 4 queued ones, from 8 threads,
+/// while 2 more read the team's feed: afterwards the feed holds each task's committed versions
+/// exactly once and in order, and every reader saw the same sequence (a prefix of the final one).
+pub fn the_feed_has_every_committed_change_once_in_one_order(api: &Api) {
+    let t = Tasks::new(api);
+    let feed = format!("/v1.0/teams/{TEAM_SUPPORT}/events");
+    let start = t.read(&feed)["Cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let connected: Vec<String> = (0..4).map(|_| t.in_state("Connected", None)).collect();
+    let queued: Vec<String> = (0..4)
+        .map(|_| t.create(TEAM_SUPPORT, "IncomingCall", "Normal"))
+        .collect();
+    api.interleave_store_operations();
+    let follow = |t: &Tasks, cursor: &str, rounds: usize| -> Vec<(String, u64)> {
+        let mut seen = Vec::new();
+        let mut cursor = cursor.to_string();
+        for _ in 0..rounds {
+            let page = t.read(&format!("{feed}?after={cursor}"));
+            for event in page["Events"].as_array().into_iter().flatten() {
+                let id = event["TaskId"].as_str().unwrap_or_default().to_string();
+                seen.push((id, event["Version"].as_u64().unwrap_or(0)));
+            }
+            cursor = page["Cursor"].as_str().unwrap_or_default().to_string();
+        }
+        seen
+    };
+    let readers: Vec<Vec<(String, u64)>> = std::thread::scope(|scope| {
+        let mut writers = Vec::new();
+        for worker in 0..8 {
+            let (t, connected, queued) = (&t, &connected, &queued);
+            writers.push(scope.spawn(move || {
+                for round in 0..20 {
+                    let (task, actions): (&String, [(&str, Option<Value>); 2]) = if worker % 2 == 0
+                    {
+                        (
+                            &connected[(worker / 2 + round) % 4],
+                            [("hold", None), ("resume", None)],
+                        )
+                    } else {
+                        let user = if worker % 4 == 1 { ANNA } else { BEN };
+                        (
+                            &queued[(worker / 2 + round) % 4],
+                            [
+                                ("offer", Some(json!({"UserIdentifier": user}))),
+                                ("decline", None),
+                            ],
+                        )
+                    };
+                    for (action, body) in actions {
+                        let status = t.act(task, action, body).status;
+                        assert!(matches!(status, 200 | 409 | 503), "{action}: {status}");
+                    }
+                }
+            }));
+        }
+        let reading: Vec<_> = (0..2)
+            .map(|_| {
+                let (t, start) = (&t, &start);
+                scope.spawn(move || follow(t, start, 40))
+            })
+            .collect();
+        join_all(writers);
+        join_all(reading)
+    });
+    let all = follow(&t, &start, 1000);
+    for task in connected.iter().chain(&queued) {
+        let version = t.get(task)["Version"].as_u64().unwrap_or(0);
+        let versions: Vec<u64> = all
+            .iter()
+            .filter(|(id, _)| id == task)
+            .map(|(_, v)| *v)
+            .collect();
+        let from = versions.first().copied().unwrap_or(1);
+        assert_eq!(
+            versions,
+            (from..=version).collect::<Vec<_>>(),
+            "{task}: each version once, in order"
+        );
+    }
+    for seen in readers {
+        assert_eq!(seen[..], all[..seen.len()], "a reader saw another order");
+    }
+}
+
 /// A named check.
 pub type Check = (&'static str, fn(&Api));
 
@@ -453,5 +539,9 @@ pub const ALL: &[Check] = &[
     (
         "the_queue_is_served_in_order_after_parallel_changes",
         the_queue_is_served_in_order_after_parallel_changes,
+    ),
+    (
+        "the_feed_has_every_committed_change_once_in_one_order",
+        the_feed_has_every_committed_change_once_in_one_order,
     ),
 ];

@@ -272,6 +272,11 @@ mod concurrency_on_memory {
     fn the_queue_is_served_in_order_after_parallel_changes() {
         concurrency::the_queue_is_served_in_order_after_parallel_changes(&api());
     }
+
+    #[test]
+    fn the_feed_has_every_committed_change_once_in_one_order() {
+        concurrency::the_feed_has_every_committed_change_once_in_one_order(&api());
+    }
 }
 
 #[test]

@@ -153,6 +153,14 @@ fn indexes_converge_under_concurrent_changes_and_reads() {
 }
 
 #[test]
+fn the_feed_has_every_committed_change_once_in_one_order() {
+    on_redis(
+        "the_feed_has_every_committed_change_once_in_one_order",
+        concurrency::the_feed_has_every_committed_change_once_in_one_order,
+    );
+}
+
+#[test]
 fn the_queue_is_served_in_order_after_parallel_changes() {
     on_redis(
         "the_queue_is_served_in_order_after_parallel_changes",

@@ -148,9 +148,17 @@ pub struct FeedAnswer {
 }
 
 /// The change id a task version's change gets in attempt `attempt` of a request: a fresh base
-/// per request, a different id per attempt (a retried change is a new change).
+/// per request, a different id per attempt (a retried change is a new change). Hashed, so that
+/// ids from a sequential source (tests) cannot meet another request's.
 pub fn attempt_change_id(base: Uuid, attempt: usize) -> Uuid {
-    Uuid::from_u128(base.as_u128().wrapping_add(attempt as u128))
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(base.as_bytes())
+        .chain_update((attempt as u64).to_le_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(bytes)
 }
 
 /// What is known about whether `entry` committed, from a later entry of the same task (the
@@ -185,9 +193,7 @@ fn decided_by_task(entry: &FeedEntry, task: Option<&StoredTask>, now: Timestamp)
         return Decision::Known(stored.change == Some(entry.change));
     }
     if version > entry.version {
-        // The next version's intent was appended after this one: had it been read, the
-        // chain would have decided. An entry without one cannot have committed.
-        return Decision::Known(false);
+        return Decision::Superseded;
     }
     if stored.fenced.contains(&entry.change) {
         return Decision::Known(false);
@@ -202,7 +208,30 @@ enum Decision {
     Known(bool),
     /// In flight too long: refuse it in the task, then it is known not to have committed.
     Fence,
+    /// The task is past this version. If this change made it, the next version's intent says
+    /// so and is in the feed after it (appended after this change was written and before the
+    /// next one was): decided by a feed state read after the task (see [`committed_per`]).
+    Superseded,
     Unknown,
+}
+
+/// Whether `entry` committed, by a feed state read after its task showed a later version.
+fn committed_per(entry: &FeedEntry, state: &[FeedEntry]) -> bool {
+    state.iter().any(|f| {
+        f.seq > entry.seq
+            && f.task_id == entry.task_id
+            && f.version == entry.version + 1
+            && f.after_change == Some(entry.change)
+    })
+}
+
+/// Where the feed state read after the tasks comes from.
+enum After {
+    /// The head being appended to: its swap fails if anything was appended since it was read,
+    /// so when it succeeds this state is as new as the task reads.
+    ThisHead,
+    /// A reader: the head read again from the store.
+    ReadAgain(FeedId),
 }
 
 impl Repo<'_> {
@@ -254,35 +283,88 @@ impl Repo<'_> {
     fn decide_ring(&self, head: &mut FeedHead, now: Timestamp) -> Result<(), ApiError> {
         decide_by_chain(&mut head.ring);
         let movable = head.ring.len().saturating_sub(FEED_PAGE as usize);
-        self.decide_from_tasks(&mut head.ring[..movable], now)
+        self.decide_from_tasks(&mut head.ring, movable, now, After::ThisHead)
     }
 
-    /// Decides undecided `entries` from their tasks (one batch read), fencing stale intents.
-    fn decide_from_tasks(&self, entries: &mut [FeedEntry], now: Timestamp) -> Result<(), ApiError> {
-        let undecided: Vec<usize> = (0..entries.len())
-            .filter(|&i| entries[i].committed.is_none())
+    /// Decides the undecided entries among the first `upto` of `ring` from their tasks (one
+    /// batch read), fencing stale intents.
+    fn decide_from_tasks(
+        &self,
+        ring: &mut [FeedEntry],
+        upto: usize,
+        now: Timestamp,
+        after: After,
+    ) -> Result<(), ApiError> {
+        let undecided: Vec<usize> = (0..upto.min(ring.len()))
+            .filter(|&i| ring[i].committed.is_none())
             .collect();
         if undecided.is_empty() {
             return Ok(());
         }
         let task_keys: Vec<String> = undecided
             .iter()
-            .map(|&i| keys::task(entries[i].task_id))
+            .map(|&i| keys::task(ring[i].task_id))
             .collect();
         let refs: Vec<&str> = task_keys.iter().map(String::as_str).collect();
         let tasks = self.store.get_many(&refs)?;
+        let mut superseded = Vec::new();
         for ((&i, key), raw) in undecided.iter().zip(&task_keys).zip(tasks) {
             let stored: Option<StoredTask> = match raw {
                 Some(raw) => Some(decode(key, &raw)?),
                 None => None,
             };
-            entries[i].committed = match decided_by_task(&entries[i], stored.as_ref(), now) {
+            ring[i].committed = match decided_by_task(&ring[i], stored.as_ref(), now) {
                 Decision::Known(committed) => Some(committed),
-                Decision::Fence => self.fence(&entries[i], now)?,
+                Decision::Fence => self.fence(&ring[i], now)?,
+                Decision::Superseded => {
+                    superseded.push(i);
+                    None
+                }
                 Decision::Unknown => None,
             };
         }
+        if superseded.is_empty() {
+            return Ok(());
+        }
+        match after {
+            After::ThisHead => {
+                for i in superseded {
+                    ring[i].committed = Some(committed_per(&ring[i], ring));
+                }
+            }
+            After::ReadAgain(feed) => {
+                let fresh = self.feed_head(feed)?;
+                let first = fresh.ring.first().map_or(fresh.next, |e| e.seq);
+                for i in superseded {
+                    let entry = &ring[i];
+                    ring[i].committed = Some(if entry.seq < first {
+                        self.decided_in_page(feed, entry.seq)?
+                    } else {
+                        fresh
+                            .ring
+                            .iter()
+                            .find(|e| e.seq == entry.seq)
+                            .and_then(|e| e.committed)
+                            .unwrap_or_else(|| committed_per(entry, &fresh.ring))
+                    });
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// The decision a page records for the entry at `seq` (pages hold decided entries only).
+    fn decided_in_page(&self, feed: FeedId, seq: u64) -> Result<bool, ApiError> {
+        let key = feed.page_key((seq - 1) / FEED_PAGE);
+        let raw = self.store.get(&key)?.ok_or_else(|| {
+            ApiError::ServiceUnavailable(format!("Feed page '{key}' is missing."))
+        })?;
+        let page: Vec<FeedEntry> = decode(&key, &raw)?;
+        Ok(page
+            .iter()
+            .find(|e| e.seq == seq)
+            .and_then(|e| e.committed)
+            .unwrap_or(false))
     }
 
     /// Refuses an in-flight change in its task, so its late swap fails; then decides it.
@@ -299,7 +381,8 @@ impl Repo<'_> {
             match decided_by_task(entry, Some(&stored), now) {
                 Decision::Fence => {}
                 Decision::Known(committed) => return Ok(Some(committed)),
-                Decision::Unknown => return Ok(None),
+                // Changed meanwhile: decided on the next read.
+                Decision::Superseded | Decision::Unknown => return Ok(None),
             }
             stored.fenced.push(entry.change);
             let excess = stored.fenced.len().saturating_sub(FENCED_KEPT);
@@ -349,7 +432,8 @@ impl Repo<'_> {
     pub fn feed_cursor(&self, feed: FeedId, now: Timestamp) -> Result<u64, ApiError> {
         let mut head = self.feed_head(feed)?;
         decide_by_chain(&mut head.ring);
-        self.decide_from_tasks(&mut head.ring, now)?;
+        let all = head.ring.len();
+        self.decide_from_tasks(&mut head.ring, all, now, After::ReadAgain(feed))?;
         Ok(head.list_cursor())
     }
 
@@ -386,7 +470,8 @@ impl Repo<'_> {
         if after + 1 >= ring_first || read_up_to == last_page {
             let mut ring = head.ring;
             decide_by_chain(&mut ring);
-            self.decide_from_tasks(&mut ring, now)?;
+            let all = ring.len();
+            self.decide_from_tasks(&mut ring, all, now, After::ReadAgain(feed))?;
             entries.extend(ring);
         }
         let mut answer = FeedAnswer {

@@ -332,3 +332,57 @@ fn a_store_failure_at_any_step_loses_no_committed_change_and_adds_no_other() {
         );
     }
 }
+
+/// Lists carry an `ETag` of their content: `If-None-Match` with it answers 304 without a body
+/// until the list changes.
+#[test]
+fn task_lists_answer_304_while_unchanged() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let task = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    t.ok(&task, "offer", Some(json!({"UserIdentifier": ANNA})));
+    for path in [
+        format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+        format!("/v1.0/users/{ANNA}/tasks"),
+    ] {
+        let first = api.call(&t.key, "GET", &path, None);
+        assert_eq!(first.status, 200);
+        let etag = first.header_value("ETag").expect("an ETag").to_string();
+        let again = api.send(
+            tm_core::Request::new("GET", &path)
+                .header("api_key", &t.key)
+                .header("If-None-Match", &etag),
+        );
+        assert_eq!(again.status, 304, "{path}");
+        assert!(again.body.is_empty());
+        assert_eq!(again.header_value("ETag"), Some(etag.as_str()));
+        let other = api.send(
+            tm_core::Request::new("GET", &path)
+                .header("api_key", &t.key)
+                .header("If-None-Match", "\"something-else\""),
+        );
+        assert_eq!(other.status, 200, "{path}");
+    }
+    // A change makes both lists new.
+    let before_team = api.call(
+        &t.key,
+        "GET",
+        &format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+        None,
+    );
+    let before_user = api.call(&t.key, "GET", &format!("/v1.0/users/{ANNA}/tasks"), None);
+    t.ok(&task, "accept", None);
+    for (path, before) in [
+        (format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"), before_team),
+        (format!("/v1.0/users/{ANNA}/tasks"), before_user),
+    ] {
+        let etag = before.header_value("ETag").unwrap_or_default().to_string();
+        let after = api.send(
+            tm_core::Request::new("GET", &path)
+                .header("api_key", &t.key)
+                .header("If-None-Match", &etag),
+        );
+        assert_eq!(after.status, 200, "{path} changed");
+        assert_ne!(after.header_value("ETag"), Some(etag.as_str()));
+    }
+}

@@ -227,5 +227,38 @@ fn a_restart_on_the_same_state_dir_keeps_everything_and_loads_demo_data_once() {
     assert!(demo_keys_in(&spin.output()).is_empty(), "{}", spin.output());
     let demo_key = &demo_keys_in(&first_output)[0];
     assert_eq!(api.call(demo_key, "GET", "/v1.0/teams", None).status, 200);
+
+    // The change feed kept its history across the restart: the moved task's four versions.
+    let feed = format!("/v1.0/teams/{}/events", support());
+    let history = assert_status(
+        &api.call(&key, "GET", &format!("{feed}?after=0"), None),
+        200,
+    );
+    let moved_versions: Vec<u64> = history["Events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["TaskId"] == moved.as_str())
+        .filter_map(|e| e["Version"].as_u64())
+        .collect();
+    assert_eq!(moved_versions, vec![1, 2, 3, 4]);
+    // A waiting read answers the change made while it waits (Spin repeats the empty answer).
+    let cursor = assert_status(&api.call(&key, "GET", &feed, None), 200)["Cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let waited = std::thread::scope(|scope| {
+        let waiting =
+            scope.spawn(|| api.call(&key, "GET", &format!("{feed}?after={cursor}&wait=20"), None));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let made = tasks.create(&support(), "IncomingCall", "Normal");
+        (waiting.join(), made)
+    });
+    let (Ok(answer), made) = waited else {
+        panic!("the waiting read failed");
+    };
+    let page = assert_status(&answer, 200);
+    assert_eq!(page["Events"][0]["TaskId"], made.as_str(), "{page}");
+    assert_eq!(page["Events"][0]["Kind"], "Created");
     stop_and_check_nothing_left(spin);
 }

@@ -112,6 +112,23 @@ fn operation(spec: &RouteSpec) -> Value {
             "description": "Paging: items per page (1 to 1000); without `offset` and `limit` the whole list",
             "schema": {"type": "integer", "minimum": 1, "maximum": super::paging::MAX_LIMIT}}));
     }
+    if matches!(
+        spec.operation,
+        crate::routes::Operation::ListTeamTasks | crate::routes::Operation::ListUserTasks
+    ) {
+        parameters.push(json!({"name": "If-None-Match", "in": "header", "required": false,
+            "description": "The list's ETag from an earlier answer: 304 without a body while the list is the same.",
+            "schema": {"type": "string"}}));
+        responses.insert(
+            "304".into(),
+            json!({"description": "The list is unchanged (same ETag)"}),
+        );
+    }
+    if spec.operation == crate::routes::Operation::ListTeamTasks {
+        if let Some(success) = responses.get_mut("200") {
+            success["headers"] = json!({"X-Feed-Cursor": {"description": "Where the team's change feed stands, read before the list: follow `/events?after=` from it to miss no later change.", "schema": {"type": "string"}}});
+        }
+    }
     if spec.operation == crate::routes::Operation::TeamEvents {
         parameters.push(json!({"name": "after", "in": "query", "required": false,
             "description": "The cursor to read after: the `Cursor` of the last answer or event, or the list's `X-Feed-Cursor`. Without it, the feed's current end (an empty page with the cursor to follow).",

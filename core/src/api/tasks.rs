@@ -1,8 +1,9 @@
 //! The Task API: listing, creating, and acting on tasks and their consultation calls.
 
 use super::{find_team, find_user, Ctx};
+use crate::auth::sha256_hex;
 use crate::error::ApiError;
-use crate::http::Response;
+use crate::http::{Request, Response};
 use crate::ids::{TaskId, TeamId};
 use crate::model::{
     AudioRoutes, ConsultationCall, ConsultationStatus, Party, Priority, Target, Task, TaskStatus,
@@ -82,6 +83,25 @@ fn task_list(mut tasks: Vec<StoredTask>) -> Response {
         .map(|s| s.task.with_allowed_actions())
         .collect();
     Response::json(200, &tasks)
+}
+
+/// A list of tasks with an `ETag` of its content; 304 without a body when `If-None-Match`
+/// names it (or is `*`), so a client polling an unchanged list transfers nothing.
+fn conditional_list(request: &Request, tasks: Vec<StoredTask>) -> Response {
+    let list = task_list(tasks);
+    let etag = format!("\"{}\"", &sha256_hex(&list.body)[..32]);
+    let unchanged = request.header_value("If-None-Match").is_some_and(|header| {
+        header
+            .split(',')
+            .map(|tag| tag.trim().trim_start_matches("W/"))
+            .any(|tag| tag == "*" || tag == etag)
+    });
+    if unchanged {
+        let mut not_modified = Response::no_content().with_header("ETag", &etag);
+        not_modified.status = 304;
+        return not_modified;
+    }
+    list.with_header("ETag", &etag)
 }
 
 fn parse_task_id(identifier: &str) -> Result<TaskId, ApiError> {
@@ -171,8 +191,10 @@ fn open_tasks_of_team(ctx: &Ctx, team: TeamId) -> Result<Vec<StoredTask>, ApiErr
 pub fn list_team_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let team = find_team(&ctx.repo, ctx.param(0))?;
     let cursor = ctx.repo.feed_cursor(FeedId::Team(team.id), ctx.now)?;
-    Ok(task_list(open_tasks_of_team(ctx, team.id)?)
-        .with_header("X-Feed-Cursor", &cursor.to_string()))
+    Ok(
+        conditional_list(ctx.request, open_tasks_of_team(ctx, team.id)?)
+            .with_header("X-Feed-Cursor", &cursor.to_string()),
+    )
 }
 
 pub fn longest_waiting_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
@@ -201,7 +223,10 @@ pub fn list_user_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
         .into_iter()
         .map(|id| (id, IndexEntry::UserTask(user, id), IndexDoc::User(user)))
         .collect();
-    Ok(task_list(ctx.repo.tasks_for_entries(&candidates)?))
+    Ok(conditional_list(
+        ctx.request,
+        ctx.repo.tasks_for_entries(&candidates)?,
+    ))
 }
 
 pub fn user_consultative_calls(ctx: &mut Ctx) -> Result<Response, ApiError> {

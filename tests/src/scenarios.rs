@@ -340,8 +340,10 @@ pub fn task_lifecycle_with_consultation_merge_and_leave(api: &Api) {
 
 pub fn consultation_transfer_and_terminate_flows(api: &Api) {
     let t = Tasks::new(api);
-    // Consultation transfer from Consulting (consultation connected).
+    // Consultation transfer from Consulting (consultation connected). Consulting alone moves
+    // the customer nowhere: TransferredTo stays null until the transfer.
     let task = t.in_state("Consulting", Some("Connected"));
+    assert_eq!(t.get(&task)["TransferredTo"], Value::Null);
     assert_eq!(
         t.ok(&task, "consultationCall/transfer", None)["Status"],
         "Transferred"

@@ -11,6 +11,7 @@ pub enum Operation {
     ListTeamTasks,
     LongestWaitingTask,
     TeamEvents,
+    UserEvents,
     TasksByTeamsMember,
     StartOutboundCall,
     ListUserTasks,
@@ -170,6 +171,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r(Get, "/v1.0/users/{userIdentifier}/consultativeCalls", O::UserConsultativeCalls, TASKS_READ, "Get the user's active consultative calls.", NONE, 200, ArrayOf("ConsultationCall"), true),
     // ---- Task API (extensions) ----
     r(Get, "/v1.0/teams/{teamIdentifier}/events", O::TeamEvents, TASKS_READ, "The team's change feed: every committed change of its tasks after a cursor, in order (see the API description).", NONE, 200, One("FeedPage"), false),
+    r(Get, "/v1.0/users/{userIdentifier}/events", O::UserEvents, TASKS_READ, "The user's change feed: every committed change of the tasks the user is assigned to or consults on (before or after the change), after a cursor, in order.", NONE, 200, One("FeedPage"), false),
     r(Post, "/v1.0/teams/{teamIdentifier}/tasks", O::CreateTask, ApiKey(TasksManage), "Create a task in the team's queue.", One("CreateTaskRequest"), 201, One("Task"), false),
     r(Get, "/v1.0/tasks/{taskIdentifier}", O::GetTask, TASKS_READ, "Get a task.", NONE, 200, One("Task"), false),
     act(TaskAction::Offer, "/v1.0/tasks/{taskIdentifier}/offer", "Offer a queued task to an active team member.", One("OfferRequest"), false),

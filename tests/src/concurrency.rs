@@ -508,6 +508,76 @@ pub fn the_feed_has_every_committed_change_once_in_one_order(api: &Api) {
     for seen in readers {
         assert_eq!(seen[..], all[..seen.len()], "a reader saw another order");
     }
+    // Each user's feed: exactly the changes where the user was assigned before or after
+    // (worked out from the team feed's task snapshots), each once, each task's in order.
+    let snapshots = {
+        let mut snapshots = std::collections::HashMap::new();
+        let mut cursor = start.clone();
+        loop {
+            let page = t.read(&format!("{feed}?after={cursor}"));
+            let events = page["Events"].as_array().cloned().unwrap_or_default();
+            if events.is_empty() {
+                break;
+            }
+            for event in events {
+                let key = (
+                    event["TaskId"].as_str().unwrap_or_default().to_string(),
+                    event["Version"].as_u64().unwrap_or(0),
+                );
+                snapshots.insert(key, event["Task"].clone());
+            }
+            cursor = page["Cursor"].as_str().unwrap_or_default().to_string();
+        }
+        snapshots
+    };
+    let assigned = |task: &str, version: u64| -> Option<String> {
+        snapshots
+            .get(&(task.to_string(), version))
+            .and_then(|s| s["AssignedUserId"].as_str().map(String::from))
+    };
+    for user in [ANNA, BEN] {
+        let mut expected: Vec<(String, u64)> = all
+            .iter()
+            .filter(|(task, version)| {
+                let before = assigned(task, version - 1);
+                let after = assigned(task, *version);
+                before.as_deref() == Some(user) || after.as_deref() == Some(user)
+            })
+            .cloned()
+            .collect();
+        let mut got = Vec::new();
+        let mut cursor = "0".to_string();
+        loop {
+            let page = t.read(&format!("/v1.0/users/{user}/events?after={cursor}"));
+            let events = page["Events"].as_array().cloned().unwrap_or_default();
+            if events.is_empty() {
+                break;
+            }
+            for event in events {
+                got.push((
+                    event["TaskId"].as_str().unwrap_or_default().to_string(),
+                    event["Version"].as_u64().unwrap_or(0),
+                ));
+            }
+            cursor = page["Cursor"].as_str().unwrap_or_default().to_string();
+        }
+        // Each task's versions in order in the user's feed.
+        for task in connected.iter().chain(&queued) {
+            let versions: Vec<u64> = got
+                .iter()
+                .filter(|(id, _)| id == task)
+                .map(|(_, v)| *v)
+                .collect();
+            assert!(
+                versions.windows(2).all(|w| w[0] < w[1]),
+                "{user}: {task} {versions:?}"
+            );
+        }
+        got.retain(|(task, _)| connected.contains(task) || queued.contains(task));
+        got.sort();
+        expected.sort();
+        assert_eq!(got, expected, "{user}'s feed");
+    }
 }
 
 /// A named check.

@@ -86,6 +86,11 @@ pub const ROLE_TABLE: &[(&str, &str, &str)] = &[
         "/v1.0/teams/{teamIdentifier}/events",
         "TasksReadonly",
     ),
+    (
+        "GET",
+        "/v1.0/users/{userIdentifier}/events",
+        "TasksReadonly",
+    ),
     ("GET", "/v1.0/tasks/{taskIdentifier}", "TasksReadonly"),
     ("POST", "/v1.0/tasks/{taskIdentifier}/offer", "TasksManage"),
     ("POST", "/v1.0/tasks/{taskIdentifier}/accept", "TasksManage"),

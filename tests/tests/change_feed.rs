@@ -386,3 +386,83 @@ fn task_lists_answer_304_while_unchanged() {
         assert_ne!(after.header_value("ETag"), Some(etag.as_str()));
     }
 }
+
+fn user_feed(user: &str, after: Option<&str>) -> String {
+    match after {
+        Some(cursor) => format!("/v1.0/users/{user}/events?after={cursor}"),
+        None => format!("/v1.0/users/{user}/events"),
+    }
+}
+
+/// Every event of a user's feed after `cursor`.
+fn follow_user(t: &Tasks, user: &str, cursor: &str) -> Vec<(String, u64, String)> {
+    let mut events = Vec::new();
+    let mut cursor = cursor.to_string();
+    loop {
+        let page = t.read(&user_feed(user, Some(&cursor)));
+        let batch = page["Events"].as_array().cloned().unwrap_or_default();
+        if batch.is_empty() {
+            return events;
+        }
+        events.extend(summary(&batch));
+        cursor = page["Cursor"].as_str().unwrap_or_default().to_string();
+    }
+}
+
+/// A user's feed holds the changes of tasks assigned to the user and of consultation calls the
+/// user is part of, before or after the change (so the change that takes a task away is there
+/// too), in order, each once; another user's changes are not.
+#[test]
+fn a_users_feed_has_the_changes_of_their_tasks_and_consultations() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let start = |user: &str| {
+        let response = api.call(&t.key, "GET", &format!("/v1.0/users/{user}/tasks"), None);
+        response
+            .header_value("X-Feed-Cursor")
+            .expect("the user's list says where its feed stands")
+            .to_string()
+    };
+    let (anna, ben, carla) = (start(ANNA), start(BEN), start(CARLA));
+    let call = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    t.ok(&call, "offer", Some(json!({"UserIdentifier": ANNA})));
+    t.ok(&call, "decline", None); // leaves Anna: still in her feed
+    t.ok(&call, "offer", Some(json!({"UserIdentifier": BEN})));
+    t.ok(&call, "accept", None);
+    t.ok(
+        &call,
+        "consultationCall",
+        Some(json!({"Target": "sip:carla@contoso.com"})),
+    );
+    t.ok(&call, "consultationCall/answered", None);
+    t.ok(&call, "consultationCall/terminate", None); // ends Carla's part: in her feed
+    t.ok(&call, "resume", None); // Carla no longer involved
+    let other = t.create(TEAM_SUPPORT, "IncomingCall", "Normal"); // nobody's yet
+    let s = |id: &str, version: u64, kind: &str| (id.to_string(), version, kind.to_string());
+    assert_eq!(
+        follow_user(&t, ANNA, &anna),
+        vec![s(&call, 2, "Offer"), s(&call, 3, "Decline")]
+    );
+    assert_eq!(
+        follow_user(&t, BEN, &ben),
+        vec![
+            s(&call, 4, "Offer"),
+            s(&call, 5, "Accept"),
+            s(&call, 6, "ConsultationCall"),
+            s(&call, 7, "ConsultationAnswered"),
+            s(&call, 8, "ConsultationTerminate"),
+            s(&call, 9, "Resume"),
+        ]
+    );
+    assert_eq!(
+        follow_user(&t, CARLA, &carla),
+        vec![
+            s(&call, 6, "ConsultationCall"),
+            s(&call, 7, "ConsultationAnswered"),
+            s(&call, 8, "ConsultationTerminate"),
+        ]
+    );
+    assert!(!follow_user(&t, ANNA, &anna)
+        .iter()
+        .any(|(id, ..)| *id == other));
+}

@@ -105,7 +105,7 @@ const DOCUMENTED_OPERATIONS: &[(&str, u64)] = &[
     ("health", 1),
     ("longest waiting", 2),
     ("team tasks", 3),
-    ("hold", 4),
+    ("hold", 6),
     ("create", 8),
 ];
 
@@ -114,8 +114,10 @@ fn same_and_bounded(small: Vec<(String, u64)>, large: Vec<(String, u64)>, sizes:
     eprintln!("store operations per request ({sizes}): {small:?} / {large:?}");
     assert_eq!(small, large, "a request's store operations grew ({sizes})");
     for (name, operations) in &small {
+        // The most a change takes: the task, its index entries and up to three feeds (the team's,
+        // the user it leaves, the user it reaches), each a read and a swap.
         assert!(
-            *operations <= 16,
+            *operations <= 24,
             "{name} takes {operations} store operations"
         );
         if let Some((_, documented)) = DOCUMENTED_OPERATIONS.iter().find(|(n, _)| n == name) {

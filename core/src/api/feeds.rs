@@ -1,8 +1,9 @@
-//! `GET /v1.0/teams/{teamIdentifier}/events`: the team's change feed, read from a cursor.
+//! `GET /v1.0/teams/{teamIdentifier}/events` and `/v1.0/users/{userIdentifier}/events`: the
+//! change feeds, read from a cursor.
 //! The core answers at once; a host that supports waiting repeats an empty answer while the
 //! request's `wait` lasts (see [`poll_again`]).
 
-use super::{find_team, Ctx};
+use super::{find_team, find_user, Ctx};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::TaskId;
@@ -76,8 +77,16 @@ pub fn wait_seconds(request: &Request) -> Result<u64, ApiError> {
 
 pub fn team_events(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let team = find_team(&ctx.repo, ctx.param(0))?;
+    events(ctx, FeedId::Team(team.id), "team")
+}
+
+pub fn user_events(ctx: &mut Ctx) -> Result<Response, ApiError> {
+    let user = find_user(&ctx.repo, ctx.param(0))?;
+    events(ctx, FeedId::User(user.id), "user")
+}
+
+fn events(ctx: &mut Ctx, feed: FeedId, whose: &str) -> Result<Response, ApiError> {
     wait_seconds(ctx.request)?;
-    let feed = FeedId::Team(team.id);
     let head = ctx.repo.feed_head(feed)?;
     // Without a cursor: from now on (an empty page with the cursor to follow).
     let after = match cursor_param(ctx.request)? {
@@ -93,7 +102,7 @@ pub fn team_events(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let answer = ctx.repo.read_feed(feed, after, ctx.now)?.ok_or_else(|| {
         ApiError::Gone(format!(
             "Cursor {after} is older than this feed keeps (its newest {FEED_KEPT_EVENTS} changes): \
-             list the team's tasks again and follow the cursor that answer carries \
+             list the {whose}'s tasks again and follow the cursor that answer carries \
              (header X-Feed-Cursor)."
         ))
     })?;
@@ -112,7 +121,8 @@ pub fn poll_again(request: &Request, response: &Response) -> bool {
     }
     let is_feed = matches!(
         route(&request.method, request.path()),
-        RouteMatch::Found { spec, .. } if spec.operation == Operation::TeamEvents
+        RouteMatch::Found { spec, .. }
+            if matches!(spec.operation, Operation::TeamEvents | Operation::UserEvents)
     );
     is_feed
         && serde_json::from_slice::<serde_json::Value>(&response.body)

@@ -238,7 +238,17 @@ fn read_ahead(spec: &RouteSpec, params: &[String], request: &Request) -> Vec<Str
                     }
                 }
             }
-            "userIdentifier" => keys.extend(UserId::parse(value).map(repo::keys::user)),
+            "userIdentifier" => {
+                if let Some(user) = UserId::parse(value) {
+                    keys.push(repo::keys::user(user));
+                    if matches!(
+                        spec.operation,
+                        Operation::ListUserTasks | Operation::UserEvents
+                    ) {
+                        keys.push(repo::keys::user_feed(user));
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -283,6 +293,7 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
         Operation::ListTeamTasks => tasks::list_team_tasks(ctx),
         Operation::LongestWaitingTask => tasks::longest_waiting_task(ctx),
         Operation::TeamEvents => feeds::team_events(ctx),
+        Operation::UserEvents => feeds::user_events(ctx),
         Operation::TasksByTeamsMember => tasks::tasks_by_teams_member(ctx),
         Operation::StartOutboundCall => tasks::start_outbound_call(ctx),
         Operation::ListUserTasks => tasks::list_user_tasks(ctx),

@@ -124,12 +124,18 @@ fn operation(spec: &RouteSpec) -> Value {
             json!({"description": "The list is unchanged (same ETag)"}),
         );
     }
-    if spec.operation == crate::routes::Operation::ListTeamTasks {
+    if matches!(
+        spec.operation,
+        crate::routes::Operation::ListTeamTasks | crate::routes::Operation::ListUserTasks
+    ) {
         if let Some(success) = responses.get_mut("200") {
-            success["headers"] = json!({"X-Feed-Cursor": {"description": "Where the team's change feed stands, read before the list: follow `/events?after=` from it to miss no later change.", "schema": {"type": "string"}}});
+            success["headers"] = json!({"X-Feed-Cursor": {"description": "Where the change feed of this team or user stands, read before the list: follow its `/events?after=` from it to miss no later change.", "schema": {"type": "string"}}});
         }
     }
-    if spec.operation == crate::routes::Operation::TeamEvents {
+    if matches!(
+        spec.operation,
+        crate::routes::Operation::TeamEvents | crate::routes::Operation::UserEvents
+    ) {
         parameters.push(json!({"name": "after", "in": "query", "required": false,
             "description": "The cursor to read after: the `Cursor` of the last answer or event, or the list's `X-Feed-Cursor`. Without it, the feed's current end (an empty page with the cursor to follow).",
             "schema": {"type": "string", "pattern": "^[0-9]+$"}}));

@@ -214,8 +214,10 @@ pub fn tasks_by_teams_member(ctx: &mut Ctx) -> Result<Response, ApiError> {
     Ok(task_list(tasks))
 }
 
+/// Also says where the user's change feed stands (`X-Feed-Cursor`), read before the tasks.
 pub fn list_user_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let user = find_user(&ctx.repo, ctx.param(0))?.id;
+    let cursor = ctx.repo.feed_cursor(FeedId::User(user), ctx.now)?;
     let candidates: Vec<_> = ctx
         .repo
         .user_index(user)?
@@ -223,10 +225,10 @@ pub fn list_user_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
         .into_iter()
         .map(|id| (id, IndexEntry::UserTask(user, id), IndexDoc::User(user)))
         .collect();
-    Ok(conditional_list(
-        ctx.request,
-        ctx.repo.tasks_for_entries(&candidates)?,
-    ))
+    Ok(
+        conditional_list(ctx.request, ctx.repo.tasks_for_entries(&candidates)?)
+            .with_header("X-Feed-Cursor", &cursor.to_string()),
+    )
 }
 
 pub fn user_consultative_calls(ctx: &mut Ctx) -> Result<Response, ApiError> {

@@ -390,6 +390,7 @@ impl Repo<'_> {
             .filter(|u| !known_users.contains(&u.id))
         {
             fresh.push((keys::user_index(user.id), empty_user.clone()));
+            fresh.push((keys::user_feed(user.id), empty_feed.clone()));
         }
         let loaded_members = members_of(loaded);
         let mut known_members = Vec::new();

@@ -23,7 +23,7 @@ use super::{
     decode, encode, keys, Repo, StoredTask, Versioned, MAX_CAS_ATTEMPTS, MAX_RECONCILE_ATTEMPTS,
 };
 use crate::error::ApiError;
-use crate::ids::{TaskId, TeamId};
+use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::Task;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -44,16 +44,19 @@ pub const FEED_ANSWER_LIMIT: usize = 100;
 /// Changes refused by fencing that a task remembers (only while it stays at one version).
 const FENCED_KEPT: usize = 8;
 
-/// A feed: for now one per team (every change of the team's tasks).
+/// A feed: one per team (every change of the team's tasks, its *home* feed), one per user
+/// (changes of tasks the user is assigned to or consults on, before or after the change).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeedId {
     Team(TeamId),
+    User(UserId),
 }
 
 impl FeedId {
     pub fn head_key(&self) -> String {
         match self {
             FeedId::Team(team) => keys::team_feed(*team),
+            FeedId::User(user) => keys::user_feed(*user),
         }
     }
     fn page_key(&self, page: u64) -> String {
@@ -79,6 +82,10 @@ pub struct FeedEntry {
     /// The change id of the version this change was made on (`None` for a create).
     #[serde(default)]
     pub after_change: Option<Uuid>,
+    /// In a user feed: the place of the same change in its team's feed, which decides it when
+    /// this feed cannot (the task's next version may not be in this feed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<u64>,
     /// Whether the change committed, once known (pages hold decided entries only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub committed: Option<bool>,
@@ -137,6 +144,8 @@ pub struct Intent {
     pub change: Uuid,
     pub after_change: Option<Uuid>,
     pub at: Timestamp,
+    /// The change's place in its team's feed (for user feeds).
+    pub home: Option<u64>,
 }
 
 /// A page of a feed as answered.
@@ -265,6 +274,7 @@ impl Repo<'_> {
                 task: intent.task.clone(),
                 change: intent.change,
                 after_change: intent.after_change,
+                home: intent.home,
                 committed: None,
             });
             self.decide_ring(&mut head, now)?;
@@ -326,31 +336,34 @@ impl Repo<'_> {
         if superseded.is_empty() {
             return Ok(());
         }
-        match after {
-            After::ThisHead => {
-                for i in superseded {
-                    ring[i].committed = Some(committed_per(&ring[i], ring));
+        for i in superseded {
+            ring[i].committed = Some(match (ring[i].home, &after) {
+                // A user feed's entry: as its twin in the team's feed is decided.
+                (Some(home), _) => {
+                    let team = FeedId::Team(ring[i].task.team_id);
+                    self.decided_again(team, home)?
                 }
-            }
-            After::ReadAgain(feed) => {
-                let fresh = self.feed_head(feed)?;
-                let first = fresh.ring.first().map_or(fresh.next, |e| e.seq);
-                for i in superseded {
-                    let entry = &ring[i];
-                    ring[i].committed = Some(if entry.seq < first {
-                        self.decided_in_page(feed, entry.seq)?
-                    } else {
-                        fresh
-                            .ring
-                            .iter()
-                            .find(|e| e.seq == entry.seq)
-                            .and_then(|e| e.committed)
-                            .unwrap_or_else(|| committed_per(entry, &fresh.ring))
-                    });
-                }
-            }
+                (None, After::ThisHead) => committed_per(&ring[i], ring),
+                (None, After::ReadAgain(feed)) => self.decided_again(*feed, ring[i].seq)?,
+            });
         }
         Ok(())
+    }
+
+    /// Whether the entry at `seq` of `feed`, whose task is past its version, committed: by the
+    /// feed as read now (after the task), or as the feed already decided it.
+    fn decided_again(&self, feed: FeedId, seq: u64) -> Result<bool, ApiError> {
+        let fresh = self.feed_head(feed)?;
+        let first = fresh.ring.first().map_or(fresh.next, |e| e.seq);
+        if seq < first {
+            return self.decided_in_page(feed, seq);
+        }
+        Ok(match fresh.ring.iter().find(|e| e.seq == seq) {
+            Some(entry) => entry
+                .committed
+                .unwrap_or_else(|| committed_per(entry, &fresh.ring)),
+            None => false,
+        })
     }
 
     /// The decision a page records for the entry at `seq` (pages hold decided entries only).

@@ -73,6 +73,10 @@ pub mod keys {
     pub fn team_feed(id: TeamId) -> String {
         format!("feed/team/{id}")
     }
+    /// The head document of a user's change feed.
+    pub fn user_feed(id: UserId) -> String {
+        format!("feed/user/{id}")
+    }
     /// The published head of one shard's queue (see `queue_heads`).
     pub fn team_queue_head(id: TeamId, shard: u8) -> String {
         format!("index/team-head/{id}/{shard}")

@@ -39,6 +39,27 @@ pub struct StoredTask {
     pub fenced: Vec<uuid::Uuid>,
 }
 
+/// The users whose feeds a task's changes go to: the assigned user, and the initiator and
+/// target of an active consultation call.
+pub fn involved_users(task: &Task) -> Vec<UserId> {
+    let mut users: Vec<UserId> = task.assigned_user_id.into_iter().collect();
+    if let Some(call) = task
+        .consultation_call
+        .as_ref()
+        .filter(|c| c.status.is_active())
+    {
+        for user in [call.initiator_user_id, call.target.user_id]
+            .into_iter()
+            .flatten()
+        {
+            if !users.contains(&user) {
+                users.push(user);
+            }
+        }
+    }
+    users
+}
+
 impl StoredTask {
     pub fn new(task: Task, queue_sequence: i64) -> Self {
         StoredTask {
@@ -83,14 +104,25 @@ impl Repo<'_> {
         after: &StoredTask,
         meta: &ChangeMeta,
     ) -> Result<(), ApiError> {
-        let intent = Intent {
+        let mut intent = Intent {
             kind: meta.kind.clone(),
             task: after.task.clone(),
             change: after.change.unwrap_or_default(),
             after_change: before.and_then(|b| b.change),
             at: meta.at,
+            home: None,
         };
-        self.append_intent(FeedId::Team(after.task.team_id), &intent, meta.at)?;
+        let home = self.append_intent(FeedId::Team(after.task.team_id), &intent, meta.at)?;
+        intent.home = Some(home);
+        let mut users = before.map(|b| involved_users(&b.task)).unwrap_or_default();
+        for user in involved_users(&after.task) {
+            if !users.contains(&user) {
+                users.push(user);
+            }
+        }
+        for user in users {
+            self.append_intent(FeedId::User(user), &intent, meta.at)?;
+        }
         Ok(())
     }
 

@@ -376,6 +376,13 @@ tm-agent-tasks .tm-empty { margin: .25rem; color: var(--tm-muted, #555e6b); }
 
 #[cfg(test)]
 mod tests {
+    // These run natively and, under wasm-bindgen-test-runner, in headless Chromium too (so the
+    // widget's mutation run, which tests on the wasm target, sees them).
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
     /// WCAG relative luminance of `#rrggbb`.
     fn luminance(hex: &str) -> f64 {
         let channel = |i: usize| {
@@ -443,7 +450,87 @@ mod tests {
     fn durations_read_naturally() {
         assert_eq!(duration_text(-5), "0 s");
         assert_eq!(duration_text(45_999), "45 s");
+        assert_eq!(duration_text(59_999), "59 s");
+        assert_eq!(duration_text(60_000), "1 min 00 s");
         assert_eq!(duration_text(125_000), "2 min 05 s");
+        assert_eq!(duration_text(3_599_999), "59 min 59 s");
+        assert_eq!(duration_text(3_600_000), "1 h 00 min");
         assert_eq!(duration_text(3_780_000), "1 h 03 min");
+    }
+
+    fn task(status: &str, consultation: Option<&str>) -> Task {
+        let call = consultation.map(|status| {
+            serde_json::json!({"Id": "c0000000-0000-4000-8000-000000000001",
+                "TaskId": "70000000-0000-4000-8000-000000000001",
+                "InitiatorUserId": null,
+                "Target": {"Uri": "sip:carla@contoso.com", "DisplayName": "Carla Rossi", "UserId": null},
+                "Status": status,
+                "AudioRoutes": {"CustomerHearsAgent": false, "CustomerHearsConsultant": false,
+                    "AgentHearsCustomer": false, "AgentHearsConsultant": true,
+                    "ConsultantHearsCustomer": false, "ConsultantHearsAgent": true},
+                "StartedAt": "2026-01-05T08:00:00.000Z", "EndedAt": null})
+        });
+        serde_json::from_value(serde_json::json!({
+            "Id": "70000000-0000-4000-8000-000000000001",
+            "TeamId": "7e000000-0000-4000-8000-000000000001",
+            "Type": "IncomingCall", "Status": status, "Priority": "Normal",
+            "Customer": {"Uri": "tel:+41445550100", "DisplayName": "Mia Weber"},
+            "AssignedUserId": null, "ExternalTaskId": null, "Description": null,
+            "CreatedAt": "2026-01-05T08:00:00.000Z", "QueuedAt": null,
+            "UpdatedAt": "2026-01-05T08:00:00.000Z", "EndedAt": null, "Version": 1,
+            "ConsultationCall": call}))
+        .expect("a task")
+    }
+
+    /// What a person reads on a card: the status line per state and the consultation line per
+    /// consultation state, written out.
+    #[test]
+    fn a_card_says_the_state_in_words() {
+        let targets = HashMap::new();
+        let state = ViewState {
+            tasks: &[],
+            now: Timestamp::from_unix_millis(1_767_600_000_000),
+            message: None,
+            busy: None,
+            stale: false,
+            targets: &targets,
+        };
+        for (status, shown) in [
+            ("Queued", "Queued"),
+            ("Ringing", "Ringing"),
+            ("Dialing", "Dialing"),
+            ("Connected", "Connected"),
+            ("OnHold", "On hold"),
+            ("Consulting", "Consulting"),
+            ("Conference", "Conference"),
+            ("Transferred", "Transferred"),
+            ("Terminated", "Terminated"),
+        ] {
+            let card = card(&task(status, None), &state);
+            let expected = format!(r#"<span class="tm-status">{shown}</span>"#);
+            assert!(card.head.contains(&expected), "{status}: {}", card.head);
+            assert_eq!(card.label, format!("Incoming call from Mia Weber, {shown}"));
+        }
+        for (status, shown) in [
+            ("Ringing", "ringing"),
+            ("Connected", "connected"),
+            ("Merged", "merged"),
+        ] {
+            let card = card(&task("Consulting", Some(status)), &state);
+            let line = card.consultation.unwrap_or_default();
+            assert!(
+                line.contains(&format!(
+                    r#"<span class="tm-consultation-status">{shown}</span>"#
+                )) && line.starts_with(
+                    r#"Consultation with <span class="tm-consultant">Carla Rossi</span>"#
+                ),
+                "{status}: {line}"
+            );
+        }
+        // An ended consultation is no longer shown.
+        assert_eq!(
+            card(&task("Connected", Some("Ended")), &state).consultation,
+            None
+        );
     }
 }

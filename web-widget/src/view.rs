@@ -482,6 +482,37 @@ mod tests {
         .expect("a task")
     }
 
+    fn named(id: u128, name: &str) -> Task {
+        let mut task = task("Ringing", None);
+        task.id = TaskId(uuid::Uuid::from_u128(id));
+        task.customer.display_name = name.to_string();
+        task
+    }
+
+    /// The status region says who arrived and who left, and nothing when nobody did.
+    #[test]
+    fn arrivals_and_departures_name_only_who_came_or_went() {
+        let (mia, tom, eva) = (
+            named(1, "Mia Weber"),
+            named(2, "Tom Frei"),
+            named(3, "Eva Roth"),
+        );
+        let before = [mia.clone(), tom.clone()];
+        assert_eq!(arrivals_and_departures(&before, &before), None);
+        assert_eq!(
+            arrivals_and_departures(&before, &[mia.clone(), tom.clone(), eva.clone()]).as_deref(),
+            Some("Incoming call from Eva Roth.")
+        );
+        assert_eq!(
+            arrivals_and_departures(&before, &[tom.clone()]).as_deref(),
+            Some("No longer in your tasks: Incoming call from Mia Weber.")
+        );
+        assert_eq!(
+            arrivals_and_departures(&before, &[tom, eva]).as_deref(),
+            Some("Incoming call from Eva Roth. No longer in your tasks: Incoming call from Mia Weber.")
+        );
+    }
+
     /// What a person reads on a card: the status line per state and the consultation line per
     /// consultation state, written out.
     #[test]

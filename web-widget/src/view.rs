@@ -504,7 +504,7 @@ mod tests {
             Some("Incoming call from Eva Roth.")
         );
         assert_eq!(
-            arrivals_and_departures(&before, &[tom.clone()]).as_deref(),
+            arrivals_and_departures(&before, std::slice::from_ref(&tom)).as_deref(),
             Some("No longer in your tasks: Incoming call from Mia Weber.")
         );
         assert_eq!(

@@ -5,7 +5,7 @@
 use super::keys;
 use super::tasks::StoredTask;
 use crate::ids::{TaskId, TeamId, UserId};
-use crate::model::{Priority, TaskStatus};
+use crate::model::{Priority, Task, TaskStatus};
 use crate::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -217,20 +217,20 @@ pub fn index_entries(stored: &StoredTask) -> Vec<IndexEntry> {
             ));
         }
     }
-    if let Some(call) = task
-        .consultation_call
-        .as_ref()
-        .filter(|c| c.status.is_active())
-    {
-        for user in [call.initiator_user_id, call.target.user_id]
-            .into_iter()
-            .flatten()
-        {
-            let entry = IndexEntry::UserConsultation(user, task.id);
-            if !entries.contains(&entry) {
-                entries.push(entry);
-            }
+    for user in consultation_users(task) {
+        let entry = IndexEntry::UserConsultation(user, task.id);
+        if !entries.contains(&entry) {
+            entries.push(entry);
         }
     }
     entries
+}
+
+/// The users taking part in the task's active consultation call (its initiator and target).
+pub fn consultation_users(task: &Task) -> impl Iterator<Item = UserId> + '_ {
+    task.consultation_call
+        .iter()
+        .filter(|call| call.status.is_active())
+        .flat_map(|call| [call.initiator_user_id, call.target.user_id])
+        .flatten()
 }

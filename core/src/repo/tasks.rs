@@ -2,7 +2,7 @@
 //! request's cost grows with the stored tasks.
 
 use super::feeds::Intent;
-use super::task_index::{distinct_docs, IndexDocument};
+use super::task_index::{consultation_users, distinct_docs, IndexDocument};
 use super::{
     attempt_change_id, decode, encode, keys, ChangeMeta, FeedId, Repo, Versioned, MAX_CAS_ATTEMPTS,
 };
@@ -43,18 +43,9 @@ pub struct StoredTask {
 /// target of an active consultation call.
 pub fn involved_users(task: &Task) -> Vec<UserId> {
     let mut users: Vec<UserId> = task.assigned_user_id.into_iter().collect();
-    if let Some(call) = task
-        .consultation_call
-        .as_ref()
-        .filter(|c| c.status.is_active())
-    {
-        for user in [call.initiator_user_id, call.target.user_id]
-            .into_iter()
-            .flatten()
-        {
-            if !users.contains(&user) {
-                users.push(user);
-            }
+    for user in consultation_users(task) {
+        if !users.contains(&user) {
+            users.push(user);
         }
     }
     users

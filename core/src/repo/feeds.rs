@@ -277,8 +277,17 @@ impl Repo<'_> {
                 home: intent.home,
                 committed: None,
             });
+            // Pages take only entries decided in a head some request already stored: decisions
+            // made now may rest on this head being current (see `After::ThisHead`), which only
+            // the swap below confirms, and a page is written before it.
+            let stored_decisions: Vec<u64> = head
+                .ring
+                .iter()
+                .filter(|e| e.committed.is_some())
+                .map(|e| e.seq)
+                .collect();
             self.decide_ring(&mut head, now)?;
-            self.move_out_pages(feed, &mut head)?;
+            self.move_out_pages(feed, &mut head, &stored_decisions)?;
             if self.store.compare_and_swap(&key, &raw, &encode(&head)?)? {
                 return Ok(seq);
             }
@@ -408,9 +417,14 @@ impl Repo<'_> {
     }
 
     /// Moves whole decided pages out of the head while it holds more than a page beyond them,
-    /// and forgets pages beyond [`FEED_PAGES_KEPT`]. A page's content is a function of the
-    /// feed, so writing it again after a lost swap writes the same bytes.
-    fn move_out_pages(&self, feed: FeedId, head: &mut FeedHead) -> Result<(), ApiError> {
+    /// and forgets pages beyond [`FEED_PAGES_KEPT`]. A page holds decisions a stored head already
+    /// had, which never change, so writing it again after a lost swap writes the same bytes.
+    fn move_out_pages(
+        &self,
+        feed: FeedId,
+        head: &mut FeedHead,
+        stored_decisions: &[u64],
+    ) -> Result<(), ApiError> {
         loop {
             let Some(first) = head.ring.first().map(|e| e.seq) else {
                 return Ok(());
@@ -419,7 +433,9 @@ impl Repo<'_> {
             let page_end = (page + 1) * FEED_PAGE; // last seq of the page
             let in_page = head.ring.iter().take_while(|e| e.seq <= page_end).count();
             let whole = first == page * FEED_PAGE + 1 && in_page as u64 == FEED_PAGE;
-            let decided = head.ring[..in_page].iter().all(|e| e.committed.is_some());
+            let decided = head.ring[..in_page]
+                .iter()
+                .all(|e| stored_decisions.contains(&e.seq));
             if !whole || !decided || head.ring.len() < in_page + FEED_PAGE as usize {
                 return Ok(());
             }

@@ -490,6 +490,9 @@ pub fn the_feed_has_every_committed_change_once_in_one_order(api: &Api) {
         join_all(writers);
         join_all(reading)
     });
+    // A request that gave up (503) may have left an intent that readers wait for until it is
+    // fenced, 10 s after it: let that time pass before reading everything.
+    api.let_time_pass(11_000);
     let all = follow(&t, &start, 1000);
     for task in connected.iter().chain(&queued) {
         let version = t.get(task)["Version"].as_u64().unwrap_or(0);

@@ -137,6 +137,19 @@ impl Api {
         }
     }
 
+    /// Lets `millis` pass in full: the virtual clock in-process, real time against a live
+    /// instance (unlike [`Api::advance`], which waits at most 20 ms there).
+    pub fn let_time_pass(&self, millis: i64) {
+        match &self.backend {
+            Backend::InProcess { now, .. } => {
+                now.fetch_add(millis, Ordering::SeqCst);
+            }
+            Backend::Live { .. } => {
+                std::thread::sleep(std::time::Duration::from_millis(millis.max(0) as u64))
+            }
+        }
+    }
+
     /// Moves the virtual clock (the live backend waits instead, at most the given time).
     pub fn advance(&self, millis: i64) {
         match &self.backend {

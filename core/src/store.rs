@@ -21,7 +21,8 @@ pub enum StoreError {
 pub trait Store {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Reads several keys, in one round trip where the store can (Redis `MGET`, wasi:keyvalue
-    /// `get-many`); the values come in the order of `keys`.
+    /// `get-many`); the values come in the order of `keys`, one per position (a key named twice
+    /// gets its value twice).
     fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         keys.iter().map(|key| self.get(key)).collect()
     }

@@ -72,19 +72,14 @@ mod spin {
         fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
             let encoded: Vec<String> = keys.iter().map(|key| encode_key(key)).collect();
             let found = batch::get_many(&self.bucket, &encoded).map_err(unavailable)?;
-            // Spin answers one entry per key, in order; match by key all the same.
-            let mut values: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
-            for (at, (key, value)) in found.into_iter().enumerate() {
-                let index = if encoded.get(at) == Some(&key) {
-                    Some(at)
-                } else {
-                    encoded.iter().position(|k| *k == key)
-                };
-                if let Some(index) = index {
-                    values[index] = value;
-                }
-            }
-            Ok(values)
+            // Matched by key: Spin's SQLite store answers a key asked twice only once, and the
+            // port promises a value for every position (a batch may name one task twice).
+            let found: std::collections::HashMap<String, Option<Vec<u8>>> =
+                found.into_iter().collect();
+            Ok(encoded
+                .iter()
+                .map(|key| found.get(key).cloned().flatten())
+                .collect())
         }
 
         fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {

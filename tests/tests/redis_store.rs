@@ -50,6 +50,11 @@ fn the_port_semantics_hold_on_redis() {
         vec![Some(b"\0\xff".to_vec()), None, Some(b"c".to_vec())]
     );
     assert_eq!(store.get_many(&[]).unwrap(), Vec::<Option<Vec<u8>>>::new());
+    // A key named twice gets its value twice (a feed reader may ask for one task twice).
+    assert_eq!(
+        store.get_many(&["task/1", "task/none", "task/1"]).unwrap(),
+        vec![Some(b"c".to_vec()), None, Some(b"c".to_vec())]
+    );
     // A batch write (one MSET) is read back as written.
     store
         .set_many(&[("dir/team/a", b"1"), ("dir/team/b", b"\0\x01")])

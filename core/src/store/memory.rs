@@ -205,6 +205,16 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_read_answers_every_position_also_a_key_named_twice() {
+        let store = MemoryStore::new();
+        assert!(store.set("a", b"1").is_ok());
+        assert_eq!(
+            store.get_many(&["a", "b", "a"]).ok(),
+            Some(vec![Some(b"1".to_vec()), None, Some(b"1".to_vec())])
+        );
+    }
+
+    #[test]
     fn unavailable_store_fails_every_operation() {
         let store = MemoryStore::new();
         store.set_unavailable(true);

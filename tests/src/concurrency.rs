@@ -493,7 +493,18 @@ pub fn the_feed_has_every_committed_change_once_in_one_order(api: &Api) {
     // A request that gave up (503) may have left an intent that readers wait for until it is
     // fenced, 10 s after it: let that time pass before reading everything.
     api.let_time_pass(11_000);
-    let all = follow(&t, &start, 1000);
+    let task_and_version = |event: &Value| {
+        (
+            event["TaskId"].as_str().unwrap_or_default().to_string(),
+            event["Version"].as_u64().unwrap_or(0),
+        )
+    };
+    let all: Vec<(String, u64)> = t
+        .follow_feed(&feed, &start)
+        .0
+        .iter()
+        .map(task_and_version)
+        .collect();
     for task in connected.iter().chain(&queued) {
         let version = t.get(task)["Version"].as_u64().unwrap_or(0);
         let versions: Vec<u64> = all
@@ -513,26 +524,12 @@ pub fn the_feed_has_every_committed_change_once_in_one_order(api: &Api) {
     }
     // Each user's feed: exactly the changes where the user was assigned before or after
     // (worked out from the team feed's task snapshots), each once, each task's in order.
-    let snapshots = {
-        let mut snapshots = std::collections::HashMap::new();
-        let mut cursor = start.clone();
-        loop {
-            let page = t.read(&format!("{feed}?after={cursor}"));
-            let events = page["Events"].as_array().cloned().unwrap_or_default();
-            if events.is_empty() {
-                break;
-            }
-            for event in events {
-                let key = (
-                    event["TaskId"].as_str().unwrap_or_default().to_string(),
-                    event["Version"].as_u64().unwrap_or(0),
-                );
-                snapshots.insert(key, event["Task"].clone());
-            }
-            cursor = page["Cursor"].as_str().unwrap_or_default().to_string();
-        }
-        snapshots
-    };
+    let snapshots: std::collections::HashMap<(String, u64), Value> = t
+        .follow_feed(&feed, &start)
+        .0
+        .iter()
+        .map(|event| (task_and_version(event), event["Task"].clone()))
+        .collect();
     let assigned = |task: &str, version: u64| -> Option<String> {
         snapshots
             .get(&(task.to_string(), version))
@@ -548,22 +545,12 @@ pub fn the_feed_has_every_committed_change_once_in_one_order(api: &Api) {
             })
             .cloned()
             .collect();
-        let mut got = Vec::new();
-        let mut cursor = "0".to_string();
-        loop {
-            let page = t.read(&format!("/v1.0/users/{user}/events?after={cursor}"));
-            let events = page["Events"].as_array().cloned().unwrap_or_default();
-            if events.is_empty() {
-                break;
-            }
-            for event in events {
-                got.push((
-                    event["TaskId"].as_str().unwrap_or_default().to_string(),
-                    event["Version"].as_u64().unwrap_or(0),
-                ));
-            }
-            cursor = page["Cursor"].as_str().unwrap_or_default().to_string();
-        }
+        let mut got: Vec<(String, u64)> = t
+            .follow_feed(&format!("/v1.0/users/{user}/events"), "0")
+            .0
+            .iter()
+            .map(task_and_version)
+            .collect();
         // Each task's versions in order in the user's feed.
         for task in connected.iter().chain(&queued) {
             let versions: Vec<u64> = got

@@ -121,6 +121,24 @@ impl<'a> Tasks<'a> {
         assert_status(&self.api.call(&self.key, "GET", path, None), 200)
     }
 
+    /// Every event of the feed at `feed` (`…/events`) after `cursor`, page by page until an
+    /// empty page (which must keep the cursor), and the cursor at the end.
+    pub fn follow_feed(&self, feed: &str, cursor: &str) -> (Vec<Value>, String) {
+        let mut events = Vec::new();
+        let mut cursor = cursor.to_string();
+        loop {
+            let page = self.read(&format!("{feed}?after={cursor}"));
+            let batch = page["Events"].as_array().cloned().unwrap_or_default();
+            let next = page["Cursor"].as_str().unwrap_or_default().to_string();
+            if batch.is_empty() {
+                assert_eq!(next, cursor, "an empty page keeps the cursor");
+                return (events, cursor);
+            }
+            events.extend(batch);
+            cursor = next;
+        }
+    }
+
     pub fn list(&self, path: &str) -> Vec<Value> {
         self.read(path).as_array().cloned().unwrap_or_default()
     }

@@ -17,21 +17,9 @@ fn events_path(after: Option<&str>) -> String {
     }
 }
 
-/// Every event after `cursor`, page by page, and the cursor at the end.
+/// Every event of the Support team's feed after `cursor`, and the cursor at the end.
 fn follow(t: &Tasks, cursor: &str) -> (Vec<Value>, String) {
-    let mut events = Vec::new();
-    let mut cursor = cursor.to_string();
-    loop {
-        let page = t.read(&events_path(Some(&cursor)));
-        let batch = page["Events"].as_array().cloned().unwrap_or_default();
-        let next = page["Cursor"].as_str().unwrap_or_default().to_string();
-        if batch.is_empty() {
-            assert_eq!(next, cursor, "an empty page keeps the cursor");
-            return (events, cursor);
-        }
-        events.extend(batch);
-        cursor = next;
-    }
+    t.follow_feed(&events_path(None), cursor)
 }
 
 /// (task, version, kind) of each event.
@@ -396,17 +384,7 @@ fn user_feed(user: &str, after: Option<&str>) -> String {
 
 /// Every event of a user's feed after `cursor`.
 fn follow_user(t: &Tasks, user: &str, cursor: &str) -> Vec<(String, u64, String)> {
-    let mut events = Vec::new();
-    let mut cursor = cursor.to_string();
-    loop {
-        let page = t.read(&user_feed(user, Some(&cursor)));
-        let batch = page["Events"].as_array().cloned().unwrap_or_default();
-        if batch.is_empty() {
-            return events;
-        }
-        events.extend(summary(&batch));
-        cursor = page["Cursor"].as_str().unwrap_or_default().to_string();
-    }
+    summary(&t.follow_feed(&user_feed(user, None), cursor).0)
 }
 
 /// A user's feed holds the changes of tasks assigned to the user and of consultation calls the

@@ -87,11 +87,19 @@ pub fn user_events(ctx: &mut Ctx) -> Result<Response, ApiError> {
 
 fn events(ctx: &mut Ctx, feed: FeedId, whose: &str) -> Result<Response, ApiError> {
     wait_seconds(ctx.request)?;
+    // The head is read once (ahead, with the key): the cursor check, the page and the cursor
+    // of a request without one all come from it.
     let head = ctx.repo.feed_head(feed)?;
-    // Without a cursor: from now on (an empty page with the cursor to follow).
-    let after = match cursor_param(ctx.request)? {
-        Some(after) => after,
-        None => ctx.repo.feed_cursor(feed, ctx.now)?,
+    let Some(after) = cursor_param(ctx.request)? else {
+        // Without a cursor: from now on (an empty page with the cursor to follow).
+        let cursor = ctx.repo.cursor_of(feed, head, ctx.now)?;
+        return Ok(Response::json(
+            200,
+            &FeedPage {
+                events: Vec::new(),
+                cursor: cursor.to_string(),
+            },
+        ));
     };
     if after > head.last() {
         return Err(ApiError::BadRequest(format!(
@@ -99,13 +107,16 @@ fn events(ctx: &mut Ctx, feed: FeedId, whose: &str) -> Result<Response, ApiError
             head.last()
         )));
     }
-    let answer = ctx.repo.read_feed(feed, after, ctx.now)?.ok_or_else(|| {
-        ApiError::Gone(format!(
+    let answer = ctx
+        .repo
+        .read_feed(feed, head, after, ctx.now)?
+        .ok_or_else(|| {
+            ApiError::Gone(format!(
             "Cursor {after} is older than this feed keeps (its newest {FEED_KEPT_EVENTS} changes): \
              list the {whose}'s tasks again and follow the cursor that answer carries \
              (header X-Feed-Cursor)."
         ))
-    })?;
+        })?;
     let page = FeedPage {
         cursor: answer.cursor.to_string(),
         events: answer.events.into_iter().map(Event::from).collect(),

@@ -459,22 +459,43 @@ impl Repo<'_> {
     /// Where a list read after this call can be followed from without a gap: just before the
     /// first entry whose change may still commit (decided from the tasks where needed).
     pub fn feed_cursor(&self, feed: FeedId, now: Timestamp) -> Result<u64, ApiError> {
-        let mut head = self.feed_head(feed)?;
-        decide_by_chain(&mut head.ring);
-        let all = head.ring.len();
-        self.decide_from_tasks(&mut head.ring, all, now, After::ReadAgain(feed))?;
+        let head = self.feed_head(feed)?;
+        self.cursor_of(feed, head, now)
+    }
+
+    /// [`Repo::feed_cursor`] of a head the request already read.
+    pub fn cursor_of(
+        &self,
+        feed: FeedId,
+        mut head: FeedHead,
+        now: Timestamp,
+    ) -> Result<u64, ApiError> {
+        self.decide_for_reader(feed, &mut head.ring, now)?;
         Ok(head.list_cursor())
     }
 
+    /// A reader's decisions on a head's entries: from the chain, then from their tasks.
+    fn decide_for_reader(
+        &self,
+        feed: FeedId,
+        ring: &mut [FeedEntry],
+        now: Timestamp,
+    ) -> Result<(), ApiError> {
+        decide_by_chain(ring);
+        let all = ring.len();
+        self.decide_from_tasks(ring, all, now, After::ReadAgain(feed))
+    }
+
     /// The committed changes after `after` (at most [`FEED_ANSWER_LIMIT`]) and the cursor to
-    /// go on from; `None` for a cursor older than the feed keeps.
+    /// go on from, from the feed's `head` as the request read it; `None` for a cursor older
+    /// than the feed keeps.
     pub fn read_feed(
         &self,
         feed: FeedId,
+        head: FeedHead,
         after: u64,
         now: Timestamp,
     ) -> Result<Option<FeedAnswer>, ApiError> {
-        let head = self.feed_head(feed)?;
         if after + 1 < head.oldest {
             return Ok(None);
         }
@@ -498,9 +519,7 @@ impl Repo<'_> {
         }
         if after + 1 >= ring_first || read_up_to == last_page {
             let mut ring = head.ring;
-            decide_by_chain(&mut ring);
-            let all = ring.len();
-            self.decide_from_tasks(&mut ring, all, now, After::ReadAgain(feed))?;
+            self.decide_for_reader(feed, &mut ring, now)?;
             entries.extend(ring);
         }
         let mut answer = FeedAnswer {

@@ -176,6 +176,8 @@ mod tests {
             keys::user_name(&tm_core::auth::sha256_hex(b"sip:anna@contoso.com")),
             keys::team_name(&tm_core::auth::sha256_hex(b"sip:support@contoso.com")),
             keys::API_KEY_INDEX.to_string(),
+            keys::API_KEY_SLOTS.to_string(),
+            keys::api_key_slot(i64::MAX),
             keys::QUEUE_SEQUENCE.to_string(),
             keys::DEMO_GATE.to_string(),
             keys::task(TaskId(id)),

@@ -103,12 +103,12 @@ pub fn create_api_key(ctx: &mut Ctx) -> Result<Response, ApiError> {
 }
 
 pub fn list_api_keys(ctx: &mut Ctx) -> Result<Response, ApiError> {
-    let mut views: Vec<ApiKeyView> = Vec::new();
-    for id in ctx.repo.api_key_ids()? {
-        if let Some(record) = ctx.repo.api_key(id)?.filter(|r| r.revoked_at.is_none()) {
-            views.push(record.view(ctx.repo.api_key_last_used(id)?));
-        }
-    }
+    let mut views: Vec<ApiKeyView> = ctx
+        .repo
+        .listed_api_keys()?
+        .into_iter()
+        .map(|(record, used)| record.view(used))
+        .collect();
     views.sort_by_key(|v| (v.created_at, v.id));
     Ok(Response::json(200, &views))
 }
@@ -148,6 +148,5 @@ pub fn delete_api_key(ctx: &mut Ctx) -> Result<Response, ApiError> {
         Ok(true)
     })?;
     updated.ok_or_else(|| ApiError::not_found("API key", &id.to_string()))?;
-    ctx.repo.unlist_api_key(id)?;
     Ok(Response::no_content())
 }

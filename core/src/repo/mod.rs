@@ -46,7 +46,10 @@ pub mod keys {
     pub const OU_LIST: &str = "dir/list/ous";
     pub const TEAM_LIST: &str = "dir/list/teams";
     pub const USER_LIST: &str = "dir/list/users";
+    /// The key list as versions before numbered slots kept it (read, never written).
     pub const API_KEY_INDEX: &str = "index/apikeys";
+    /// Counter (increment only): how many key slots were handed out.
+    pub const API_KEY_SLOTS: &str = "counter/apikey-slots";
     /// Counter (increment only): ties in the queue are served in arrival order.
     pub const QUEUE_SEQUENCE: &str = "counter/queue-sequence";
     /// Counter (increment only): the demo data is loaded once.
@@ -126,6 +129,10 @@ pub mod keys {
     pub fn conversation_as(user: UserId) -> String {
         format!("dir/conversationas/{user}")
     }
+    /// The id of the key created with slot `n` of [`API_KEY_SLOTS`].
+    pub fn api_key_slot(n: i64) -> String {
+        format!("apikey-slot/{n}")
+    }
     /// The first answer to a request with an `Idempotency-Key` (hash of scope and key).
     pub fn idempotency(hash: &str) -> String {
         format!("idempotency/{hash}")
@@ -140,6 +147,8 @@ mod api_keys;
 mod directory;
 mod directory_write;
 mod feeds;
+#[cfg(test)]
+mod hook_store;
 mod queue_heads;
 mod task_index;
 mod tasks;

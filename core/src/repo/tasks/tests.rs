@@ -7,60 +7,12 @@ use crate::demo;
 use crate::http::Request;
 use crate::ids::SequentialIds;
 use crate::model::TaskStatus;
+use crate::repo::hook_store::HookStore;
 use crate::repo::{team_shard, QueueHead};
-use crate::store::{MemoryStore, Store, StoreError};
+use crate::store::{MemoryStore, Store};
 use crate::time::Timestamp;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
-
-type Hook<'a> = Box<dyn FnMut(&str, &str, &MemoryStore) + 'a>;
-
-/// Calls `hook(operation, key, inner)` before every operation (not for operations the hook
-/// itself makes on `inner`).
-struct HookStore<'a> {
-    inner: MemoryStore,
-    hook: RefCell<Option<Hook<'a>>>,
-    /// The next compare-and-swap on this key fails as if the store went away (the request
-    /// dies there).
-    fail_next_swap_of: RefCell<Option<String>>,
-}
-
-impl HookStore<'_> {
-    fn before(&self, operation: &str, key: &str) {
-        let taken = self.hook.borrow_mut().take();
-        if let Some(mut hook) = taken {
-            hook(operation, key, &self.inner);
-            *self.hook.borrow_mut() = Some(hook);
-        }
-    }
-}
-
-impl Store for HookStore<'_> {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.before("get", key);
-        self.inner.get(key)
-    }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.before("set", key);
-        self.inner.set(key, value)
-    }
-    fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.before("delete", key);
-        self.inner.delete(key)
-    }
-    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
-        self.before("cas", key);
-        if self.fail_next_swap_of.borrow().as_deref() == Some(key) {
-            self.fail_next_swap_of.borrow_mut().take();
-            return Err(StoreError::Unavailable("injected failure".into()));
-        }
-        self.inner.compare_and_swap(key, expected, new)
-    }
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
-        self.before("increment", key);
-        self.inner.increment(key, delta)
-    }
-}
 
 const NOW: Timestamp = Timestamp::from_unix_millis(1_767_600_000_000);
 
@@ -80,11 +32,7 @@ fn request(store: &dyn Store, request: &Request) -> crate::http::Response {
 
 /// Demo data (one task ringing at Anna's, two queued) and its key.
 fn setup() -> (HookStore<'static>, String, Vec<TaskId>) {
-    let store = HookStore {
-        inner: MemoryStore::new(),
-        hook: RefCell::new(None),
-        fail_next_swap_of: RefCell::new(None),
-    };
+    let store = HookStore::new();
     let config = Config::default();
     let mut ids = SequentialIds::new(1);
     let secret = demo::load_if_empty(&mut Env {

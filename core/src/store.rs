@@ -35,6 +35,10 @@ pub trait Store {
             .try_for_each(|(key, value)| self.set(key, value))
     }
     fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes several keys (absent ones are fine), in one round trip where the store can.
+    fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError> {
+        keys.iter().try_for_each(|key| self.delete(key))
+    }
     /// Writes `new` only if `key` exists and still holds exactly `expected`.
     /// Returns `Ok(false)` when the value changed (or the key is absent): the caller re-reads and retries.
     fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError>;

@@ -103,6 +103,16 @@ mod spin {
             self.store.delete(&encode_key(key)).map_err(unavailable)
         }
 
+        /// One host call for all keys (wasi:keyvalue/batch `delete-many`).
+        fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError> {
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let encoded: Vec<String> = keys.iter().map(|key| encode_key(key)).collect();
+            self.recent.borrow_mut().clear();
+            batch::delete_many(&self.bucket, &encoded).map_err(unavailable)
+        }
+
         /// Spin's CAS handle remembers the value it saw; we also compare it with `expected`,
         /// and never swap an absent key (Spin's SQLite store would write it unconditionally):
         /// a kept handle always saw a value.

@@ -139,6 +139,15 @@ impl<T: RedisTransport> Store for RedisStore<T> {
         self.int("DEL", &[Arg::Bytes(key.as_bytes())]).map(|_| ())
     }
 
+    fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let encoded: Vec<String> = keys.iter().map(|key| encode_key(key)).collect();
+        let args: Vec<Arg> = encoded.iter().map(|k| Arg::Bytes(k.as_bytes())).collect();
+        self.int("DEL", &args).map(|_| ())
+    }
+
     fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
         let key = encode_key(key);
         let swapped = self.int(

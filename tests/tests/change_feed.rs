@@ -294,7 +294,10 @@ fn a_store_failure_at_any_step_loses_no_committed_change_and_adds_no_other() {
     assert_eq!(dead.status, 503);
     assert_eq!(t.status(&connected), "Connected");
     tasks.push(t.create(TEAM_SUPPORT, "IncomingCall", "Normal"));
-    // Past the time after which in-flight intents are fenced and missing creates given up.
+    // Past the time after which in-flight intents are fenced and missing creates given up; a
+    // place whose request died before writing it is voided 10 s after a reader first saw it.
+    api.advance(60_000);
+    let _ = follow(&t, &start);
     api.advance(60_000);
     let (events, _) = follow(&t, &start);
     let summary = summary(&events);

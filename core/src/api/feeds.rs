@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::TaskId;
 use crate::model::Task;
-use crate::repo::{FeedEntry, FeedId, FEED_KEPT_EVENTS};
+use crate::repo::{FeedEntry, FeedId, FeedRead, FEED_KEPT_EVENTS};
 use crate::routes::{route, Operation, RouteMatch};
 use crate::time::Timestamp;
 use serde::Serialize;
@@ -87,12 +87,9 @@ pub fn user_events(ctx: &mut Ctx) -> Result<Response, ApiError> {
 
 fn events(ctx: &mut Ctx, feed: FeedId, whose: &str) -> Result<Response, ApiError> {
     wait_seconds(ctx.request)?;
-    // The head is read once (ahead, with the key): the cursor check, the page and the cursor
-    // of a request without one all come from it.
-    let head = ctx.repo.feed_head(feed)?;
     let Some(after) = cursor_param(ctx.request)? else {
         // Without a cursor: from now on (an empty page with the cursor to follow).
-        let cursor = ctx.repo.cursor_of(feed, head, ctx.now)?;
+        let cursor = ctx.repo.feed_cursor(feed, ctx.now)?;
         return Ok(Response::json(
             200,
             &FeedPage {
@@ -101,22 +98,21 @@ fn events(ctx: &mut Ctx, feed: FeedId, whose: &str) -> Result<Response, ApiError
             },
         ));
     };
-    if after > head.last() {
-        return Err(ApiError::BadRequest(format!(
-            "Invalid value for 'after': cursor {after} is ahead of this feed (its newest is {}).",
-            head.last()
-        )));
-    }
-    let answer = ctx
-        .repo
-        .read_feed(feed, head, after, ctx.now)?
-        .ok_or_else(|| {
-            ApiError::Gone(format!(
-            "Cursor {after} is older than this feed keeps (its newest {FEED_KEPT_EVENTS} changes): \
-             list the {whose}'s tasks again and follow the cursor that answer carries \
-             (header X-Feed-Cursor)."
-        ))
-        })?;
+    let answer = match ctx.repo.read_feed(feed, after, ctx.now)? {
+        FeedRead::Answer(answer) => answer,
+        FeedRead::Ahead { newest } => {
+            return Err(ApiError::BadRequest(format!(
+                "Invalid value for 'after': cursor {after} is ahead of this feed (its newest is {newest})."
+            )))
+        }
+        FeedRead::Gone => {
+            return Err(ApiError::Gone(format!(
+                "Cursor {after} is older than this feed keeps (its newest {FEED_KEPT_EVENTS} changes): \
+                 list the {whose}'s tasks again and follow the cursor that answer carries \
+                 (header X-Feed-Cursor)."
+            )))
+        }
+    };
     let page = FeedPage {
         cursor: answer.cursor.to_string(),
         events: answer.events.into_iter().map(Event::from).collect(),

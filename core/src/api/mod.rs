@@ -230,10 +230,9 @@ fn read_ahead(spec: &RouteSpec, params: &[String], request: &Request) -> Vec<Str
                             keys.extend(repo::keys::team_queue_heads(team))
                         }
                         Operation::ListTeamTasks => {
-                            keys.push(repo::keys::team_feed(team));
+                            keys.push(repo::FeedId::Team(team).decided_key());
                             keys.extend(repo::keys::team_index_shards(team));
                         }
-                        Operation::TeamEvents => keys.push(repo::keys::team_feed(team)),
                         _ => {}
                     }
                 }
@@ -241,11 +240,8 @@ fn read_ahead(spec: &RouteSpec, params: &[String], request: &Request) -> Vec<Str
             "userIdentifier" => {
                 if let Some(user) = UserId::parse(value) {
                     keys.push(repo::keys::user(user));
-                    if matches!(
-                        spec.operation,
-                        Operation::ListUserTasks | Operation::UserEvents
-                    ) {
-                        keys.push(repo::keys::user_feed(user));
+                    if spec.operation == Operation::ListUserTasks {
+                        keys.push(repo::FeedId::User(user).decided_key());
                     }
                 }
             }

@@ -7,7 +7,7 @@ use super::directory::{
     team_name_key, user_name_key, user_order, ConversationAsEntry, DirectoryMeta, MemberEntry,
     TeamMembers, BATCH,
 };
-use super::{encode, keys, FeedHead, QueueHead, Repo, TeamIndex, UserIndex};
+use super::{encode, keys, QueueHead, Repo, TeamIndex, UserIndex};
 use crate::error::ApiError;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
 use crate::model::{ConversationAsRight, Directory, Membership, User};
@@ -366,12 +366,10 @@ impl Repo<'_> {
         let empty_user = encode(&UserIndex::default())?;
         let known_teams: HashSet<TeamId> = loaded.teams.iter().map(|t| t.id).collect();
         let known_users: HashSet<UserId> = loaded.users.iter().map(|u| u.id).collect();
-        // A new team's index (every shard, and the head of each shard's queue) and its change
-        // feed, written with the other fresh documents below. No task request can touch them yet
+        // A new team's index (every shard, and the head of each shard's queue), written with the other fresh documents below. No task request can touch them yet
         // (the team record is written after them), so no creation gate is needed; task requests
         // still make a missing one through the gate for teams stored before these existed.
         let empty_head = encode(&QueueHead::of_empty_shard())?;
-        let empty_feed = encode(&FeedHead::new())?;
         let mut fresh: Vec<(String, Vec<u8>)> = Vec::new();
         for team in desired
             .teams
@@ -380,7 +378,6 @@ impl Repo<'_> {
         {
             fresh.extend(keys::team_index_shards(team.id).map(|key| (key, empty_team.clone())));
             fresh.extend(keys::team_queue_heads(team.id).map(|key| (key, empty_head.clone())));
-            fresh.push((keys::team_feed(team.id), empty_feed.clone()));
         }
         // New users' indexes and new teams' members: only admin writes create them, so the
         // absent ones are written in batches; present ones (an interrupted earlier write) stay.
@@ -390,7 +387,6 @@ impl Repo<'_> {
             .filter(|u| !known_users.contains(&u.id))
         {
             fresh.push((keys::user_index(user.id), empty_user.clone()));
-            fresh.push((keys::user_feed(user.id), empty_feed.clone()));
         }
         let loaded_members = members_of(loaded);
         let mut known_members = Vec::new();

@@ -72,11 +72,12 @@ pub mod keys {
     pub fn team_index_shards(id: TeamId) -> impl Iterator<Item = String> {
         (0..super::TEAM_INDEX_SHARDS).map(move |shard| team_index_shard(id, shard))
     }
-    /// The head document of a team's change feed (see `feeds`).
+    /// Where a team's change feed keeps its keys (`{this}/count`, `/e/{n}`, … see `feeds`).
+    /// Versions before kept a head document under this key itself; it is no longer read.
     pub fn team_feed(id: TeamId) -> String {
         format!("feed/team/{id}")
     }
-    /// The head document of a user's change feed.
+    /// Where a user's change feed keeps its keys.
     pub fn user_feed(id: UserId) -> String {
         format!("feed/user/{id}")
     }
@@ -156,7 +157,7 @@ mod tasks;
 pub use directory::{user_order, ConversationAsEntry, DirectoryMeta, MemberEntry, TeamMembers};
 pub use directory_write::{ChangeCounts, DirectoryChanges};
 pub use feeds::{
-    attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedHead, FeedId, Intent,
+    attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedId, FeedRead, Intent,
     FEED_KEPT_EVENTS,
 };
 pub use queue_heads::QueueHead;

@@ -1,10 +1,10 @@
 //! Tasks and keeping their indexes (see [`super::task_index`]) in step with them, so that no
 //! request's cost grows with the stored tasks.
 
-use super::feeds::Intent;
+use super::feeds::{Intent, Placed};
 use super::task_index::{consultation_users, distinct_docs, IndexDocument};
 use super::{
-    attempt_change_id, decode, encode, keys, ChangeMeta, FeedId, Repo, Versioned, MAX_CAS_ATTEMPTS,
+    attempt_change_id, decode, encode, keys, ChangeMeta, Repo, Versioned, MAX_CAS_ATTEMPTS,
 };
 use super::{
     index_entries, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex, TEAM_INDEX_SHARDS,
@@ -75,46 +75,51 @@ impl Repo<'_> {
     }
 
     /// Stores a new task (its id is fresh, so a plain write cannot overwrite anything), after
-    /// its index entries and its team feed's intent.
+    /// its index entries and its team feed's intent. An intent a feed reader voided (the request
+    /// stalled for seconds) is given up and the create placed again as a new change.
     pub fn create_task(&self, stored: &mut StoredTask, meta: &ChangeMeta) -> Result<(), ApiError> {
         let entries = index_entries(stored);
         self.add_entries(&entries.iter().collect::<Vec<_>>())?;
-        stored.change = Some(attempt_change_id(meta.id_base, 0));
-        self.append_change(None, stored, meta)?;
-        // No reconcile needed: until this write, no reconcile can remove the entries (a task
-        // that does not exist yet is left alone).
-        Ok(self
-            .store
-            .set(&keys::task(stored.task.id), &encode(&*stored)?)?)
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            stored.change = Some(attempt_change_id(meta.id_base, attempt));
+            let placed = self.append_change(None, stored, meta)?;
+            if placed.voided {
+                continue;
+            }
+            // No reconcile needed: until this write, no reconcile can remove the entries (a task
+            // that does not exist yet is left alone).
+            self.store
+                .set(&keys::task(stored.task.id), &encode(&*stored)?)?;
+            self.feed_upkeep(&placed, meta.at);
+            return Ok(());
+        }
+        Err(ApiError::ServiceUnavailable(
+            "The team's change feed did not take the new task; retry.".into(),
+        ))
     }
 
-    /// Appends the intent of the change that makes `after` (from `before`) to the team's feed.
+    /// Places the intent of the change that makes `after` (from `before`) in the team's feed and
+    /// the feeds of the users involved before or after.
     fn append_change(
         &self,
         before: Option<&StoredTask>,
         after: &StoredTask,
         meta: &ChangeMeta,
-    ) -> Result<(), ApiError> {
-        let mut intent = Intent {
+    ) -> Result<Placed, ApiError> {
+        let intent = Intent {
             kind: meta.kind.clone(),
             task: after.task.clone(),
             change: after.change.unwrap_or_default(),
             after_change: before.and_then(|b| b.change),
             at: meta.at,
-            home: None,
         };
-        let home = self.append_intent(FeedId::Team(after.task.team_id), &intent, meta.at)?;
-        intent.home = Some(home);
         let mut users = before.map(|b| involved_users(&b.task)).unwrap_or_default();
         for user in involved_users(&after.task) {
             if !users.contains(&user) {
                 users.push(user);
             }
         }
-        for user in users {
-            self.append_intent(FeedId::User(user), &intent, meta.at)?;
-        }
-        Ok(())
+        self.append_intents(after.task.team_id, &users, &intent)
     }
 
     /// Changes a task through compare-and-swap with retry; `change` is re-run on the
@@ -145,8 +150,9 @@ impl Repo<'_> {
                 .filter(|e| !old_entries.contains(e))
                 .collect();
             self.add_entries(&added)?;
-            self.append_change(Some(&before), &after, meta)?;
-            if self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
+            let placed = self.append_change(Some(&before), &after, meta)?;
+            if !placed.voided && self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
+                self.feed_upkeep(&placed, meta.at);
                 let removed = old_entries.iter().filter(|e| !new_entries.contains(e));
                 let changed: Vec<IndexEntry> = added.into_iter().chain(removed).cloned().collect();
                 // The change is committed: the caller must hear so even if an index could not

@@ -147,6 +147,17 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    /// One operation; every key counts as a write.
+    fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError> {
+        self.begin()?;
+        self.writes.fetch_add(keys.len() as u64, Ordering::SeqCst);
+        let mut values = self.values()?;
+        for key in keys {
+            values.remove(*key);
+        }
+        Ok(())
+    }
+
     fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
         self.begin()?;
         self.writes.fetch_add(1, Ordering::SeqCst);

@@ -1,0 +1,180 @@
+//! Deciding whether an intent committed: from the next version's intent, from the task,
+//! by fencing a stale one.
+
+use super::reading::WINDOW;
+use super::{FeedEntry, FeedId, CREATE_ABANDONED_AFTER_MILLIS, FENCE_AFTER_MILLIS};
+use crate::error::ApiError;
+use crate::repo::{decode, encode, keys, Repo, StoredTask, Versioned, MAX_CAS_ATTEMPTS};
+use crate::time::Timestamp;
+
+/// Changes refused by fencing that a task remembers (only while it stays at one version).
+const FENCED_KEPT: usize = 8;
+
+/// What is known about whether `entry` committed, from a later entry of the same task (the
+/// next version's intent knows which change made this version).
+fn decided_by_chain<'a>(
+    entry: &FeedEntry,
+    mut later: impl Iterator<Item = &'a FeedEntry>,
+) -> Option<bool> {
+    later
+        .find(|l| l.task_id == entry.task_id && l.version == entry.version + 1)
+        .map(|next| next.after_change == Some(entry.change))
+}
+
+/// What the task as stored says about `entry` (`None`: not yet known).
+fn decided_by_task(entry: &FeedEntry, task: Option<&StoredTask>, now: Timestamp) -> Decision {
+    let Some(stored) = task else {
+        let abandoned = entry.at.plus_millis(CREATE_ABANDONED_AFTER_MILLIS) < now;
+        return match entry.version {
+            1 if !abandoned => Decision::Unknown,
+            _ => Decision::Known(false),
+        };
+    };
+    let version = stored.task.version;
+    if version == entry.version {
+        return Decision::Known(stored.change == Some(entry.change));
+    }
+    if version > entry.version {
+        return Decision::Superseded;
+    }
+    if stored.fenced.contains(&entry.change) {
+        return Decision::Known(false);
+    }
+    if entry.at.plus_millis(FENCE_AFTER_MILLIS) < now {
+        return Decision::Fence;
+    }
+    Decision::Unknown
+}
+
+enum Decision {
+    Known(bool),
+    /// In flight too long: refuse it in the task, then it is known not to have committed.
+    Fence,
+    /// The task is past this version. If this change made it, the next version's intent says
+    /// so; it was written before the next version was, so places read after the task hold it.
+    Superseded,
+    Unknown,
+}
+
+impl Repo<'_> {
+    /// Decides the undecided intents among `places`: from a later intent of the same task, then
+    /// from the tasks (one batch read), fencing stale ones; `keep`: writes the new decisions back.
+    pub(super) fn decide_places(
+        &self,
+        feed: FeedId,
+        places: &mut [Option<FeedEntry>],
+        now: Timestamp,
+        keep: bool,
+    ) -> Result<(), ApiError> {
+        let undecided: Vec<usize> = (0..places.len())
+            .filter(|&i| matches!(&places[i], Some(e) if e.committed.is_none()))
+            .collect();
+        if undecided.is_empty() {
+            return Ok(());
+        }
+        for &i in &undecided {
+            let decided = match &places[i] {
+                Some(entry) => decided_by_chain(entry, places[i + 1..].iter().flatten()),
+                None => None,
+            };
+            if let Some(Some(entry)) = places.get_mut(i) {
+                entry.committed = decided;
+            }
+        }
+        let open: Vec<usize> = undecided
+            .iter()
+            .copied()
+            .filter(|&i| matches!(&places[i], Some(e) if e.committed.is_none()))
+            .collect();
+        let task_keys: Vec<String> = open
+            .iter()
+            .filter_map(|&i| places[i].as_ref().map(|e| keys::task(e.task_id)))
+            .collect();
+        let refs: Vec<&str> = task_keys.iter().map(String::as_str).collect();
+        let tasks = if refs.is_empty() {
+            Vec::new()
+        } else {
+            self.store.get_many(&refs)?
+        };
+        for ((&i, key), raw) in open.iter().zip(&task_keys).zip(tasks) {
+            let stored: Option<StoredTask> = raw.map(|raw| decode(key, &raw)).transpose()?;
+            let Some(entry) = places[i].as_ref() else {
+                continue;
+            };
+            let decided = match decided_by_task(entry, stored.as_ref(), now) {
+                Decision::Known(committed) => Some(committed),
+                Decision::Fence => self.fence(entry, now)?,
+                Decision::Superseded => Some(self.decided_after_task(feed, entry)?),
+                Decision::Unknown => None,
+            };
+            if let Some(Some(entry)) = places.get_mut(i) {
+                entry.committed = decided;
+            }
+        }
+        if !keep {
+            return Ok(());
+        }
+        let decided = undecided
+            .iter()
+            .filter_map(|&i| places[i].as_ref())
+            .filter(|e| e.committed.is_some())
+            .map(|e| Ok((feed.entry_key(e.seq), encode(e)?)))
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let refs: Vec<(&str, &[u8])> = decided
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_slice()))
+            .collect();
+        if !refs.is_empty() {
+            self.store.set_many(&refs)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `entry`, whose task was read past its version, committed: by the next version's
+    /// intent in the team's feed, at a place after it that the count (read after the task)
+    /// covers. A user feed's entry is decided as its twin in the team's feed.
+    fn decided_after_task(&self, feed: FeedId, entry: &FeedEntry) -> Result<bool, ApiError> {
+        let (team_feed, seq) = match (feed, entry.home) {
+            (FeedId::User(_), Some(home)) => (FeedId::Team(entry.task.team_id), home),
+            _ => (feed, entry.seq),
+        };
+        let newest = self.newest_place(team_feed)?;
+        let mut from = seq + 1;
+        while from <= newest {
+            let count = (newest + 1 - from).min(WINDOW * 2);
+            let places = self.read_places(team_feed, from, count)?;
+            if let Some(decided) = decided_by_chain(entry, places.iter().flatten()) {
+                return Ok(decided);
+            }
+            from += count;
+        }
+        Ok(false)
+    }
+
+    /// Refuses an in-flight change in its task, so its late swap fails; then decides it.
+    fn fence(&self, entry: &FeedEntry, now: Timestamp) -> Result<Option<bool>, ApiError> {
+        let key = keys::task(entry.task_id);
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some(Versioned {
+                raw,
+                value: mut stored,
+            }) = self.read::<StoredTask>(&key)?
+            else {
+                return Ok(Some(false));
+            };
+            match decided_by_task(entry, Some(&stored), now) {
+                Decision::Fence => {}
+                Decision::Known(committed) => return Ok(Some(committed)),
+                // Changed meanwhile: decided on the next read.
+                Decision::Superseded | Decision::Unknown => return Ok(None),
+            }
+            stored.fenced.push(entry.change);
+            let excess = stored.fenced.len().saturating_sub(FENCED_KEPT);
+            stored.fenced.drain(..excess);
+            if self.store.compare_and_swap(&key, &raw, &encode(&stored)?)? {
+                return Ok(Some(false));
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,315 @@
+//! Reading a feed: deciding places in order from a cursor, gaps, the list cursor.
+
+use super::{
+    FeedAnswer, FeedEntry, FeedId, CHORE_EVERY, FEED_ANSWER_LIMIT, FEED_KEPT_EVENTS,
+    FENCE_AFTER_MILLIS,
+};
+use crate::error::ApiError;
+use crate::repo::{decode, encode, Repo, Versioned};
+use crate::time::Timestamp;
+
+/// Places read in one batch.
+pub(super) const WINDOW: u64 = 32;
+/// Windows a request decides at most (its cursor is then as far as it got).
+const MAX_WINDOWS: usize = 8;
+
+/// What a feed read found.
+pub enum FeedRead {
+    Answer(FeedAnswer),
+    /// The cursor is past the newest place.
+    Ahead {
+        newest: u64,
+    },
+    /// The cursor is older than the feed keeps.
+    Gone,
+}
+
+/// A place without an intent, as a reader finds it.
+enum Gap {
+    /// Still open (its request may write it): readers stop here.
+    Open,
+    /// Empty for good.
+    Void,
+    /// Written after all.
+    Filled(Box<FeedEntry>),
+    /// Older than the feed keeps.
+    Retired,
+}
+
+/// How far a scan got.
+struct Scan {
+    /// Committed changes found (only when asked for).
+    events: Vec<FeedEntry>,
+    /// Every place up to here is decided.
+    cursor: u64,
+    gone: bool,
+}
+
+impl Repo<'_> {
+    /// Where a list read after this call can be followed from without a gap: just before the
+    /// first place whose change may still commit, scanning on from `decided`. Moves `decided`
+    /// on when it lagged a block or more (the upkeep moves it only over whole decided blocks).
+    pub fn feed_cursor(&self, feed: FeedId, now: Timestamp) -> Result<u64, ApiError> {
+        let mark = self.decided_mark(feed)?;
+        let cursor = self.scan(feed, mark, now, None, false)?.cursor;
+        if cursor >= mark + CHORE_EVERY {
+            // A plain write: whatever value wins, everything up to it is decided.
+            self.store.set(&feed.decided_key(), &encode(&cursor)?)?;
+        }
+        Ok(cursor)
+    }
+
+    /// Upkeep by the appender of place `seq` (a multiple of 16): decides the block of 16 places
+    /// a block behind it (their requests have had the time of 16 more changes to finish),
+    /// writes the decisions into the intents, and moves `decided` over the block when it is
+    /// decided whole (scanning from `decided` if that lags behind the block). Blocks do not overlap, so parallel upkeeps do
+    /// not repeat each other's work.
+    pub(super) fn settle_block(
+        &self,
+        feed: FeedId,
+        seq: u64,
+        now: Timestamp,
+    ) -> Result<(), ApiError> {
+        let Some(first) = seq.checked_sub(2 * CHORE_EVERY - 1) else {
+            return Ok(());
+        };
+        let mut places = self.read_places(feed, first, CHORE_EVERY)?;
+        self.decide_places(feed, &mut places, now, true)?;
+        let whole = places
+            .iter()
+            .all(|p| matches!(p, Some(e) if e.committed.is_some()));
+        let last = first + CHORE_EVERY - 1;
+        if whole {
+            let mark = self.decided_mark(feed)?;
+            if mark + 1 >= first && mark < last {
+                self.store.set(&feed.decided_key(), &encode(&last)?)?;
+            } else if mark < first {
+                // An earlier block was not decided whole when it was settled (or is being
+                // settled now): scan from `decided` instead.
+                self.feed_cursor(feed, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn decided_mark(&self, feed: FeedId) -> Result<u64, ApiError> {
+        Ok(self
+            .read::<u64>(&feed.decided_key())?
+            .map_or(0, |Versioned { value, .. }| value))
+    }
+
+    /// The committed changes after `after` (at most [`FEED_ANSWER_LIMIT`]) and the cursor to
+    /// go on from.
+    pub fn read_feed(
+        &self,
+        feed: FeedId,
+        after: u64,
+        now: Timestamp,
+    ) -> Result<FeedRead, ApiError> {
+        // The first window and the cursor's own place in one batch. A cursor this feed answered
+        // is at a decided place (an intent or a void); cursor 0 is valid while place 1 is kept.
+        let window: Vec<String> = (after + 1..=after + WINDOW)
+            .map(|n| feed.entry_key(n))
+            .collect();
+        let mut keys: Vec<&str> = window.iter().map(String::as_str).collect();
+        let own = [feed.entry_key(after), feed.void_key(after)];
+        if after > 0 {
+            keys.extend(own.iter().map(String::as_str));
+        }
+        let mut found = self.get_many(&keys)?;
+        let cursor_known = match after {
+            0 => found[0].is_some(),
+            _ => found[window.len()..].iter().any(Option::is_some),
+        };
+        found.truncate(window.len());
+        self.prefetched
+            .borrow_mut()
+            .extend(window.iter().cloned().zip(found));
+        if !cursor_known {
+            // Not a place this feed answered as decided: ahead, gone, or just retired.
+            let newest = self.newest_place(feed)?;
+            if after > newest {
+                return Ok(FeedRead::Ahead { newest });
+            }
+            if after + FEED_KEPT_EVENTS < newest {
+                return Ok(FeedRead::Gone);
+            }
+        }
+        let scan = self.scan(feed, after, now, Some(FEED_ANSWER_LIMIT), false)?;
+        if scan.gone {
+            return Ok(FeedRead::Gone);
+        }
+        Ok(FeedRead::Answer(FeedAnswer {
+            events: scan.events,
+            cursor: scan.cursor,
+        }))
+    }
+
+    /// Decides the places after `after` in order and stops at the first undecided one (or
+    /// after `limit` committed changes, or [`MAX_WINDOWS`] windows); `keep`: writes the new
+    /// decisions into the intents.
+    fn scan(
+        &self,
+        feed: FeedId,
+        after: u64,
+        now: Timestamp,
+        limit: Option<usize>,
+        keep: bool,
+    ) -> Result<Scan, ApiError> {
+        let mut scan = Scan {
+            events: Vec::new(),
+            cursor: after,
+            gone: false,
+        };
+        for _ in 0..MAX_WINDOWS {
+            let from = scan.cursor + 1;
+            let mut places = self.read_places(feed, from, WINDOW)?;
+            let Some(last_present) = places.iter().rposition(Option::is_some) else {
+                return Ok(scan);
+            };
+            let window_full = last_present as u64 + 1 == WINDOW;
+            places.truncate(last_present + 1);
+            self.decide_places(feed, &mut places, now, keep)?;
+            let gap_places: Vec<u64> = (from..)
+                .zip(&places)
+                .filter(|(_, found)| found.is_none())
+                .map(|(seq, _)| seq)
+                .collect();
+            let mut gaps = self.resolve_gaps(feed, &gap_places, now)?.into_iter();
+            for (i, found) in places.into_iter().enumerate() {
+                let seq = from + i as u64;
+                let entry = match found {
+                    Some(entry) => entry,
+                    None => match gaps.next().unwrap_or(Gap::Open) {
+                        Gap::Open => return Ok(scan),
+                        Gap::Retired => {
+                            scan.gone = true;
+                            return Ok(scan);
+                        }
+                        Gap::Void => {
+                            scan.cursor = seq;
+                            continue;
+                        }
+                        Gap::Filled(entry) => {
+                            let mut one = vec![Some(*entry)];
+                            self.decide_places(feed, &mut one, now, keep)?;
+                            match one.pop().flatten() {
+                                Some(entry) => entry,
+                                None => return Ok(scan),
+                            }
+                        }
+                    },
+                };
+                match (entry.committed, limit) {
+                    (None, _) => return Ok(scan),
+                    (Some(true), Some(limit)) if scan.events.len() == limit => return Ok(scan),
+                    (Some(true), Some(_)) => scan.events.push(entry),
+                    _ => {}
+                }
+                scan.cursor = seq;
+            }
+            if !window_full {
+                return Ok(scan);
+            }
+        }
+        Ok(scan)
+    }
+
+    /// The intents at places `from..from + count` (`None` where there is none).
+    pub(super) fn read_places(
+        &self,
+        feed: FeedId,
+        from: u64,
+        count: u64,
+    ) -> Result<Vec<Option<FeedEntry>>, ApiError> {
+        self.read_entries(feed, &(from..from + count).collect::<Vec<_>>())
+    }
+
+    /// The intents at `places`, in one batch read.
+    fn read_entries(
+        &self,
+        feed: FeedId,
+        places: &[u64],
+    ) -> Result<Vec<Option<FeedEntry>>, ApiError> {
+        if places.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = places.iter().map(|&n| feed.entry_key(n)).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.get_many(&refs)?
+            .into_iter()
+            .zip(&keys)
+            .map(|(raw, key)| raw.map(|raw| decode(key, &raw)).transpose())
+            .collect()
+    }
+
+    /// Places found empty while later ones are written (one window's, in order): each is
+    /// noted with the time it was first seen, voided once it has been empty for
+    /// [`FENCE_AFTER_MILLIS`], and read again after voiding. All of a window's gaps at once,
+    /// so that several gaps cost one wait, not one each.
+    fn resolve_gaps(
+        &self,
+        feed: FeedId,
+        places: &[u64],
+        now: Timestamp,
+    ) -> Result<Vec<Gap>, ApiError> {
+        if places.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = places
+            .iter()
+            .flat_map(|&n| [feed.gap_key(n), feed.void_key(n)])
+            .collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let found = self.get_many(&refs)?;
+        let (mut notes, mut voids, mut read_again) = (Vec::new(), Vec::new(), Vec::new());
+        let mut gaps = Vec::with_capacity(places.len());
+        for (&seq, pair) in places.iter().zip(found.chunks(2)) {
+            let gap = match (&pair[0], &pair[1]) {
+                (_, Some(_)) => None,
+                (None, None) => {
+                    notes.push(feed.gap_key(seq));
+                    Some(Gap::Open)
+                }
+                (Some(raw), None) => {
+                    let since: Timestamp = decode(&feed.gap_key(seq), raw)?;
+                    if since.plus_millis(FENCE_AFTER_MILLIS) >= now {
+                        Some(Gap::Open)
+                    } else {
+                        voids.push(feed.void_key(seq));
+                        None
+                    }
+                }
+            };
+            if gap.is_none() {
+                read_again.push(seq);
+            }
+            gaps.push(gap);
+        }
+        let noted = encode(&now)?;
+        let mut writes: Vec<(&str, &[u8])> = notes
+            .iter()
+            .map(|key| (key.as_str(), noted.as_slice()))
+            .collect();
+        if let (Some(&first), false) = (places.first(), voids.is_empty()) {
+            if first + FEED_KEPT_EVENTS < self.newest_place(feed)? {
+                return Ok(places.iter().map(|_| Gap::Retired).collect());
+            }
+            writes.extend(voids.iter().map(|key| (key.as_str(), b"true".as_slice())));
+        }
+        if !writes.is_empty() {
+            self.store.set_many(&writes)?;
+        }
+        let again = self.read_entries(feed, &read_again)?;
+        let mut again = again.into_iter();
+        Ok(gaps
+            .into_iter()
+            .map(|gap| {
+                gap.unwrap_or_else(|| match again.next().flatten() {
+                    Some(entry) => Gap::Filled(Box::new(entry)),
+                    None => Gap::Void,
+                })
+            })
+            .collect())
+    }
+}

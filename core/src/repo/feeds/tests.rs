@@ -1,0 +1,114 @@
+//! Scripted interleavings of feed writers and readers (see `hook_store`).
+
+use crate::api::{handle, Config, Env};
+use crate::demo;
+use crate::http::{Request, Response};
+use crate::ids::SequentialIds;
+use crate::repo::hook_store::HookStore;
+use crate::store::Store;
+use crate::time::Timestamp;
+use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+const NOW: Timestamp = Timestamp::from_unix_millis(1_767_600_000_000);
+
+fn send(store: &dyn Store, request: &Request, now: Timestamp, first_id: u64) -> Response {
+    let config = Config::default();
+    let mut ids = SequentialIds::new(first_id);
+    handle(
+        request,
+        &mut Env {
+            store,
+            now,
+            ids: &mut ids,
+            config: &config,
+        },
+    )
+}
+
+fn create(key: &str) -> Request {
+    Request::new("POST", &format!("/v1.0/teams/{}/tasks", demo::SUPPORT))
+        .header("api_key", key)
+        .json(&json!({"Type": "ExternalTask", "Customer": {"Uri": "mailto:c@example.com"}}))
+}
+
+fn events(key: &str, after: &str) -> Request {
+    Request::new(
+        "GET",
+        &format!("/v1.0/teams/{}/events?after={after}", demo::SUPPORT),
+    )
+    .header("api_key", key)
+}
+
+fn body(response: &Response) -> Value {
+    serde_json::from_slice(&response.body).unwrap_or(Value::Null)
+}
+
+/// The created task ids in a feed page.
+fn created(page: &Value) -> Vec<String> {
+    page["Events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["Kind"] == "Created")
+        .filter_map(|e| e["TaskId"].as_str().map(String::from))
+        .collect()
+}
+
+/// A create stalls between taking its place and writing its intent for longer than readers
+/// wait: a reader voids the place and follows on. The create must not commit on the voided
+/// place (it would never be answered to that reader); it takes a new place, and the reader
+/// that skipped the void gets it there.
+#[test]
+fn a_create_whose_place_was_voided_is_placed_again_and_reaches_the_reader() {
+    let store = HookStore::new();
+    let config = Config::default();
+    let mut ids = SequentialIds::new(1);
+    let key = demo::load_if_empty(&mut Env {
+        store: &store.inner,
+        now: NOW,
+        ids: &mut ids,
+        config: &config,
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    let start = body(&send(&store.inner, &events(&key, "0"), NOW, 500));
+    let start_cursor = start["Cursor"].as_str().unwrap_or_default().to_string();
+    let other = Rc::new(RefCell::new(String::new()));
+    let reader_cursor = Rc::new(RefCell::new(String::new()));
+    let stalled = Rc::new(Cell::new(false));
+    let (hook_other, hook_cursor, hook_stalled) =
+        (other.clone(), reader_cursor.clone(), stalled.clone());
+    let hook_key = key.clone();
+    store.set_hook(move |operation, key_written, inner| {
+        let (key, other, stalled) = (&hook_key, &hook_other, &hook_stalled);
+        if operation != "set" || !key_written.contains("/e/") || stalled.replace(true) {
+            return;
+        }
+        // Meanwhile: another create commits at the next place; a reader sees the gap, and
+        // sees it again 11 s later (and voids it).
+        let made = send(inner, &create(key), NOW, 600);
+        assert_eq!(made.status, 201);
+        *other.borrow_mut() = body(&made)["Id"].as_str().unwrap_or_default().to_string();
+        let first = body(&send(inner, &events(key, &start_cursor), NOW, 700));
+        assert!(created(&first).is_empty(), "stops at the gap: {first}");
+        let later = NOW.plus_millis(11_000);
+        let second = body(&send(inner, &events(key, &start_cursor), later, 800));
+        assert_eq!(created(&second), vec![other.borrow().clone()], "{second}");
+        *hook_cursor.borrow_mut() = second["Cursor"].as_str().unwrap_or_default().into();
+    });
+    let made = send(&store, &create(&key), NOW, 900);
+    assert_eq!(made.status, 201, "{}", body(&made));
+    assert!(stalled.get());
+    let stalled_id = body(&made)["Id"].as_str().unwrap_or_default().to_string();
+    let cursor = reader_cursor.borrow().clone();
+    let next = body(&send(
+        &store.inner,
+        &events(&key, &cursor),
+        NOW.plus_millis(12_000),
+        1000,
+    ));
+    assert_eq!(created(&next), vec![stalled_id], "{next}");
+}

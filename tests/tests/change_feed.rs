@@ -152,6 +152,22 @@ fn a_cursor_is_checked_and_a_too_old_one_answers_410() {
         .to_string();
     let (events, _) = follow(&t, &cursor);
     assert!(events.is_empty());
+    // And the store no longer holds what the feed does not keep (the oldest places are
+    // deleted), while it holds the newest 10,000.
+    let store = api.raw_store().expect("an in-process store");
+    let place = |n: u64| {
+        store
+            .get(&format!("feed/team/{TEAM_SUPPORT}/e/{n}"))
+            .ok()
+            .flatten()
+            .is_some()
+    };
+    let newest = cursor.parse::<u64>().unwrap_or(0);
+    assert!(!place(1), "the oldest place is still stored");
+    assert!(
+        place(newest - 9_999) && place(newest),
+        "a kept place is gone"
+    );
     let recent = (cursor.parse::<u64>().unwrap_or(0) - 150).to_string();
     let (events, _) = follow(&t, &recent);
     assert_eq!(events.len(), 150);

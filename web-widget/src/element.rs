@@ -20,18 +20,19 @@ export function define_element(name, mount, style) {
   }
   if (customElements.get(name)) return;
   customElements.define(name, class extends HTMLElement {
-    static get observedAttributes() { return ["api-base", "api-key", "user", "refresh-seconds"]; }
+    static get observedAttributes() { return ["api-base", "api-key", "user", "refresh-seconds", "follow"]; }
     connectedCallback() { this.remount(); }
     disconnectedCallback() { if (this.handle) { this.handle.free(); this.handle = null; } }
     attributeChangedCallback() { if (this.handle) this.remount(); }
     remount() {
       if (this.handle) this.handle.free();
-      const seconds = Number(this.getAttribute("refresh-seconds") ?? "10");
+      const seconds = Number(this.getAttribute("refresh-seconds") ?? "60");
       this.handle = mount(this, {
         apiBase: this.getAttribute("api-base") || "",
         apiKey: this.getAttribute("api-key") || "",
         user: this.getAttribute("user") || "",
-        refreshSeconds: Number.isFinite(seconds) && seconds >= 0 ? Math.floor(seconds) : 10,
+        refreshSeconds: Number.isFinite(seconds) && seconds >= 0 ? Math.floor(seconds) : 60,
+        follow: this.getAttribute("follow") !== "false",
       });
     }
     refresh() { return this.handle ? this.handle.refresh() : Promise.resolve(); }
@@ -78,7 +79,7 @@ impl Drop for WidgetHandle {
     }
 }
 
-/// Mounts a widget into `element` with options `{apiBase, apiKey, user, refreshSeconds}`.
+/// Mounts a widget into `element` with options `{apiBase, apiKey, user, refreshSeconds, follow}`.
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<WidgetHandle, JsValue> {
     let options: Options = serde_wasm_bindgen::from_value(options)

@@ -49,7 +49,7 @@ async fn fetch(url: String, request: Request) -> Result<Response, String> {
         .map_err(describe)?;
     let answer: web_sys::Response = answer.dyn_into().map_err(describe)?;
     let mut response_headers = Vec::new();
-    for name in ["Content-Type", "ETag"] {
+    for name in ["Content-Type", "ETag", "X-Feed-Cursor"] {
         if let Ok(Some(value)) = answer.headers().get(name) {
             response_headers.push((name.to_string(), value));
         }

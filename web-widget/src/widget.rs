@@ -1,5 +1,7 @@
-//! The live widget: keeps the user's tasks, renders them, turns clicks into API calls,
-//! and refreshes on an interval and when the page becomes visible again.
+//! The live widget: keeps the user's tasks, renders them, turns clicks into API calls, and
+//! follows the user's change feed (a long poll that answers when one of the user's tasks
+//! changed; the list is then loaded again). It also refreshes when the page becomes visible
+//! again and, as a fallback, on an interval.
 
 use crate::patch;
 use crate::transport::Transport;
@@ -16,7 +18,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent};
 
 /// What the integrator configures (the element's attributes).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Options {
     /// Base URL of the API; empty for the page's own origin.
@@ -24,9 +26,31 @@ pub struct Options {
     pub api_key: String,
     /// The agent: Id, SIP URI or UPN.
     pub user: String,
-    /// Refresh interval; 0 turns periodic refresh off.
+    /// Refresh interval (the fallback to following the feed); 0 turns it off.
     pub refresh_seconds: u32,
+    /// Follow the user's change feed (on unless turned off).
+    pub follow: bool,
 }
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            api_base: String::new(),
+            api_key: String::new(),
+            user: String::new(),
+            refresh_seconds: 0,
+            follow: true,
+        }
+    }
+}
+
+/// How long a feed read may wait on the server for a change, in seconds (the API's most).
+pub const FEED_WAIT_SECONDS: u32 = 25;
+/// The pause after a feed read that found nothing (a server that does not wait answers at
+/// once; after a read that waited, a change during the pause is answered at once by the next).
+const FEED_PAUSE_MILLIS: f64 = 1_000.0;
+/// The longest pause after failed feed reads (it doubles from one second).
+const FEED_MAX_BACKOFF_MILLIS: f64 = 16_000.0;
 
 /// Where the current message came from: a refresh's message goes away with the next good
 /// refresh, an action's stays until the next action or Escape.
@@ -48,6 +72,8 @@ struct State {
     targets: HashMap<TaskId, String>,
     /// The task list was loaded at least once (the first load is not announced).
     loaded: bool,
+    /// Where the user's change feed stood when the list was loaded (`X-Feed-Cursor`).
+    cursor: Option<String>,
 }
 
 type Listener = (String, Closure<dyn FnMut(Event)>, bool);
@@ -67,12 +93,30 @@ pub struct Widget {
     rendered: RefCell<Option<Vec<view::Card>>>,
     /// The time shown durations count to (the page's clock; tests pass their own).
     clock: Box<dyn Fn() -> Timestamp>,
+    /// Mounted: the feed loop goes on while this is set.
+    following: std::cell::Cell<bool>,
+    /// How the widget waits between feed reads (the page's timers; tests pass their own).
+    pause: Pause,
 }
+
+/// Waits the given milliseconds.
+pub type Pause = Box<dyn Fn(f64) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
 
 /// `GET /v1.0/users/{user}/tasks` with the key.
 pub fn list_request(options: &Options) -> Request {
     let user: String = js_sys::encode_uri_component(&options.user).into();
     Request::new("GET", &format!("/v1.0/users/{user}/tasks")).header("api_key", &options.api_key)
+}
+
+/// `GET /v1.0/users/{user}/events?after={cursor}&wait=25` with the key.
+pub fn events_request(options: &Options, cursor: &str) -> Request {
+    let user: String = js_sys::encode_uri_component(&options.user).into();
+    let cursor: String = js_sys::encode_uri_component(cursor).into();
+    Request::new(
+        "GET",
+        &format!("/v1.0/users/{user}/events?after={cursor}&wait={FEED_WAIT_SECONDS}"),
+    )
+    .header("api_key", &options.api_key)
 }
 
 /// The request a button sends: `POST /v1.0/tasks/{id}/{action}` with the key, `If-Match` of
@@ -146,6 +190,18 @@ impl Widget {
         transport: Rc<dyn Transport>,
         clock: Box<dyn Fn() -> Timestamp>,
     ) -> Rc<Widget> {
+        let pause: Pause = Box::new(|millis| Box::pin(sleep(millis)));
+        Widget::mount_with(root, options, transport, clock, pause)
+    }
+
+    /// [`Widget::mount_with_clock`] with the pauses of the feed loop.
+    pub fn mount_with(
+        root: HtmlElement,
+        options: Options,
+        transport: Rc<dyn Transport>,
+        clock: Box<dyn Fn() -> Timestamp>,
+        pause: Pause,
+    ) -> Rc<Widget> {
         let widget = Rc::new(Widget {
             root,
             transport,
@@ -156,6 +212,8 @@ impl Widget {
             pending_focus: RefCell::new(None),
             rendered: RefCell::new(None),
             clock,
+            following: std::cell::Cell::new(true),
+            pause,
         });
         widget.render();
         widget.listen();
@@ -163,12 +221,20 @@ impl Widget {
             widget.start_interval();
         }
         let first = Rc::clone(&widget);
-        wasm_bindgen_futures::spawn_local(async move { first.refresh().await });
+        let follow = widget.options.follow.then(|| Rc::downgrade(&widget));
+        wasm_bindgen_futures::spawn_local(async move {
+            first.refresh().await;
+            drop(first);
+            if let Some(weak) = follow {
+                follow_feed(weak).await;
+            }
+        });
         widget
     }
 
-    /// Stops timers and listeners (the element left the page).
+    /// Stops timers, listeners and the feed loop (the element left the page).
     pub fn unmount(&self) {
+        self.following.set(false);
         if let Some((id, _)) = self.interval.borrow_mut().take() {
             if let Some(window) = web_sys::window() {
                 window.clear_interval_with_handle(id);
@@ -204,6 +270,9 @@ impl Widget {
                 Ok(response) if response.status == 200 => {
                     match serde_json::from_slice::<Vec<Task>>(&response.body) {
                         Ok(tasks) => {
+                            if let Some(cursor) = response.header_value("X-Feed-Cursor") {
+                                state.cursor = Some(cursor.to_string());
+                            }
                             let arrivals = view::arrivals_and_departures(&state.tasks, &tasks)
                                 .filter(|_| state.loaded);
                             state.tasks = tasks;
@@ -557,6 +626,86 @@ impl Widget {
             }
         }
     }
+}
+
+/// Follows the user's change feed while the widget is mounted: a read that waits on the
+/// server until one of the user's tasks changes, then the list again (which also gives the
+/// cursor to go on from). A cursor the feed no longer keeps (410) is answered by listing again;
+/// failed reads (network down, laptop asleep) are retried from the same cursor after a pause
+/// that doubles up to 16 s. Holds the widget only while a request is out.
+async fn follow_feed(weak: Weak<Widget>) {
+    let mut failures: u32 = 0;
+    loop {
+        let Some(widget) = weak.upgrade() else {
+            return;
+        };
+        if !widget.following.get() {
+            return;
+        }
+        let Some(cursor) = widget.state.borrow().cursor.clone() else {
+            // No list loaded yet (or the service was unreachable): the list comes first.
+            widget.refresh().await;
+            failures += 1;
+            let pause = (widget.pause)(backoff(failures));
+            drop(widget);
+            pause.await;
+            continue;
+        };
+        let result = widget
+            .transport
+            .send(events_request(&widget.options, &cursor))
+            .await;
+        if !widget.following.get() {
+            return;
+        }
+        match result {
+            Ok(response) if response.status == 200 => {
+                failures = 0;
+                let page = response.json_body();
+                if page["Events"].as_array().is_some_and(|e| !e.is_empty()) {
+                    widget.refresh().await;
+                    continue;
+                }
+                if let Some(next) = page["Cursor"].as_str() {
+                    let mut state = widget.state.borrow_mut();
+                    if state.cursor.as_deref() == Some(cursor.as_str()) {
+                        state.cursor = Some(next.to_string());
+                    }
+                }
+                let pause = (widget.pause)(FEED_PAUSE_MILLIS);
+                drop(widget);
+                pause.await;
+            }
+            Ok(response) if response.status == 410 => {
+                failures = 0;
+                widget.refresh().await;
+            }
+            _ => {
+                failures += 1;
+                let pause = (widget.pause)(backoff(failures));
+                drop(widget);
+                pause.await;
+            }
+        }
+    }
+}
+
+/// The pause after `failures` failed feed reads in a row: 1 s, 2 s, 4 s, … up to 16 s.
+fn backoff(failures: u32) -> f64 {
+    (1_000.0 * 2f64.powi(failures.saturating_sub(1).min(10) as i32)).min(FEED_MAX_BACKOFF_MILLIS)
+}
+
+/// Resolves after `millis` (a timer of the page).
+async fn sleep(millis: f64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                millis.max(0.0) as i32,
+            );
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// The page's focused element.

@@ -360,7 +360,10 @@ fn add_cors_headers(request: &Request, config: &crate::api::Config, response: &m
     }
     response.set_header("Access-Control-Allow-Origin", origin);
     response.set_header("Vary", "Origin");
-    response.set_header("Access-Control-Expose-Headers", "ETag, Location");
+    response.set_header(
+        "Access-Control-Expose-Headers",
+        "ETag, Location, X-Feed-Cursor",
+    );
     if request.method.eq_ignore_ascii_case("OPTIONS") {
         let methods = [
             Method::Get,

@@ -244,6 +244,18 @@ fn the_demo_page_works_the_same_under_spin() {
     walk_the_demo_page(&spin.base_url, &keys[0]);
 }
 
+/// A `/v1.0` request with the key, as another client of the API would send it.
+fn api_post(base_url: &str, key: &str, path: &str, body: Value) -> Value {
+    match ureq::post(&format!("{base_url}{path}"))
+        .set("api_key", key)
+        .timeout(Duration::from_secs(30))
+        .send_json(body)
+    {
+        Ok(response) => response.into_json().unwrap_or(Value::Null),
+        Err(error) => panic!("{path}: {error}"),
+    }
+}
+
 fn walk_the_demo_page(base_url: &str, demo_key: &str) {
     let driver = Driver::start();
     driver.go(&format!("{base_url}/widget/?key={demo_key}"));
@@ -324,6 +336,32 @@ fn walk_the_demo_page(base_url: &str, demo_key: &str) {
         "the empty list again",
         "return document.querySelector('tm-agent-tasks .tm-empty') !== null",
     );
+
+    // A call offered to the agent from elsewhere (another client, through the API) shows up
+    // with no reload and no interval refresh: the widget follows the agent's change feed.
+    driver.script("document.querySelector('tm-agent-tasks').setAttribute('refresh-seconds', '0')");
+    driver.wait_for(
+        "the list after remounting",
+        "return document.querySelector('tm-agent-tasks .tm-empty') !== null",
+    );
+    let created = api_post(
+        base_url,
+        demo_key,
+        &format!("/v1.0/teams/{}/tasks", tm_core::demo::SUPPORT),
+        json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41445550123", "DisplayName": "Offered Elsewhere"}}),
+    );
+    let id = created["Id"].as_str().unwrap_or_default().to_string();
+    api_post(
+        base_url,
+        demo_key,
+        &format!("/v1.0/tasks/{id}/offer"),
+        json!({"UserIdentifier": "sip:anna@contoso.com"}),
+    );
+    driver.wait_for(
+        "the call offered elsewhere",
+        "return document.querySelector('tm-agent-tasks')?.textContent.includes('Offered Elsewhere') ?? false",
+    );
+    driver.wait_for_status("Ringing");
 
     // The docs page renders the API description, placeholders included (Markdown would eat
     // a bare `<admin token>` as an HTML tag).

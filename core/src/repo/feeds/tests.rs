@@ -112,3 +112,52 @@ fn a_create_whose_place_was_voided_is_placed_again_and_reaches_the_reader() {
     ));
     assert_eq!(created(&next), vec![stalled_id], "{next}");
 }
+
+/// The other side of the void handshake: a reader decides to void a place whose request
+/// stalled, and the request writes its intent (and commits) just before the void is written.
+/// The reader reads the place again after voiding and answers the change.
+///
+/// The stalled request is played by a create that runs at that moment while the feed's counter
+/// is set back by one, so that it takes the place taken earlier (a request stalled between its
+/// increment and its write is exactly that).
+#[test]
+fn a_place_written_just_before_it_is_voided_is_answered() {
+    let store = HookStore::new();
+    let config = Config::default();
+    let mut ids = SequentialIds::new(1);
+    let key = demo::load_if_empty(&mut Env {
+        store: &store.inner,
+        now: NOW,
+        ids: &mut ids,
+        config: &config,
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    let start = body(&send(&store.inner, &events(&key, "0"), NOW, 500));
+    let start_cursor = start["Cursor"].as_str().unwrap_or_default().to_string();
+    let counter = format!("feed/team/{}/count", demo::SUPPORT);
+    // The stalled request's place, then a create that commits after it.
+    store.inner.increment(&counter, 1).expect("a place taken");
+    assert_eq!(send(&store.inner, &create(&key), NOW, 600).status, 201);
+    let noted = body(&send(&store.inner, &events(&key, &start_cursor), NOW, 700));
+    assert!(created(&noted).is_empty(), "stops at the gap: {noted}");
+    let late = Rc::new(RefCell::new(String::new()));
+    let hook_late = late.clone();
+    let hook_key = key.clone();
+    store.set_hook(move |operation, written, inner| {
+        if operation != "set" || !written.contains("/void/") || !hook_late.borrow().is_empty() {
+            return;
+        }
+        inner.increment(&counter, -2).expect("counter set back");
+        let made = send(inner, &create(&hook_key), NOW, 800);
+        assert_eq!(made.status, 201);
+        inner.increment(&counter, 1).expect("counter restored");
+        *hook_late.borrow_mut() = body(&made)["Id"].as_str().unwrap_or_default().into();
+    });
+    let later = NOW.plus_millis(11_000);
+    let page = body(&send(&store, &events(&key, &start_cursor), later, 900));
+    let late_id = late.borrow().clone();
+    assert!(!late_id.is_empty(), "the reader voided the place");
+    assert_eq!(created(&page).first(), Some(&late_id), "{page}");
+}

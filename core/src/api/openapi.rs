@@ -144,7 +144,13 @@ fn operation(spec: &RouteSpec) -> Value {
             "schema": {"type": "integer", "minimum": 0, "maximum": super::feeds::MAX_WAIT_SECONDS}}));
         responses.insert(
             "410".into(),
-            error_response("410", "The cursor is older than the feed keeps: list again and follow the list's X-Feed-Cursor"),
+            error_response(
+                "410",
+                &format!(
+                    "The cursor is older than the feed keeps (its newest {} changes): list again and follow the list's X-Feed-Cursor",
+                    crate::repo::FEED_KEPT_EVENTS
+                ),
+            ),
         );
     }
     if super::takes_idempotency_key(spec.operation) {

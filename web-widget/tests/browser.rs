@@ -174,20 +174,33 @@ fn container() -> HtmlElement {
 }
 
 async fn mounted(api: &Rc<InPageApi>, key: &str, user: &str) -> Rc<Widget> {
+    let pause: tm_web_widget::widget::Pause = Box::new(|_| Box::pin(settle()));
+    mount_in_page(api, key, user, false, pause).await
+}
+
+/// A widget on the in-page API, without interval refresh; durations on screen count to the
+/// API's clock (so that a test decides when time passes), the feed loop pauses with `pause`.
+async fn mount_in_page(
+    api: &Rc<InPageApi>,
+    key: &str,
+    user: &str,
+    follow: bool,
+    pause: tm_web_widget::widget::Pause,
+) -> Rc<Widget> {
     let options = Options {
         api_base: String::new(),
         api_key: key.into(),
         user: user.into(),
         refresh_seconds: 0,
-        follow: false,
+        follow,
     };
-    // Durations on screen count to the API's clock, so that a test decides when time passes.
     let clock = Rc::clone(api);
-    let widget = Widget::mount_with_clock(
+    let widget = Widget::mount_with(
         container(),
         options,
         Rc::new(InPageTransport(Rc::clone(api))),
         Box::new(move || Timestamp::from_unix_millis(clock.now.get())),
+        pause,
     );
     // Let the first refresh that mounting starts finish, so that it cannot land mid-test.
     settle().await;
@@ -1062,22 +1075,7 @@ async fn following(api: &Rc<InPageApi>, key: &str, user: &str) -> (Rc<Widget>, V
     let pauses = VirtualPauses {
         paused_millis: Rc::new(Cell::new(0.0)),
     };
-    let options = Options {
-        api_base: String::new(),
-        api_key: key.into(),
-        user: user.into(),
-        refresh_seconds: 0,
-        follow: true,
-    };
-    let clock = Rc::clone(api);
-    let widget = Widget::mount_with(
-        container(),
-        options,
-        Rc::new(InPageTransport(Rc::clone(api))),
-        Box::new(move || Timestamp::from_unix_millis(clock.now.get())),
-        pauses.pause(),
-    );
-    settle().await;
+    let widget = mount_in_page(api, key, user, true, pauses.pause()).await;
     (widget, pauses)
 }
 

@@ -62,6 +62,23 @@ impl<'a> HookStore<'a> {
         }
     }
 
+    /// A store with the demo data (loaded at `now`, not hooked) and the demo key's secret.
+    pub(crate) fn with_demo_data(now: crate::time::Timestamp) -> (Self, String) {
+        let store = HookStore::new();
+        let config = crate::api::Config::default();
+        let mut ids = crate::ids::SequentialIds::new(1);
+        let secret = crate::demo::load_if_empty(&mut crate::api::Env {
+            store: &store.inner,
+            now,
+            ids: &mut ids,
+            config: &config,
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        (store, secret)
+    }
+
     /// From now on, calls `hook(operation, key, inner)` before every operation.
     pub(crate) fn set_hook(&self, hook: impl FnMut(&str, &str, &MemoryStore) + 'a) {
         *self.hook.borrow_mut() = Some(Box::new(hook));

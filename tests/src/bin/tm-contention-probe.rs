@@ -155,18 +155,7 @@ fn main() {
         let counts = store.counts.lock().unwrap_or_else(|e| e.into_inner());
         let mut total = Counts::default();
         for (kind, c) in counts.iter() {
-            let per = |n: u64| n as f64 / creates;
-            println!(
-                "{:<32} {:>7.2} {:>9.1} {:>7.2} {:>7.2} {:>7.2} {:>9.1} {:>5.2}",
-                kind,
-                per(c.reads),
-                per(c.read_bytes) / 1024.0,
-                per(c.swaps),
-                per(c.swaps_lost),
-                per(c.writes),
-                per(c.written_bytes) / 1024.0,
-                per(c.increments)
-            );
+            print_row(kind, c, creates);
             total.reads += c.reads;
             total.read_bytes += c.read_bytes;
             total.swaps += c.swaps;
@@ -175,17 +164,22 @@ fn main() {
             total.written_bytes += c.written_bytes;
             total.increments += c.increments;
         }
-        let per = |n: u64| n as f64 / creates;
-        println!(
-            "{:<32} {:>7.2} {:>9.1} {:>7.2} {:>7.2} {:>7.2} {:>9.1} {:>5.2}",
-            "total",
-            per(total.reads),
-            per(total.read_bytes) / 1024.0,
-            per(total.swaps),
-            per(total.swaps_lost),
-            per(total.writes),
-            per(total.written_bytes) / 1024.0,
-            per(total.increments)
-        );
+        print_row("total", &total, creates);
     }
+}
+
+/// One line of the table: `counts` per create.
+fn print_row(kind: &str, c: &Counts, creates: f64) {
+    let per = |n: u64| n as f64 / creates;
+    println!(
+        "{:<32} {:>7.2} {:>9.1} {:>7.2} {:>7.2} {:>7.2} {:>9.1} {:>5.2}",
+        kind,
+        per(c.reads),
+        per(c.read_bytes) / 1024.0,
+        per(c.swaps),
+        per(c.swaps_lost),
+        per(c.writes),
+        per(c.written_bytes) / 1024.0,
+        per(c.increments)
+    );
 }

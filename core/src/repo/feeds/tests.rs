@@ -45,6 +45,14 @@ fn body(response: &Response) -> Value {
     serde_json::from_slice(&response.body).unwrap_or(Value::Null)
 }
 
+/// Demo data, its key, and the team feed's cursor after it.
+fn setup() -> (HookStore<'static>, String, String) {
+    let (store, key) = HookStore::with_demo_data(NOW);
+    let start = body(&send(&store.inner, &events(&key, "0"), NOW, 500));
+    let cursor = start["Cursor"].as_str().unwrap_or_default().to_string();
+    (store, key, cursor)
+}
+
 /// The created task ids in a feed page.
 fn created(page: &Value) -> Vec<String> {
     page["Events"]
@@ -62,20 +70,7 @@ fn created(page: &Value) -> Vec<String> {
 /// that skipped the void gets it there.
 #[test]
 fn a_create_whose_place_was_voided_is_placed_again_and_reaches_the_reader() {
-    let store = HookStore::new();
-    let config = Config::default();
-    let mut ids = SequentialIds::new(1);
-    let key = demo::load_if_empty(&mut Env {
-        store: &store.inner,
-        now: NOW,
-        ids: &mut ids,
-        config: &config,
-    })
-    .ok()
-    .flatten()
-    .unwrap_or_default();
-    let start = body(&send(&store.inner, &events(&key, "0"), NOW, 500));
-    let start_cursor = start["Cursor"].as_str().unwrap_or_default().to_string();
+    let (store, key, start_cursor) = setup();
     let other = Rc::new(RefCell::new(String::new()));
     let reader_cursor = Rc::new(RefCell::new(String::new()));
     let stalled = Rc::new(Cell::new(false));
@@ -122,20 +117,7 @@ fn a_create_whose_place_was_voided_is_placed_again_and_reaches_the_reader() {
 /// increment and its write is exactly that).
 #[test]
 fn a_place_written_just_before_it_is_voided_is_answered() {
-    let store = HookStore::new();
-    let config = Config::default();
-    let mut ids = SequentialIds::new(1);
-    let key = demo::load_if_empty(&mut Env {
-        store: &store.inner,
-        now: NOW,
-        ids: &mut ids,
-        config: &config,
-    })
-    .ok()
-    .flatten()
-    .unwrap_or_default();
-    let start = body(&send(&store.inner, &events(&key, "0"), NOW, 500));
-    let start_cursor = start["Cursor"].as_str().unwrap_or_default().to_string();
+    let (store, key, start_cursor) = setup();
     let counter = format!("feed/team/{}/count", demo::SUPPORT);
     // The stalled request's place, then a create that commits after it.
     store.inner.increment(&counter, 1).expect("a place taken");

@@ -32,18 +32,7 @@ fn request(store: &dyn Store, request: &Request) -> crate::http::Response {
 
 /// Demo data (one task ringing at Anna's, two queued) and its key.
 fn setup() -> (HookStore<'static>, String, Vec<TaskId>) {
-    let store = HookStore::new();
-    let config = Config::default();
-    let mut ids = SequentialIds::new(1);
-    let secret = demo::load_if_empty(&mut Env {
-        store: &store.inner,
-        now: NOW,
-        ids: &mut ids,
-        config: &config,
-    })
-    .ok()
-    .flatten()
-    .unwrap_or_default();
+    let (store, secret) = HookStore::with_demo_data(NOW);
     let queue = Repo::new(&store.inner)
         .team_index(demo::SUPPORT)
         .unwrap_or_default()

@@ -1100,6 +1100,16 @@ async fn within(
     (done(), pauses.paused_millis.get() - start)
 }
 
+/// How often the widget has listed the tasks.
+fn list_reads(api: &InPageApi) -> usize {
+    api.sent
+        .borrow()
+        .iter()
+        .filter(|r| r.path().ends_with("/tasks"))
+        .count()
+}
+
+/// The cursors the widget read its feed after, in order.
 fn feed_reads(api: &InPageApi) -> Vec<String> {
     api.sent
         .borrow()
@@ -1157,21 +1167,11 @@ async fn the_feed_resumes_from_its_cursor_after_failures_and_relists_after_410()
     );
     // 1 s, 2 s, 4 s: the pause doubles while reads fail.
     assert!(took >= 7_000.0, "{took}");
-    let lists_before = api
-        .sent
-        .borrow()
-        .iter()
-        .filter(|r| r.path().ends_with("/tasks"))
-        .count();
+    let lists_before = list_reads(&api);
     *api.feed_gone_after.borrow_mut() = feed_reads(&api).last().cloned();
     let second = api.task_for_anna(&key, &[]);
     let (shown, took) = within(&pauses, 2_000.0, || !buttons(&root, &second).is_empty()).await;
-    let lists_after = api
-        .sent
-        .borrow()
-        .iter()
-        .filter(|r| r.path().ends_with("/tasks"))
-        .count();
+    let lists_after = list_reads(&api);
     widget.unmount();
     assert!(shown, "not shown after a 410 ({took} ms)");
     assert!(

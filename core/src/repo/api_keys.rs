@@ -43,9 +43,8 @@ impl Repo<'_> {
         let slots = self.store.increment(keys::API_KEY_SLOTS, 0)?;
         let mut slot_keys: Vec<String> = (1..=slots).map(keys::api_key_slot).collect();
         slot_keys.push(keys::API_KEY_INDEX.to_string());
-        let slot_refs: Vec<&str> = slot_keys.iter().map(String::as_str).collect();
         let mut ids: Vec<ApiKeyId> = Vec::new();
-        for (key, raw) in slot_keys.iter().zip(self.get_many(&slot_refs)?) {
+        for (key, raw) in slot_keys.iter().zip(self.get_keys(&slot_keys)?) {
             let Some(raw) = raw else { continue };
             if key == keys::API_KEY_INDEX {
                 ids.extend(decode::<Vec<ApiKeyId>>(key, &raw)?);

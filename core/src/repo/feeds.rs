@@ -195,17 +195,12 @@ impl Repo<'_> {
             .iter()
             .map(|(feed, entry)| Ok((feed.entry_key(entry.seq), encode(entry)?)))
             .collect::<Result<Vec<_>, ApiError>>()?;
-        let refs: Vec<(&str, &[u8])> = encoded
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_slice()))
-            .collect();
-        self.store.set_many(&refs)?;
+        self.set_all(&encoded)?;
         let void_keys: Vec<String> = entries
             .iter()
             .map(|(feed, entry)| feed.void_key(entry.seq))
             .collect();
-        let void_refs: Vec<&str> = void_keys.iter().map(String::as_str).collect();
-        let voided = self.store.get_many(&void_refs)?.iter().any(Option::is_some);
+        let voided = self.get_keys(&void_keys)?.iter().any(Option::is_some);
         Ok(Placed {
             voided,
             places: entries.iter().map(|(feed, e)| (*feed, e.seq)).collect(),

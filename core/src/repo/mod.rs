@@ -218,6 +218,32 @@ impl<'a> Repo<'a> {
         self.prefetched.borrow_mut().remove(key)
     }
 
+    /// Whether `key` was read ahead and found (the value stays there to be taken).
+    pub(crate) fn prefetched_found(&self, key: &str) -> bool {
+        matches!(self.prefetched.borrow().get(key), Some(Some(_)))
+    }
+
+    /// [`Repo::get_many`] of owned keys; no store operation for none.
+    pub(crate) fn get_keys(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, ApiError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.get_many(&refs)
+    }
+
+    /// Writes documents in one batch; no store operation for none.
+    pub(crate) fn set_all(&self, entries: &[(String, Vec<u8>)]) -> Result<(), ApiError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<(&str, &[u8])> = entries
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_slice()))
+            .collect();
+        Ok(self.store.set_many(&refs)?)
+    }
+
     /// Reads several keys, taking read-ahead values where all of them were read ahead.
     pub(crate) fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, ApiError> {
         let all_there = {

@@ -120,14 +120,7 @@ impl Repo<'_> {
             .filter(|e| e.committed.is_some())
             .map(|e| Ok((feed.entry_key(e.seq), encode(e)?)))
             .collect::<Result<Vec<_>, ApiError>>()?;
-        let refs: Vec<(&str, &[u8])> = decided
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_slice()))
-            .collect();
-        if !refs.is_empty() {
-            self.store.set_many(&refs)?;
-        }
-        Ok(())
+        self.set_all(&decided)
     }
 
     /// Whether `entry`, whose task was read past its version, committed: by the next version's

@@ -108,23 +108,18 @@ impl Repo<'_> {
     ) -> Result<FeedRead, ApiError> {
         // The first window and the cursor's own place in one batch. A cursor this feed answered
         // is at a decided place (an intent or a void); cursor 0 is valid while place 1 is kept.
-        let window: Vec<String> = (after + 1..=after + WINDOW)
+        let own = [feed.entry_key(after), feed.void_key(after)];
+        let mut keys: Vec<String> = (after + 1..=after + WINDOW)
             .map(|n| feed.entry_key(n))
             .collect();
-        let mut keys: Vec<&str> = window.iter().map(String::as_str).collect();
-        let own = [feed.entry_key(after), feed.void_key(after)];
         if after > 0 {
-            keys.extend(own.iter().map(String::as_str));
+            keys.extend(own.iter().cloned());
         }
-        let mut found = self.get_many(&keys)?;
+        self.prefetch(&keys)?;
         let cursor_known = match after {
-            0 => found[0].is_some(),
-            _ => found[window.len()..].iter().any(Option::is_some),
+            0 => self.prefetched_found(&feed.entry_key(1)),
+            _ => self.get_keys(&own)?.iter().any(Option::is_some),
         };
-        found.truncate(window.len());
-        self.prefetched
-            .borrow_mut()
-            .extend(window.iter().cloned().zip(found));
         if !cursor_known {
             // Not a place this feed answered as decided: ahead, gone, or just retired.
             let newest = self.newest_place(feed)?;
@@ -235,8 +230,7 @@ impl Repo<'_> {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = places.iter().map(|&n| feed.entry_key(n)).collect();
-        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.get_many(&refs)?
+        self.get_keys(&keys)?
             .into_iter()
             .zip(&keys)
             .map(|(raw, key)| raw.map(|raw| decode(key, &raw)).transpose())
@@ -260,8 +254,7 @@ impl Repo<'_> {
             .iter()
             .flat_map(|&n| [feed.gap_key(n), feed.void_key(n)])
             .collect();
-        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let found = self.get_many(&refs)?;
+        let found = self.get_keys(&keys)?;
         let (mut notes, mut voids, mut read_again) = (Vec::new(), Vec::new(), Vec::new());
         let mut gaps = Vec::with_capacity(places.len());
         for (&seq, pair) in places.iter().zip(found.chunks(2)) {
@@ -287,19 +280,15 @@ impl Repo<'_> {
             gaps.push(gap);
         }
         let noted = encode(&now)?;
-        let mut writes: Vec<(&str, &[u8])> = notes
-            .iter()
-            .map(|key| (key.as_str(), noted.as_slice()))
-            .collect();
+        let mut writes: Vec<(String, Vec<u8>)> =
+            notes.into_iter().map(|key| (key, noted.clone())).collect();
         if let (Some(&first), false) = (places.first(), voids.is_empty()) {
             if first + FEED_KEPT_EVENTS < self.newest_place(feed)? {
                 return Ok(places.iter().map(|_| Gap::Retired).collect());
             }
-            writes.extend(voids.iter().map(|key| (key.as_str(), b"true".as_slice())));
+            writes.extend(voids.into_iter().map(|key| (key, b"true".to_vec())));
         }
-        if !writes.is_empty() {
-            self.store.set_many(&writes)?;
-        }
+        self.set_all(&writes)?;
         let again = self.read_entries(feed, &read_again)?;
         let mut again = again.into_iter();
         Ok(gaps

@@ -53,27 +53,24 @@ fn key_id_of(secret: &str) -> Option<ApiKeyId> {
     ApiKeyId::parse(id)
 }
 
-/// The records [`authorize_api_key`] reads for this header (none for a malformed key).
-pub fn key_record_keys(header: Option<&str>) -> Vec<String> {
-    header
-        .and_then(|h| key_id_of(h.trim()))
-        .map(|id| {
-            vec![
-                crate::repo::keys::api_key(id),
-                crate::repo::keys::api_key_last_used(id),
-            ]
-        })
-        .unwrap_or_default()
+/// An API key that may call the route.
+#[derive(Debug)]
+pub struct Authorized {
+    pub record: ApiKeyRecord,
+    /// Why its last use could not be recorded, for the operator's log (the request goes on).
+    pub last_use_not_recorded: Option<String>,
 }
 
-/// Checks the `api_key` header against the stored keys and the role the route needs.
-/// Records the key's last use (a blind write: last writer wins, which is fine for a timestamp).
+/// Checks the `api_key` header against the stored keys and the role the route needs: one batch
+/// read (the record and its last use), nothing for a malformed key. Records the key's last use,
+/// best effort (a blind write: last writer wins, which is fine for a timestamp; a store that
+/// refuses writes must not fail reads).
 pub fn authorize_api_key(
     repo: &Repo,
     header: Option<&str>,
     required: Role,
     now: Timestamp,
-) -> Result<ApiKeyRecord, ApiError> {
+) -> Result<Authorized, ApiError> {
     let presented =
         header.ok_or_else(|| ApiError::Unauthorized("Header 'api_key' not found.".into()))?;
     let invalid = || ApiError::Unauthorized("The API key is not valid.".into());
@@ -101,20 +98,39 @@ pub fn authorize_api_key(
         )));
     }
     // LastUsedAt to the minute: at most one write a minute per key, not one per request.
+    let mut last_use_not_recorded = None;
     if last_used.is_none_or(|last| last.plus_millis(LAST_USED_RESOLUTION_MILLIS) <= now) {
-        repo.touch_api_key(id, now)?;
+        if let Err(error) = repo.touch_api_key(id, now) {
+            let detail = match error {
+                ApiError::StoreUnavailable { detail } => detail,
+                other => other.to_string(),
+            };
+            last_use_not_recorded = Some(format!("LastUsedAt of API key {id} not written: {detail}"));
+        }
     }
-    Ok(record)
+    Ok(Authorized {
+        record,
+        last_use_not_recorded,
+    })
 }
 
 /// How stale `LastUsedAt` may be: it is written at most once per this many milliseconds.
 pub const LAST_USED_RESOLUTION_MILLIS: i64 = 60_000;
+
+/// The shortest admin token the service accepts: shorter ones are guessable, and the admin API
+/// stays closed until the operator configures a longer one.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 
 /// Checks `Authorization: Bearer <token>` against the configured admin token.
 pub fn authorize_admin(header: Option<&str>, admin_token: Option<&str>) -> Result<(), ApiError> {
     let configured = admin_token.filter(|t| !t.is_empty()).ok_or_else(|| {
         ApiError::Unauthorized("The admin API is disabled: no admin token is configured.".into())
     })?;
+    if configured.chars().count() < MIN_ADMIN_TOKEN_CHARS {
+        return Err(ApiError::AdminTokenTooShort {
+            min_chars: MIN_ADMIN_TOKEN_CHARS,
+        });
+    }
     let presented = header
         .and_then(|h| {
             let (scheme, token) = h.trim().split_once(' ')?;
@@ -163,12 +179,30 @@ mod tests {
 
     #[test]
     fn admin_token_needs_bearer_scheme_and_exact_token() {
-        assert!(authorize_admin(Some("Bearer s3cret"), Some("s3cret")).is_ok());
-        assert!(authorize_admin(Some("bearer s3cret"), Some("s3cret")).is_ok());
-        assert!(authorize_admin(Some("Bearer s3cre"), Some("s3cret")).is_err());
-        assert!(authorize_admin(Some("s3cret"), Some("s3cret")).is_err());
-        assert!(authorize_admin(None, Some("s3cret")).is_err());
+        let token = "s3cret-0123456789-0123456789-0123";
+        let shorter = &token[..token.len() - 1];
+        assert!(authorize_admin(Some(&format!("Bearer {token}")), Some(token)).is_ok());
+        assert!(authorize_admin(Some(&format!("bearer {token}")), Some(token)).is_ok());
+        assert!(authorize_admin(Some(&format!("Bearer {shorter}")), Some(token)).is_err());
+        assert!(authorize_admin(Some(token), Some(token)).is_err());
+        assert!(authorize_admin(None, Some(token)).is_err());
         assert!(authorize_admin(Some("Bearer "), Some("")).is_err());
+    }
+
+    #[test]
+    fn an_admin_token_shorter_than_32_characters_opens_nothing() {
+        let short = "0123456789012345678901234567890"; // 31
+        let error = authorize_admin(Some(&format!("Bearer {short}")), Some(short));
+        assert_eq!(
+            error,
+            Err(ApiError::AdminTokenTooShort { min_chars: 32 }),
+            "even the right token is refused"
+        );
+        let response = ApiError::AdminTokenTooShort { min_chars: 32 }.into_response();
+        assert_eq!(response.status, 401);
+        assert!(response.log.is_some(), "the operator hears why");
+        let long = format!("{short}x");
+        assert!(authorize_admin(Some(&format!("Bearer {long}")), Some(&long)).is_ok());
     }
 
     #[test]

@@ -116,6 +116,8 @@ pub fn load_if_empty(env: &mut Env) -> Result<Option<String>, ApiError> {
             ids: &mut *env.ids,
             request: &Request::default(),
             params: &[],
+            caller: "admin",
+            config: env.config,
         };
         api::admin_new_api_key(&mut ctx, "demo".into(), Role::ALL.to_vec(), None)?
     };

@@ -11,6 +11,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// The configured admin token is too short to be safe: the admin API stays closed.
+    #[error("The admin API is closed: the admin token configured for this service is shorter than {min_chars} characters. The operator must configure a longer one.")]
+    AdminTokenTooShort { min_chars: usize },
     #[error("{0}")]
     NotFound(String),
     #[error("Method {method} is not allowed on this resource.")]
@@ -31,15 +34,25 @@ pub enum ApiError {
     Gone(String),
     #[error("{0}")]
     Internal(String),
+    /// Over a cap (waiting feed reads); retry after `retry_after_seconds`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_seconds: u64,
+    },
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// The store failed. Callers read only that; `detail` (driver and server messages) goes to
+    /// the operator's log, never into a response.
+    #[error("The store is unavailable; retry.")]
+    StoreUnavailable { detail: String },
 }
 
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadRequest(_) => 400,
-            ApiError::Unauthorized(_) => 401,
+            ApiError::Unauthorized(_) | ApiError::AdminTokenTooShort { .. } => 401,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(_) => 409,
@@ -49,14 +62,15 @@ impl ApiError {
             ApiError::Gone(_) => 410,
             ApiError::UnprocessableContent(_) => 422,
             ApiError::Internal(_) => 500,
-            ApiError::ServiceUnavailable(_) => 503,
+            ApiError::TooManyRequests { .. } => 429,
+            ApiError::ServiceUnavailable(_) | ApiError::StoreUnavailable { .. } => 503,
         }
     }
 
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) => "BadRequest",
-            ApiError::Unauthorized(_) => "Unauthorized",
+            ApiError::Unauthorized(_) | ApiError::AdminTokenTooShort { .. } => "Unauthorized",
             ApiError::NotFound(_) => "NotFound",
             ApiError::MethodNotAllowed { .. } => "MethodNotAllowed",
             ApiError::Conflict(_) => "Conflict",
@@ -66,7 +80,10 @@ impl ApiError {
             ApiError::Gone(_) => "Gone",
             ApiError::UnprocessableContent(_) => "UnprocessableContent",
             ApiError::Internal(_) => "InternalError",
-            ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
+            ApiError::TooManyRequests { .. } => "TooManyRequests",
+            ApiError::ServiceUnavailable(_) | ApiError::StoreUnavailable { .. } => {
+                "ServiceUnavailable"
+            }
         }
     }
 
@@ -81,6 +98,22 @@ impl ApiError {
             let allow: Vec<&str> = allow.iter().map(|m| m.as_str()).collect();
             response.set_header("Allow", &allow.join(", "));
         }
+        match &self {
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } => response.set_header("Retry-After", &retry_after_seconds.to_string()),
+            ApiError::StoreUnavailable { detail } => {
+                response.log = Some(format!("store unavailable: {detail}"));
+            }
+            ApiError::Internal(message) => response.log = Some(message.clone()),
+            ApiError::AdminTokenTooShort { min_chars } => {
+                response.log = Some(format!(
+                    "admin request refused: the configured admin_token is shorter than {min_chars} characters; set a longer one (for example 64 random hex characters)"
+                ));
+            }
+            _ => {}
+        }
         response
     }
 }
@@ -91,9 +124,9 @@ impl From<StoreError> for ApiError {
             StoreError::Corrupt { key } => {
                 ApiError::Internal(format!("Stored record '{key}' could not be read."))
             }
-            other => {
-                ApiError::ServiceUnavailable(format!("The data store is unavailable: {other}"))
-            }
+            other => ApiError::StoreUnavailable {
+                detail: other.to_string(),
+            },
         }
     }
 }

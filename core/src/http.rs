@@ -49,6 +49,9 @@ pub struct Request {
     pub path_and_query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Set by a host that asks again for a waiting feed read the core admitted already (see
+    /// [`Response::wait`]); nothing a client sends can set it.
+    pub repeat: bool,
 }
 
 impl Request {
@@ -58,6 +61,7 @@ impl Request {
             path_and_query: path_and_query.to_string(),
             headers: Vec::new(),
             body: Vec::new(),
+            repeat: false,
         }
     }
 
@@ -120,6 +124,21 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A line for the operator's log (never sent): what a 5xx hides from the caller.
+    pub log: Option<String>,
+    /// Set on a feed read that found nothing new and may wait: the host may ask again (with
+    /// [`Request::repeat`]) after a pause until `seconds` have passed, and then must call
+    /// [`crate::api::feeds::end_wait`] with it.
+    pub wait: Option<Wait>,
+}
+
+/// What the core tells a host about a feed read that may wait (str0m-style: what to do next).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wait {
+    /// How long the read may wait in all, from its first answer.
+    pub seconds: u64,
+    /// The counted wait, released by [`crate::api::feeds::end_wait`] (`None` on a repeat).
+    pub lease: Option<crate::repo::WaitLease>,
 }
 
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -135,6 +154,8 @@ impl Response {
             status,
             headers: vec![("Content-Type".to_string(), JSON_CONTENT_TYPE.to_string())],
             body,
+            log: None,
+            wait: None,
         }
     }
 
@@ -143,6 +164,8 @@ impl Response {
             status: 204,
             headers: Vec::new(),
             body: Vec::new(),
+            log: None,
+            wait: None,
         }
     }
 

@@ -126,6 +126,8 @@ fn replay(outcome: &Outcome) -> Option<Response> {
         status: *status,
         headers: headers.clone(),
         body: body.as_bytes().to_vec(),
+        log: None,
+        wait: None,
     };
     response.set_header("Idempotent-Replayed", "true");
     Some(response)

@@ -1,8 +1,10 @@
 //! Getting a store ready: moving a directory stored by an earlier version (one document) to
 //! the per-entity records, and loading the demo data into an empty store. Ordinary requests
 //! pay nothing for it: [`handle_preparing`] prepares first only for `/health` and the admin
-//! API, and otherwise only when the answer is 401 or 404 (what a store that is not ready yet
-//! gives), then answers the request again.
+//! API, and otherwise only when an authenticated request to a known endpoint answers 404 (what
+//! a directory not moved yet gives), then answers the request again. A 401 never prepares: an
+//! unauthenticated request costs the key lookup and nothing more, and no key can exist before
+//! the store is prepared (the demo key is made by preparing).
 
 use crate::api::{handle, Env};
 use crate::demo;
@@ -56,7 +58,11 @@ pub fn handle_preparing(
         return handle(request, env);
     }
     let response = handle(request, env);
-    if response.status != 401 && response.status != 404 {
+    let routed = matches!(
+        crate::routes::route(&request.method, request.path()),
+        crate::routes::RouteMatch::Found { .. }
+    );
+    if response.status != 404 || !routed {
         return response;
     }
     let prepared = prepare_store(env, demo_data());

@@ -18,8 +18,9 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let store = MemoryStore::new();
         let config = Config {
-            admin_token: Some("fuzz-admin".into()),
+            admin_token: Some("fuzz-admin-token-0123456789abcdef".into()),
             cors_allowed_origins: vec!["*".into()],
+            ..Default::default()
         };
         let mut ids = SequentialIds::new(1);
         let mut env = Env {
@@ -71,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
     let mut request = Request::new(method, &path).raw_body(body);
     request = request
         .header("api_key", &fixture.secret)
-        .header("Authorization", "Bearer fuzz-admin");
+        .header("Authorization", "Bearer fuzz-admin-token-0123456789abcdef");
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {
             request = request.header(name, value);

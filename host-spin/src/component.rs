@@ -1,10 +1,14 @@
-//! The Spin entry point: reads variables, opens the store, supplies clock and ids, and
-//! hands the request to the core (or serves a mounted file for `/docs` and `/widget`).
+//! The Spin entry point: reads variables, opens the store (at its first use), reads the body up
+//! to its limit, supplies clock and ids, and hands the request to the core (or serves a mounted
+//! file for `/docs` and `/widget`).
 
+use crate::body::{self, LimitedBody};
+use crate::lazy_store::LazyStore;
 use crate::redis_store::{spin::SpinRedis, RedisStore};
 use crate::runtime::{wall_clock_now, RandomIds};
 use crate::{assets, convert, kv::SpinStore};
-use spin_sdk::http::{Request, Response};
+use futures::StreamExt;
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 use spin_sdk::variables;
 use std::time::{Duration, Instant};
@@ -13,6 +17,9 @@ use tm_core::setup::Prepared;
 use tm_core::{ApiError, Env, Store, StoreError};
 
 fn into_spin(response: tm_core::Response) -> Response {
+    if let Some(line) = &response.log {
+        eprintln!("{line}");
+    }
     let mut builder = Response::builder();
     builder.status(response.status);
     for (name, value) in &response.headers {
@@ -42,15 +49,20 @@ fn open_store(redis_url: Option<String>) -> Result<Box<dyn Store>, StoreError> {
     }
 }
 
+fn too_large(limit: usize) -> Response {
+    into_spin(tm_core::api::finish(ApiError::PayloadTooLarge { limit }.into_response()))
+}
+
 #[http_component]
-fn handle(request: Request) -> Response {
-    let core_request = convert::to_core_request(
+async fn handle(request: IncomingRequest) -> Response {
+    let headers = request.headers().entries();
+    let mut core_request = convert::to_core_request(
         &request.method().to_string(),
-        request.uri(),
-        request
-            .headers()
-            .map(|(name, value)| (name, value.as_bytes())),
-        request.body().to_vec(),
+        &request.uri(),
+        headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_slice())),
+        Vec::new(),
     );
     match assets::served_by(&core_request.method, core_request.path()) {
         assets::Served::Redirect(location) => {
@@ -67,10 +79,6 @@ fn handle(request: Request) -> Response {
         }
         assets::Served::Api => {}
     }
-    let store = match open_store(variables::get("redis_url").ok()) {
-        Ok(store) => store,
-        Err(error) => return into_spin(ApiError::from(error).into_response()),
-    };
     // Variables are read only when the request needs them: each read costs a host call.
     let needs = convert::Needs::of(&core_request);
     let config = convert::config(
@@ -82,39 +90,73 @@ fn handle(request: Request) -> Response {
             .cors
             .then(|| variables::get("cors_allowed_origins").ok())
             .flatten(),
+        variables::get("max_waiting_reads_per_key").ok(),
+        variables::get("max_waiting_reads").ok(),
     );
+    // The body, up to the limit the head allows (the admin limit only with a valid admin token).
+    let limit = tm_core::api::body_limit(&core_request, &config);
+    let declared = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_slice()));
+    if body::declared_over(declared, limit) {
+        return too_large(limit);
+    }
+    let mut stream = request.into_body_stream();
+    let mut body = LimitedBody::new(limit);
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => {
+                if body.push(&chunk).is_err() {
+                    return too_large(limit);
+                }
+            }
+            Err(_) => {
+                let error = ApiError::BadRequest("The request body could not be read.".into());
+                return into_spin(tm_core::api::finish(error.into_response()));
+            }
+        }
+    }
+    drop(stream);
+    core_request.body = body.into_bytes();
+    let store = LazyStore::new(|| open_store(variables::get("redis_url").ok()));
     let mut ids = RandomIds;
-    // A feed read with `wait` that finds nothing new is answered again after a pause, until
-    // something is new or the wait is over (this instance stays busy meanwhile).
-    let wait = Duration::from_secs(feeds::wait_seconds(&core_request).unwrap_or(0));
     let started = Instant::now();
-    loop {
+    let mut answer = |request: &tm_core::Request| {
         let mut env = Env {
-            store: store.as_ref(),
+            store: &store,
             now: wall_clock_now(),
             ids: &mut ids,
             config: &config,
         };
         let demo_data = || convert::is_enabled(variables::get("demo_data").ok().as_deref());
-        let response =
-            tm_core::setup::handle_preparing(&core_request, &mut env, demo_data, |done| {
-                match done {
-                    // The one time the demo key exists in clear: the operator needs it to try
-                    // the API.
-                    Ok(Prepared::DemoLoaded(secret)) => {
-                        eprintln!(
-                            "Demo data loaded. Demo API key (all roles, shown once): {secret}"
-                        )
-                    }
-                    Ok(Prepared::Migrated) => eprintln!("Directory moved to per-entity records."),
-                    Ok(_) => {}
-                    Err(error) => eprintln!("The store could not be prepared: {error}"),
-                }
-            });
-        let pause = Duration::from_millis(feeds::POLL_INTERVAL_MILLIS);
-        if !feeds::poll_again(&core_request, &response) || started.elapsed() + pause > wait {
-            return into_spin(response);
-        }
+        tm_core::setup::handle_preparing(request, &mut env, demo_data, |done| match done {
+            // The one time the demo key exists in clear: the operator needs it to try the API.
+            Ok(Prepared::DemoLoaded(secret)) => {
+                eprintln!("Demo data loaded. Demo API key (all roles, shown once): {secret}")
+            }
+            Ok(Prepared::Migrated) => eprintln!("Directory moved to per-entity records."),
+            Ok(_) => {}
+            Err(error) => eprintln!("The store could not be prepared: {error}"),
+        })
+    };
+    let mut response = answer(&core_request);
+    // A feed read that found nothing new and may wait: asked again after a pause until
+    // something is new or the wait is over (this instance stays busy meanwhile).
+    let Some(wait) = response.wait.take() else {
+        return into_spin(response);
+    };
+    let until = Duration::from_secs(wait.seconds);
+    let pause = Duration::from_millis(feeds::POLL_INTERVAL_MILLIS);
+    core_request.repeat = true;
+    while started.elapsed() + pause <= until {
         std::thread::sleep(pause);
+        let again = answer(&core_request);
+        let nothing_new = again.wait.is_some();
+        response = again;
+        if !nothing_new {
+            break;
+        }
     }
+    feeds::end_wait(&store, &wait);
+    into_spin(response)
 }

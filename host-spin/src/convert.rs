@@ -35,12 +35,28 @@ pub fn to_core_request<'a>(
             })
             .collect(),
         body,
+        repeat: false,
     }
 }
 
+/// A cap from a Spin variable: a whole number, else the default.
+fn cap(text: Option<String>, default: u64) -> u64 {
+    text.and_then(|t| t.trim().parse().ok()).unwrap_or(default)
+}
+
 /// The operator configuration from Spin variables (passed in as strings).
-pub fn config(admin_token: Option<String>, cors_allowed_origins: Option<String>) -> Config {
+pub fn config(
+    admin_token: Option<String>,
+    cors_allowed_origins: Option<String>,
+    max_waiting_reads_per_key: Option<String>,
+    max_waiting_reads: Option<String>,
+) -> Config {
     Config {
+        max_waiting_reads_per_key: cap(
+            max_waiting_reads_per_key,
+            tm_core::api::DEFAULT_MAX_WAITING_READS_PER_KEY,
+        ),
+        max_waiting_reads: cap(max_waiting_reads, tm_core::api::DEFAULT_MAX_WAITING_READS),
         admin_token: admin_token.filter(|t| !t.trim().is_empty()),
         cors_allowed_origins: cors_allowed_origins
             .unwrap_or_default()
@@ -139,8 +155,16 @@ mod tests {
         let config = config(
             Some(" ".into()),
             Some("https://a.example, ,https://b.example".into()),
+            Some(" 12 ".into()),
+            Some("many".into()),
         );
         assert_eq!(config.admin_token, None);
+        assert_eq!(config.max_waiting_reads_per_key, 12);
+        assert_eq!(
+            config.max_waiting_reads,
+            tm_core::api::DEFAULT_MAX_WAITING_READS,
+            "a value that is not a number keeps the default"
+        );
         assert_eq!(
             config.cors_allowed_origins,
             ["https://a.example", "https://b.example"]

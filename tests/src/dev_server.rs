@@ -73,6 +73,7 @@ pub fn start(address: &str, root: &Path, admin_token: &str) -> std::io::Result<D
     let config = Config {
         admin_token: Some(admin_token.to_string()),
         cors_allowed_origins: vec![],
+        ..Default::default()
     };
     let demo_key = with_env(&store, &config, tm_core::demo::load_if_empty)
         .ok()

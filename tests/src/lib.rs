@@ -15,7 +15,7 @@ use std::sync::Arc;
 use tm_core::{Config, Env, IdSource, MemoryStore, Request, Response, Store, Timestamp};
 use uuid::Uuid;
 
-pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789abcdef";
 /// 2026-01-05T08:00:00.000Z, where the virtual clock starts.
 pub const START_MILLIS: i64 = 1_767_600_000_000;
 
@@ -77,6 +77,7 @@ impl Api {
                 config: Config {
                     admin_token: Some(ADMIN_TOKEN.into()),
                     cors_allowed_origins: vec!["https://crm.example.com".into()],
+                    ..Default::default()
                 },
             },
         }
@@ -207,8 +208,16 @@ impl Api {
         self.send(request)
     }
 
-    /// Creates an API key with these roles and returns its secret.
+    /// Creates an API key with these roles (none given: every role) and returns its secret.
     pub fn key(&self, roles: &[&str]) -> String {
+        const EVERY_ROLE: [&str; 5] = [
+            "TasksReadonly",
+            "TasksManage",
+            "TeamsReadonly",
+            "UsersReadonly",
+            "UsersControl",
+        ];
+        let roles = if roles.is_empty() { &EVERY_ROLE[..] } else { roles };
         let response = self.admin(
             "POST",
             "/admin/v1.0/apikeys",

@@ -57,6 +57,8 @@ pub fn try_send(base_url: &str, request: &Request) -> Result<Response, String> {
         status,
         headers,
         body,
+        log: None,
+        wait: None,
     })
 }
 

@@ -1123,6 +1123,26 @@ pub fn api_key_lifecycle(api: &Api) {
         400,
         "BadRequest",
     );
+    // A key needs at least one role: without Roles, with an empty list, or changed to an empty
+    // list it would have every right (full access belongs only to keys carried over).
+    for body in [json!({"Name": "x"}), json!({"Name": "x", "Roles": []}), json!({"Name": "x", "Roles": null})] {
+        let message = assert_error(
+            &api.admin("POST", "/admin/v1.0/apikeys", Some(body.clone())),
+            400,
+            "BadRequest",
+        );
+        assert!(message.contains("'Roles'"), "{body}: {message}");
+    }
+    let message = assert_error(
+        &api.admin(
+            "PATCH",
+            &format!("/admin/v1.0/apikeys/{id}"),
+            Some(json!({"Roles": []})),
+        ),
+        400,
+        "BadRequest",
+    );
+    assert!(message.contains("'Roles'"), "{message}");
     assert_error(
         &api.admin("POST", "/admin/v1.0/apikeys", Some(json!({"Name": " "}))),
         400,

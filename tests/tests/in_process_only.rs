@@ -145,7 +145,7 @@ fn expiry_is_judged_by_the_passed_in_clock() {
         &api.admin(
             "POST",
             "/admin/v1.0/apikeys",
-            Some(json!({"Name": "short", "ExpiresAt": expires})),
+            Some(json!({"Name": "short", "Roles": ["UsersReadonly"], "ExpiresAt": expires})),
         ),
         201,
     );

@@ -61,6 +61,8 @@ async fn fetch(url: String, request: Request) -> Result<Response, String> {
         status: answer.status(),
         headers: response_headers,
         body: js_sys::Uint8Array::new(&buffer).to_vec(),
+        log: None,
+        wait: None,
     })
 }
 

@@ -17,7 +17,7 @@ use web_sys::{Element, HtmlElement, HtmlInputElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const ADMIN: &str = "widget-test-admin";
+const ADMIN: &str = "widget-test-admin-token-0123456789";
 
 /// The real API, in the page: core handler + in-memory store. Records what the widget sends
 /// and can switch the store off or strip `If-Match` (to provoke real 503s and 409s).
@@ -43,6 +43,7 @@ impl InPageApi {
             config: Config {
                 admin_token: Some(ADMIN.into()),
                 cors_allowed_origins: vec![],
+                ..Default::default()
             },
             sent: RefCell::new(Vec::new()),
             strip_if_match: Cell::new(false),

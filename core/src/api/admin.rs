@@ -16,8 +16,10 @@ pub const MAX_KEY_NAME_CHARS: usize = 100;
 #[serde(rename_all = "PascalCase")]
 pub struct CreateApiKeyRequest {
     pub name: String,
+    /// Required: a key without roles would have every right (only keys carried over from
+    /// earlier versions have that).
     #[serde(default)]
-    pub roles: Vec<Role>,
+    pub roles: Option<Vec<Role>>,
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
 }
@@ -48,6 +50,18 @@ pub struct CreatedApiKey {
     pub created_at: Timestamp,
     /// Shown once; only its hash is stored.
     pub secret: String,
+}
+
+/// The roles of a new or changed key: at least one. Full access (no roles) belongs only to
+/// records carried over from earlier versions; a key can no longer be given it.
+fn some_roles(roles: Option<Vec<Role>>) -> Result<Vec<Role>, ApiError> {
+    match roles {
+        Some(roles) if !roles.is_empty() => Ok(roles),
+        _ => Err(ApiError::BadRequest(format!(
+            "Invalid value for 'Roles': at least one role is required ({}).",
+            Role::ALL.map(|r| format!("{r:?}")).join(", ")
+        ))),
+    }
 }
 
 fn dedup_roles(mut roles: Vec<Role>) -> Vec<Role> {
@@ -97,7 +111,8 @@ pub fn create_api_key(ctx: &mut Ctx) -> Result<Response, ApiError> {
             "Invalid value for 'Name': 1 to {MAX_KEY_NAME_CHARS} characters are required."
         )));
     }
-    let created = new_api_key(ctx, name, body.roles, body.expires_at)?;
+    let roles = some_roles(body.roles)?;
+    let created = new_api_key(ctx, name, roles, body.expires_at)?;
     let location = format!("/admin/v1.0/apikeys/{}", created.id);
     Ok(Response::json(201, &created).with_header("Location", &location))
 }
@@ -119,12 +134,13 @@ fn key_id(ctx: &Ctx) -> Result<ApiKeyId, ApiError> {
 
 pub fn patch_api_key(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let body: PatchApiKeyRequest = ctx.body()?;
+    let roles = body.roles.map(|roles| some_roles(Some(roles))).transpose()?;
     let id = key_id(ctx)?;
     let updated = ctx.repo.update_api_key(id, |record| {
         if record.revoked_at.is_some() {
             return Err(ApiError::not_found("API key", &id.to_string()));
         }
-        if let Some(roles) = &body.roles {
+        if let Some(roles) = &roles {
             record.roles = dedup_roles(roles.clone());
         }
         if let Some(expires_at) = body.expires_at {

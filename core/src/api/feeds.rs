@@ -1,15 +1,19 @@
 //! `GET /v1.0/teams/{teamIdentifier}/events` and `/v1.0/users/{userIdentifier}/events`: the
 //! change feeds, read from a cursor.
-//! The core answers at once; a host that supports waiting repeats an empty answer while the
-//! request's `wait` lasts (see [`poll_again`]).
+//! The core answers at once; an answer with nothing new to a read with `wait` carries
+//! [`Wait`]: a host that supports waiting asks again after a pause while the wait lasts (see
+//! [`Response::wait`]), then ends it with [`end_wait`]. Waiting reads are capped per API key
+//! and for the service (429 beyond, see [`crate::repo::WaitCaps`]).
 
 use super::{find_team, find_user, Ctx};
 use crate::error::ApiError;
-use crate::http::{Request, Response};
+use crate::http::{Request, Response, Wait};
 use crate::ids::TaskId;
 use crate::model::Task;
-use crate::repo::{FeedEntry, FeedId, FeedRead, FEED_KEPT_EVENTS};
-use crate::routes::{route, Operation, RouteMatch};
+use crate::repo::{
+    CapExceeded, FeedEntry, FeedId, FeedRead, Repo, WaitCaps, FEED_KEPT_EVENTS, WAIT_WINDOW_MILLIS,
+};
+use crate::store::Store;
 use crate::time::Timestamp;
 use serde::Serialize;
 
@@ -86,9 +90,10 @@ pub fn user_events(ctx: &mut Ctx) -> Result<Response, ApiError> {
 }
 
 fn events(ctx: &mut Ctx, feed: FeedId, whose: &str) -> Result<Response, ApiError> {
-    wait_seconds(ctx.request)?;
+    let wait = wait_seconds(ctx.request)?;
     let Some(after) = cursor_param(ctx.request)? else {
-        // Without a cursor: from now on (an empty page with the cursor to follow).
+        // Without a cursor: from now on (an empty page with the cursor to follow), at once:
+        // there is nothing a wait could bring.
         let cursor = ctx.repo.feed_cursor(feed, ctx.now)?;
         return Ok(Response::json(
             200,
@@ -117,23 +122,49 @@ fn events(ctx: &mut Ctx, feed: FeedId, whose: &str) -> Result<Response, ApiError
         cursor: answer.cursor.to_string(),
         events: answer.events.into_iter().map(Event::from).collect(),
     };
-    Ok(Response::json(200, &page))
+    let mut response = Response::json(200, &page);
+    if page.events.is_empty() && wait > 0 {
+        response.wait = Some(admit_wait(ctx, wait)?);
+    }
+    Ok(response)
 }
 
-/// Whether a host should answer `request` again after a pause instead of sending `response`:
-/// a feed read with `wait` that found nothing new. The host stops once `wait` has passed.
-pub fn poll_again(request: &Request, response: &Response) -> bool {
-    if response.status != 200 || !matches!(wait_seconds(request), Ok(1..)) {
-        return false;
+/// Counts a read that is about to wait against the caps (a repeat was counted already).
+fn admit_wait(ctx: &Ctx, seconds: u64) -> Result<Wait, ApiError> {
+    if ctx.request.repeat {
+        return Ok(Wait {
+            seconds,
+            lease: None,
+        });
     }
-    let is_feed = matches!(
-        route(&request.method, request.path()),
-        RouteMatch::Found { spec, .. }
-            if matches!(spec.operation, Operation::TeamEvents | Operation::UserEvents)
-    );
-    is_feed
-        && serde_json::from_slice::<serde_json::Value>(&response.body)
-            .ok()
-            .and_then(|page| page["Events"].as_array().map(Vec::is_empty))
-            .unwrap_or(false)
+    let caps = WaitCaps {
+        per_key: ctx.config.max_waiting_reads_per_key,
+        service: ctx.config.max_waiting_reads,
+    };
+    match ctx.repo.admit_wait(ctx.caller, ctx.now, caps)? {
+        Ok(lease) => Ok(Wait {
+            seconds,
+            lease: Some(lease),
+        }),
+        Err(exceeded) => {
+            let (whose, cap) = match exceeded {
+                CapExceeded::PerKey(cap) => ("this API key", cap),
+                CapExceeded::Service(cap) => ("the service", cap),
+            };
+            Err(ApiError::TooManyRequests {
+                message: format!(
+                    "Too many waiting feed reads: {whose} has {cap} waiting already. Read \
+                     without 'wait', or retry later."
+                ),
+                retry_after_seconds: u64::try_from(WAIT_WINDOW_MILLIS / 1000).unwrap_or(30),
+            })
+        }
+    }
+}
+
+/// Ends a wait the host held (takes it off the caps' counts).
+pub fn end_wait(store: &dyn Store, wait: &Wait) {
+    if let Some(lease) = &wait.lease {
+        Repo::new(store).release_wait(lease);
+    }
 }

@@ -31,12 +31,33 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_ADMIN_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// Operator configuration the host reads (Spin variables) and passes in.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Token for `/admin`; `None` or empty disables the admin API.
     pub admin_token: Option<String>,
     /// Origins allowed to call the API from a browser (`*` for any); empty: no CORS headers.
     pub cors_allowed_origins: Vec<String>,
+    /// Feed reads one API key may have waiting at once.
+    pub max_waiting_reads_per_key: u64,
+    /// Feed reads the whole service (every instance on the store) may have waiting at once.
+    pub max_waiting_reads: u64,
+}
+
+/// Default of [`Config::max_waiting_reads_per_key`]: one agent widget per agent of a large
+/// contact center sharing a key, with room to spare.
+pub const DEFAULT_MAX_WAITING_READS_PER_KEY: u64 = 6_000;
+/// Default of [`Config::max_waiting_reads`].
+pub const DEFAULT_MAX_WAITING_READS: u64 = 10_000;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            admin_token: None,
+            cors_allowed_origins: Vec::new(),
+            max_waiting_reads_per_key: DEFAULT_MAX_WAITING_READS_PER_KEY,
+            max_waiting_reads: DEFAULT_MAX_WAITING_READS,
+        }
+    }
 }
 
 /// Everything a request may use besides itself: the store, the time and an id source.
@@ -54,6 +75,9 @@ pub struct Ctx<'a, 'r> {
     pub ids: &'r mut dyn IdSource,
     pub request: &'r Request,
     pub params: &'r [String],
+    /// Who is calling: the API key's id, `admin` or `public`.
+    pub caller: &'r str,
+    pub config: &'r Config,
 }
 
 impl Ctx<'_, '_> {
@@ -129,16 +153,36 @@ pub fn handle(request: &Request, env: &mut Env) -> Response {
         dispatch(request, env).unwrap_or_else(ApiError::into_response)
     };
     add_cors_headers(request, env.config, &mut response);
-    response
+    finish(response)
+}
+
+/// What every API answer carries, also those a host makes itself (a 413 before the body is
+/// read): answers depend on the caller's key, which travels in a header shared caches do not
+/// treat like `Authorization`, so no cache may keep them.
+pub fn finish(response: Response) -> Response {
+    response.with_header("Cache-Control", "no-store")
+}
+
+/// The body limit of `request`: [`MAX_BODY_BYTES`], or [`MAX_ADMIN_BODY_BYTES`] for an admin
+/// request whose token is valid (so an unauthenticated caller can never make a host hold more
+/// than 64 KiB). Hosts call this with the request's head, before they read its body.
+pub fn body_limit(request: &Request, config: &Config) -> usize {
+    let admin = request.is_admin()
+        && auth::authorize_admin(
+            request.header_value("Authorization"),
+            config.admin_token.as_deref(),
+        )
+        .is_ok();
+    if admin {
+        MAX_ADMIN_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
 }
 
 fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
     // The admin API takes whole directories (10,000 users, 40,000 memberships: several MB).
-    let limit = if request.is_admin() {
-        MAX_ADMIN_BODY_BYTES
-    } else {
-        MAX_BODY_BYTES
-    };
+    let limit = body_limit(request, env.config);
     if request.body.len() > limit {
         return Err(ApiError::PayloadTooLarge { limit });
     }
@@ -158,18 +202,21 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         }
     };
     let repo = Repo::new(env.store);
-    repo.prefetch(&read_ahead(spec, &params, request))?;
-    // Whose Idempotency-Keys these are: the API key's, or the admin's.
+    // Authentication first: the key's record and last use are the only reads of a request
+    // that ends in 401.
+    let mut log = None;
     let scope = match spec.access {
         Access::Public => "public".to_string(),
-        Access::ApiKey(role) => auth::authorize_api_key(
-            &repo,
-            request.header_value(auth::API_KEY_HEADER),
-            role,
-            env.now,
-        )?
-        .id
-        .to_string(),
+        Access::ApiKey(role) => {
+            let authorized = auth::authorize_api_key(
+                &repo,
+                request.header_value(auth::API_KEY_HEADER),
+                role,
+                env.now,
+            )?;
+            log = authorized.last_use_not_recorded;
+            authorized.record.id.to_string()
+        }
         Access::Admin => {
             auth::authorize_admin(
                 request.header_value("Authorization"),
@@ -178,6 +225,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
             "admin".to_string()
         }
     };
+    repo.prefetch(&read_ahead(spec, &params))?;
     check_content_type(spec, request)?;
     let idempotency_key = match takes_idempotency_key(spec.operation) {
         true => idempotency::key_of(request)?,
@@ -199,25 +247,25 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         ids: &mut *env.ids,
         request,
         params: &params,
+        caller: &scope,
+        config: env.config,
     };
-    let response = run(spec, &mut ctx).unwrap_or_else(ApiError::into_response);
+    let mut response = run(spec, &mut ctx).unwrap_or_else(ApiError::into_response);
     if let Some(claim) = claim {
         // The change is made: its answer stands even if it could not be recorded for replays.
         let _ = claim.finish(&ctx.repo, &response);
     }
+    if response.log.is_none() {
+        response.log = log;
+    }
     Ok(response)
 }
 
-/// What a request reads first, read in one batch before it starts: the API key's record and
-/// last use, and the task, team or user its path names by Id (for reads of a team's tasks,
-/// the shards of its index too, or for the longest waiting task their queue heads).
-fn read_ahead(spec: &RouteSpec, params: &[String], request: &Request) -> Vec<String> {
+/// What an authenticated request reads first, in one batch: the task, team or user its path
+/// names by Id (for reads of a team's tasks, the shards of its index too, or for the longest
+/// waiting task their queue heads).
+fn read_ahead(spec: &RouteSpec, params: &[String]) -> Vec<String> {
     let mut keys = Vec::new();
-    if let Access::ApiKey(_) = spec.access {
-        keys.extend(auth::key_record_keys(
-            request.header_value(auth::API_KEY_HEADER),
-        ));
-    }
     for (name, value) in spec.param_names().zip(params) {
         let value = value.trim();
         match name {
@@ -362,7 +410,7 @@ fn add_cors_headers(request: &Request, config: &crate::api::Config, response: &m
     response.set_header("Vary", "Origin");
     response.set_header(
         "Access-Control-Expose-Headers",
-        "ETag, Location, X-Feed-Cursor",
+        "ETag, Location, X-Feed-Cursor, Retry-After, Idempotent-Replayed",
     );
     if request.method.eq_ignore_ascii_case("OPTIONS") {
         let methods = [
@@ -376,7 +424,7 @@ fn add_cors_headers(request: &Request, config: &crate::api::Config, response: &m
         response.set_header("Access-Control-Allow-Methods", &methods.join(", "));
         response.set_header(
             "Access-Control-Allow-Headers",
-            "api_key, Authorization, Content-Type, If-Match",
+            "api_key, Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key",
         );
         response.set_header("Access-Control-Max-Age", "600");
     }

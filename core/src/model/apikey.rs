@@ -38,7 +38,8 @@ impl Role {
 pub struct ApiKeyRecord {
     pub id: ApiKeyId,
     pub name: String,
-    /// Empty means full access (keys carried over from older installs).
+    /// Empty means full access: only records carried over from earlier versions, which allowed
+    /// keys without roles; the admin API refuses to create or change a key to no roles.
     pub roles: Vec<Role>,
     pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
@@ -73,5 +74,25 @@ impl ApiKeyRecord {
 
     pub fn has_role(&self, required: Role) -> bool {
         self.roles.is_empty() || self.roles.iter().any(|r| r.grants(required))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_carried_over_without_roles_keeps_full_access() {
+        // As an earlier version stored a key made without roles.
+        let stored = r#"{"Id":"00000000-0000-0000-0000-000000000007","Name":"old","Roles":[],
+            "ExpiresAt":null,"CreatedAt":"2025-01-01T00:00:00Z","SecretSha256":"ab","RevokedAt":null}"#;
+        let record: ApiKeyRecord = serde_json::from_str(stored).expect("an earlier record");
+        assert!(Role::ALL.iter().all(|role| record.has_role(*role)));
+        let limited = ApiKeyRecord {
+            roles: vec![Role::TeamsReadonly],
+            ..record
+        };
+        assert!(limited.has_role(Role::TeamsReadonly));
+        assert!(!limited.has_role(Role::TasksReadonly));
     }
 }

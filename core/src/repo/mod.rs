@@ -153,6 +153,7 @@ mod hook_store;
 mod queue_heads;
 mod task_index;
 mod tasks;
+mod waits;
 
 pub use directory::{user_order, ConversationAsEntry, DirectoryMeta, MemberEntry, TeamMembers};
 pub use directory_write::{ChangeCounts, DirectoryChanges};
@@ -166,6 +167,7 @@ pub use task_index::{
     TEAM_INDEX_SHARDS,
 };
 pub use tasks::StoredTask;
+pub use waits::{CapExceeded, WaitCaps, WaitLease, WAIT_WINDOW_MILLIS};
 
 /// A document together with the exact bytes read, for compare-and-swap.
 pub(crate) struct Versioned<T> {

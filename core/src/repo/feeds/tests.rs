@@ -143,3 +143,46 @@ fn a_place_written_just_before_it_is_voided_is_answered() {
     assert!(!late_id.is_empty(), "the reader voided the place");
     assert_eq!(created(&page).first(), Some(&late_id), "{page}");
 }
+
+/// A create stalls between its intent and its task write for longer than a reader waits for a
+/// create (31 s, the reader's clock), while readers follow the feed. Whatever the create then
+/// answers, the feed must agree with the store: either the create fails and its task does not
+/// exist, or it succeeds and its `Created` event reaches every reader, once (the reader that
+/// read during the stall, going on from its cursor, and a reader that starts afterwards).
+#[test]
+fn a_create_stalled_before_its_task_write_either_fails_or_reaches_every_reader() {
+    let (store, key, start_cursor) = setup();
+    let during = Rc::new(RefCell::new(Value::Null));
+    let stalled = Rc::new(Cell::new(false));
+    let (hook_during, hook_stalled) = (during.clone(), stalled.clone());
+    let hook_key = key.clone();
+    let hook_start = start_cursor.clone();
+    store.set_hook(move |operation, written, inner| {
+        let writes_task = matches!(operation, "set" | "cas") && written.starts_with("task/");
+        if !writes_task || hook_stalled.get() {
+            return;
+        }
+        // The intent is placed and undecided: a reader 31 s later decides it.
+        if !hook_stalled.replace(true) {
+            let later = NOW.plus_millis(31_000);
+            *hook_during.borrow_mut() = body(&send(inner, &events(&hook_key, &hook_start), later, 700));
+        }
+    });
+    let made = send(&store, &create(&key), NOW, 900);
+    assert!(stalled.get(), "the create stalled before its task write");
+    let during = during.borrow().clone();
+    let id = body(&made)["Id"].as_str().unwrap_or_default().to_string();
+    let late = NOW.plus_millis(32_000);
+    let fresh = body(&send(&store.inner, &events(&key, &start_cursor), late, 1000));
+    if made.status == 201 {
+        let cursor = during["Cursor"].as_str().unwrap_or_default();
+        let after_stall = body(&send(&store.inner, &events(&key, cursor), late, 1100));
+        let seen: Vec<String> = created(&during).into_iter().chain(created(&after_stall)).collect();
+        assert_eq!(seen, vec![id.clone()], "the reader during the stall: {during} then {after_stall}");
+        assert_eq!(created(&fresh), vec![id], "a fresh reader: {fresh}");
+    } else {
+        let get = Request::new("GET", &format!("/v1.0/tasks/{id}")).header("api_key", &key);
+        assert_eq!(send(&store.inner, &get, late, 1200).status, 404);
+        assert!(created(&fresh).is_empty(), "{fresh}");
+    }
+}

@@ -399,8 +399,8 @@ fn a_team_without_queue_heads_is_read_whole_once_then_by_its_heads() {
         longest_waiting(&store.inner, &key).json_body()["Id"],
         expected
     );
-    // The read-ahead (key, team, heads) and the task; no shard.
-    assert_eq!(store.inner.operations() - operations, 2);
+    // The key (authentication first), the read-ahead (team, heads) and the task; no shard.
+    assert_eq!(store.inner.operations() - operations, 3);
 }
 
 /// What a create that died between its index write and its task write leaves: the entries of a

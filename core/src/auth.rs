@@ -105,7 +105,8 @@ pub fn authorize_api_key(
                 ApiError::StoreUnavailable { detail } => detail,
                 other => other.to_string(),
             };
-            last_use_not_recorded = Some(format!("LastUsedAt of API key {id} not written: {detail}"));
+            last_use_not_recorded =
+                Some(format!("LastUsedAt of API key {id} not written: {detail}"));
         }
     }
     Ok(Authorized {

@@ -89,7 +89,11 @@ mod tests {
         });
         let body = read_limited(chunks, 64 * 1024).expect("no read error");
         assert_eq!(body, Err(TooLarge { limit: 64 * 1024 }));
-        assert_eq!(pulled.get(), 17, "16 chunks fill 64 KiB, the 17th is refused");
+        assert_eq!(
+            pulled.get(),
+            17,
+            "16 chunks fill 64 KiB, the 17th is refused"
+        );
     }
 
     #[test]
@@ -105,6 +109,9 @@ mod tests {
         let at: [(&str, &[u8]); 1] = [("Content-Length", b" 65536 ")];
         assert!(!declared_over(at.into_iter(), 65_536));
         let garbage: [(&str, &[u8]); 1] = [("Content-Length", b"lots")];
-        assert!(!declared_over(garbage.into_iter(), 65_536), "then the stream decides");
+        assert!(
+            !declared_over(garbage.into_iter(), 65_536),
+            "then the stream decides"
+        );
     }
 }

@@ -50,7 +50,9 @@ fn open_store(redis_url: Option<String>) -> Result<Box<dyn Store>, StoreError> {
 }
 
 fn too_large(limit: usize) -> Response {
-    into_spin(tm_core::api::finish(ApiError::PayloadTooLarge { limit }.into_response()))
+    into_spin(tm_core::api::finish(
+        ApiError::PayloadTooLarge { limit }.into_response(),
+    ))
 }
 
 #[http_component]

@@ -217,7 +217,11 @@ impl Api {
             "UsersReadonly",
             "UsersControl",
         ];
-        let roles = if roles.is_empty() { &EVERY_ROLE[..] } else { roles };
+        let roles = if roles.is_empty() {
+            &EVERY_ROLE[..]
+        } else {
+            roles
+        };
         let response = self.admin(
             "POST",
             "/admin/v1.0/apikeys",

@@ -1125,7 +1125,11 @@ pub fn api_key_lifecycle(api: &Api) {
     );
     // A key needs at least one role: without Roles, with an empty list, or changed to an empty
     // list it would have every right (full access belongs only to keys carried over).
-    for body in [json!({"Name": "x"}), json!({"Name": "x", "Roles": []}), json!({"Name": "x", "Roles": null})] {
+    for body in [
+        json!({"Name": "x"}),
+        json!({"Name": "x", "Roles": []}),
+        json!({"Name": "x", "Roles": null}),
+    ] {
         let message = assert_error(
             &api.admin("POST", "/admin/v1.0/apikeys", Some(body.clone())),
             400,

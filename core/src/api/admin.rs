@@ -134,7 +134,10 @@ fn key_id(ctx: &Ctx) -> Result<ApiKeyId, ApiError> {
 
 pub fn patch_api_key(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let body: PatchApiKeyRequest = ctx.body()?;
-    let roles = body.roles.map(|roles| some_roles(Some(roles))).transpose()?;
+    let roles = body
+        .roles
+        .map(|roles| some_roles(Some(roles)))
+        .transpose()?;
     let id = key_id(ctx)?;
     let updated = ctx.repo.update_api_key(id, |record| {
         if record.revoked_at.is_some() {

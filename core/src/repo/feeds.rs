@@ -15,8 +15,12 @@
 //! - an intent whose task is still below its version is in flight, or its request died. After
 //!   [`FENCE_AFTER_MILLIS`] a reader *fences* it: it records the change id as refused in the
 //!   task (compare-and-swap), so the late writer's own swap fails and it retries as a new change.
-//!   A create cannot be fenced (its task is written, not swapped): its intent is refused once the
-//!   task is still missing [`CREATE_ABANDONED_AFTER_MILLIS`] after it.
+//!   A create is fenced the same way: its first intent is written with a placeholder of the task
+//!   (pending, version 0 for the feed), which the task replaces by compare-and-swap. Fencing is a
+//!   swap the late writer must lose, so no decision rests on clocks agreeing: a clock that is
+//!   ahead only makes a reader fence early (the writer retries). Only an intent of an earlier
+//!   version, written without a placeholder, is still refused by time: once its task is missing
+//!   [`CREATE_ABANDONED_AFTER_MILLIS`] after it.
 //! - a place without an intent while later places have one is a *gap*: its request is between
 //!   its increment and its write, or died there. The first reader to see it notes the time
 //!   (`gap/{n}`); after [`FENCE_AFTER_MILLIS`] a reader *voids* it (`void/{n}`) and reads the
@@ -166,6 +170,7 @@ impl Repo<'_> {
         team: TeamId,
         users: &[UserId],
         intent: &Intent,
+        placeholder: Option<(String, Vec<u8>)>,
     ) -> Result<Placed, ApiError> {
         let feeds: Vec<FeedId> = std::iter::once(FeedId::Team(team))
             .chain(users.iter().map(|user| FeedId::User(*user)))
@@ -191,9 +196,16 @@ impl Repo<'_> {
             ));
             home = home.or(Some(seq));
         }
-        let encoded = entries
-            .iter()
-            .map(|(feed, entry)| Ok((feed.entry_key(entry.seq), encode(entry)?)))
+        // A create's placeholder goes first: stores that write a batch key by key then never
+        // show its intent without it.
+        let encoded = placeholder
+            .into_iter()
+            .map(Ok)
+            .chain(
+                entries
+                    .iter()
+                    .map(|(feed, entry)| Ok((feed.entry_key(entry.seq), encode(entry)?))),
+            )
             .collect::<Result<Vec<_>, ApiError>>()?;
         self.set_all(&encoded)?;
         let void_keys: Vec<String> = entries

@@ -37,6 +37,11 @@ pub struct StoredTask {
     /// Changes of the next version refused by a feed reader (their requests took too long).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fenced: Vec<uuid::Uuid>,
+    /// A create in progress: written with the create's intents, replaced by the task through
+    /// compare-and-swap. A feed reader that refuses a stalled create fences it here, so the
+    /// create's swap fails (see [`Repo::create_task`]). Every reader takes it as no task.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 /// The users whose feeds a task's changes go to: the assigned user, and the initiator and
@@ -58,7 +63,13 @@ impl StoredTask {
             queue_sequence,
             change: None,
             fenced: Vec::new(),
+            pending: false,
         }
+    }
+
+    /// The task, unless this is the placeholder of a create in progress.
+    pub(crate) fn written(self) -> Option<StoredTask> {
+        (!self.pending).then_some(self)
     }
 }
 
@@ -66,7 +77,9 @@ impl Repo<'_> {
     // ---- tasks ----------------------------------------------------------------------
 
     pub fn task(&self, id: TaskId) -> Result<Option<StoredTask>, ApiError> {
-        Ok(self.read(&keys::task(id))?.map(|v| v.value))
+        Ok(self
+            .read::<StoredTask>(&keys::task(id))?
+            .and_then(|v| v.value.written()))
     }
 
     /// A queue sequence number for a new task.
@@ -74,24 +87,51 @@ impl Repo<'_> {
         Ok(self.store.increment(keys::QUEUE_SEQUENCE, 1)?)
     }
 
-    /// Stores a new task (its id is fresh, so a plain write cannot overwrite anything), after
-    /// its index entries and its team feed's intent. An intent a feed reader voided (the request
-    /// stalled for seconds) is given up and the create placed again as a new change.
+    /// Stores a new task after its index entries. Its first intent is written together with a
+    /// placeholder under the task's key (in one batch, the placeholder first); the task then
+    /// replaces the placeholder by compare-and-swap. A feed reader that finds the create stalled
+    /// fences its change in the placeholder (also by compare-and-swap), so exactly one of the two
+    /// wins: either the reader's "never committed" or the create's write, whatever the clocks of
+    /// their instances say. A fenced or voided attempt is placed again as a new change.
     pub fn create_task(&self, stored: &mut StoredTask, meta: &ChangeMeta) -> Result<(), ApiError> {
+        let key = keys::task(stored.task.id);
         let entries = index_entries(stored);
         self.add_entries(&entries.iter().collect::<Vec<_>>())?;
+        let placeholder = StoredTask {
+            pending: true,
+            change: None,
+            fenced: Vec::new(),
+            ..stored.clone()
+        };
+        // The placeholder as this request last saw it (it wrote it itself at first).
+        let mut current = encode(&placeholder)?;
+        let mut placeholder_write = Some((key.clone(), current.clone()));
         for attempt in 0..MAX_CAS_ATTEMPTS {
             stored.change = Some(attempt_change_id(meta.id_base, attempt));
-            let placed = self.append_change(None, stored, meta)?;
+            let placed = self.append_change(None, stored, meta, placeholder_write.take())?;
             if placed.voided {
                 continue;
             }
             // No reconcile needed: until this write, no reconcile can remove the entries (a task
-            // that does not exist yet is left alone).
-            self.store
-                .set(&keys::task(stored.task.id), &encode(&*stored)?)?;
-            self.feed_upkeep(&placed, meta.at);
-            return Ok(());
+            // that is not written yet is left alone).
+            if self
+                .store
+                .compare_and_swap(&key, &current, &encode(&*stored)?)?
+            {
+                self.feed_upkeep(&placed, meta.at);
+                return Ok(());
+            }
+            // A reader fenced this change (or an earlier one) in the placeholder: go on from the
+            // placeholder as it is now.
+            match self.read::<StoredTask>(&key)? {
+                Some(Versioned { raw, value }) if value.pending => current = raw,
+                _ => {
+                    return Err(ApiError::Internal(format!(
+                        "The placeholder of task '{}' is gone while it was being created.",
+                        stored.task.id
+                    )))
+                }
+            }
         }
         Err(ApiError::ServiceUnavailable(
             "The team's change feed did not take the new task; retry.".into(),
@@ -100,11 +140,13 @@ impl Repo<'_> {
 
     /// Places the intent of the change that makes `after` (from `before`) in the team's feed and
     /// the feeds of the users involved before or after.
+    /// `placeholder`: a create's placeholder, written in the same batch before the intents.
     fn append_change(
         &self,
         before: Option<&StoredTask>,
         after: &StoredTask,
         meta: &ChangeMeta,
+        placeholder: Option<(String, Vec<u8>)>,
     ) -> Result<Placed, ApiError> {
         let intent = Intent {
             kind: meta.kind.clone(),
@@ -119,7 +161,7 @@ impl Repo<'_> {
                 users.push(user);
             }
         }
-        self.append_intents(after.task.team_id, &users, &intent)
+        self.append_intents(after.task.team_id, &users, &intent, placeholder)
     }
 
     /// Changes a task through compare-and-swap with retry; `change` is re-run on the
@@ -139,6 +181,9 @@ impl Repo<'_> {
             let Some(Versioned { raw, value: before }) = self.read::<StoredTask>(&key)? else {
                 return Err(ApiError::not_found("Task", &id.to_string()));
             };
+            if before.pending {
+                return Err(ApiError::not_found("Task", &id.to_string()));
+            }
             let mut after = before.clone();
             change(&mut after)?;
             after.change = Some(attempt_change_id(meta.id_base, attempt));
@@ -150,7 +195,7 @@ impl Repo<'_> {
                 .filter(|e| !old_entries.contains(e))
                 .collect();
             self.add_entries(&added)?;
-            let placed = self.append_change(Some(&before), &after, meta)?;
+            let placed = self.append_change(Some(&before), &after, meta, None)?;
             if !placed.voided && self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
                 self.feed_upkeep(&placed, meta.at);
                 let removed = old_entries.iter().filter(|e| !new_entries.contains(e));
@@ -268,6 +313,9 @@ impl Repo<'_> {
                     return Ok(None);
                 };
                 let stored: StoredTask = decode(&task_key, &task_raw)?;
+                if stored.pending {
+                    return Ok(None);
+                }
                 let entries = index_entries(&stored);
                 let wanted: Vec<&IndexEntry> = entries.iter().filter(|e| e.doc() == doc).collect();
                 index.set_task_entries(task, &wanted);
@@ -383,6 +431,9 @@ impl Repo<'_> {
                     continue;
                 };
                 let stored: StoredTask = decode(key, &raw)?;
+                if stored.pending {
+                    continue;
+                }
                 let wanted = index_entries(&stored).contains(entry);
                 if entry.doc() == *source && wanted {
                     found.push(stored);

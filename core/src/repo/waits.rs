@@ -125,9 +125,13 @@ mod tests {
         let store = MemoryStore::new();
         let repo = Repo::new(&store);
         // Two waits of key a that died without releasing, at the end of one window.
-        let late_in_window = T0.plus_millis(WAIT_WINDOW_MILLIS - 1 - T0.unix_millis() % WAIT_WINDOW_MILLIS);
+        let late_in_window =
+            T0.plus_millis(WAIT_WINDOW_MILLIS - 1 - T0.unix_millis() % WAIT_WINDOW_MILLIS);
         for _ in 0..2 {
-            assert!(repo.admit_wait("a", late_in_window, CAPS).expect("store").is_ok());
+            assert!(repo
+                .admit_wait("a", late_in_window, CAPS)
+                .expect("store")
+                .is_ok());
         }
         let next_window = late_in_window.plus_millis(1);
         assert_eq!(
@@ -136,6 +140,9 @@ mod tests {
             "still in flight for all this service knows"
         );
         let two_windows_on = late_in_window.plus_millis(1 + WAIT_WINDOW_MILLIS);
-        assert!(repo.admit_wait("a", two_windows_on, CAPS).expect("store").is_ok());
+        assert!(repo
+            .admit_wait("a", two_windows_on, CAPS)
+            .expect("store")
+            .is_ok());
     }
 }

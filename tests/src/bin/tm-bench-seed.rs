@@ -67,7 +67,9 @@ fn main() {
         "POST",
         &format!("{base}/admin/v1.0/apikeys"),
         &admin,
-        Some(&json!({"Name": "bench", "Roles": ["TasksReadonly", "TasksManage", "TeamsReadonly", "UsersReadonly", "UsersControl"]})),
+        Some(
+            &json!({"Name": "bench", "Roles": ["TasksReadonly", "TasksManage", "TeamsReadonly", "UsersReadonly", "UsersControl"]}),
+        ),
     );
     let key = created["Secret"].as_str().unwrap_or_default().to_string();
     let headers = [("api_key", key.as_str())];

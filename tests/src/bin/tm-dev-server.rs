@@ -7,7 +7,8 @@ fn main() {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".into());
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let admin_token = std::env::var("TM_ADMIN_TOKEN").unwrap_or_else(|_| "dev-admin-token-0123456789abcdef".into());
+    let admin_token = std::env::var("TM_ADMIN_TOKEN")
+        .unwrap_or_else(|_| "dev-admin-token-0123456789abcdef".into());
     match tm_e2e_tests::dev_server::start(&address, &root, &admin_token) {
         Ok(server) => {
             println!("Serving on {} (in memory; admin token from TM_ADMIN_TOKEN, default dev-admin-token-0123456789abcdef)", server.base_url);

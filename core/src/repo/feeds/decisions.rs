@@ -30,7 +30,12 @@ fn decided_by_task(entry: &FeedEntry, task: Option<&StoredTask>, now: Timestamp)
             _ => Decision::Known(false),
         };
     };
-    let version = stored.task.version;
+    // A create's placeholder stands for "no version yet".
+    let version = if stored.pending {
+        0
+    } else {
+        stored.task.version
+    };
     if version == entry.version {
         return Decision::Known(stored.change == Some(entry.change));
     }
@@ -169,5 +174,193 @@ impl Repo<'_> {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{TaskId, TeamId};
+    use crate::model::task::{Party, Priority, TaskStatus, TaskType};
+    use crate::model::Task;
+    use uuid::Uuid;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_767_600_000_000);
+
+    fn task(version: u64) -> Task {
+        Task {
+            id: TaskId(Uuid::from_u128(1)),
+            team_id: TeamId(Uuid::from_u128(2)),
+            task_type: TaskType::IncomingCall,
+            status: TaskStatus::Queued,
+            priority: Priority::Normal,
+            customer: Party {
+                uri: "tel:+41445550101".into(),
+                display_name: "Mia".into(),
+            },
+            assigned_user_id: None,
+            external_task_id: None,
+            description: None,
+            created_at: T0,
+            queued_at: Some(T0),
+            updated_at: T0,
+            ended_at: None,
+            version,
+            consultation_call: None,
+            transferred_to: None,
+            allowed_actions: Default::default(),
+        }
+    }
+
+    fn entry(version: u64, change: u128, after: Option<u128>) -> FeedEntry {
+        FeedEntry {
+            seq: 1,
+            kind: "Created".into(),
+            task_id: TaskId(Uuid::from_u128(1)),
+            version,
+            at: T0,
+            task: task(version),
+            change: Uuid::from_u128(change),
+            after_change: after.map(Uuid::from_u128),
+            home: None,
+            committed: None,
+        }
+    }
+
+    fn stored(version: u64, change: Option<u128>, fenced: &[u128], pending: bool) -> StoredTask {
+        StoredTask {
+            task: task(version),
+            queue_sequence: 1,
+            change: change.map(Uuid::from_u128),
+            fenced: fenced.iter().map(|c| Uuid::from_u128(*c)).collect(),
+            pending,
+        }
+    }
+
+    /// What a reader decides, written out: (what is stored, the reader's time after the intent)
+    /// → the decision, for a create's intent (version 1, change 10).
+    #[test]
+    fn a_create_is_decided_by_its_task_or_fenced_in_its_placeholder() {
+        let create = entry(1, 10, None);
+        let fence = FENCE_AFTER_MILLIS + 1;
+        let abandoned = CREATE_ABANDONED_AFTER_MILLIS + 1;
+        let cases: Vec<(&str, Option<StoredTask>, i64, &str)> = vec![
+            (
+                "placeholder, fresh",
+                Some(stored(1, None, &[], true)),
+                0,
+                "unknown",
+            ),
+            (
+                "placeholder, stalled",
+                Some(stored(1, None, &[], true)),
+                fence,
+                "fence",
+            ),
+            (
+                "placeholder, fenced",
+                Some(stored(1, None, &[10], true)),
+                0,
+                "refused",
+            ),
+            (
+                "placeholder, an earlier attempt fenced",
+                Some(stored(1, None, &[9], true)),
+                0,
+                "unknown",
+            ),
+            (
+                "task by this change",
+                Some(stored(1, Some(10), &[], false)),
+                abandoned,
+                "committed",
+            ),
+            (
+                "task by another attempt",
+                Some(stored(1, Some(11), &[], false)),
+                0,
+                "refused",
+            ),
+            (
+                "task moved on",
+                Some(stored(2, Some(12), &[], false)),
+                0,
+                "superseded",
+            ),
+            (
+                "no task (an earlier version's create), fresh",
+                None,
+                0,
+                "unknown",
+            ),
+            ("no task, abandoned", None, abandoned, "refused"),
+        ];
+        for (case, task, after_millis, expected) in cases {
+            let decision = decided_by_task(&create, task.as_ref(), T0.plus_millis(after_millis));
+            let got = match decision {
+                Decision::Known(true) => "committed",
+                Decision::Known(false) => "refused",
+                Decision::Fence => "fence",
+                Decision::Superseded => "superseded",
+                Decision::Unknown => "unknown",
+            };
+            assert_eq!(got, expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn an_update_is_decided_by_the_task_at_its_version_or_by_the_next_intent() {
+        let hold = entry(3, 30, Some(20));
+        let at = |ms| T0.plus_millis(ms);
+        assert!(matches!(
+            decided_by_task(&hold, Some(&stored(3, Some(30), &[], false)), at(0)),
+            Decision::Known(true)
+        ));
+        assert!(matches!(
+            decided_by_task(&hold, Some(&stored(3, Some(31), &[], false)), at(0)),
+            Decision::Known(false)
+        ));
+        assert!(matches!(
+            decided_by_task(&hold, Some(&stored(2, Some(20), &[], false)), at(0)),
+            Decision::Unknown
+        ));
+        assert!(matches!(
+            decided_by_task(
+                &hold,
+                Some(&stored(2, Some(20), &[], false)),
+                at(FENCE_AFTER_MILLIS + 1)
+            ),
+            Decision::Fence
+        ));
+        assert!(matches!(
+            decided_by_task(&hold, Some(&stored(2, Some(20), &[30], false)), at(0)),
+            Decision::Known(false)
+        ));
+        assert!(
+            matches!(decided_by_task(&hold, None, at(0)), Decision::Known(false)),
+            "a task that is gone"
+        );
+
+        // The next version's intent names the change it was made on.
+        let next_on_hold = entry(4, 40, Some(30));
+        let next_on_other = entry(4, 41, Some(31));
+        let other_task = FeedEntry {
+            task_id: TaskId(Uuid::from_u128(9)),
+            ..entry(4, 42, Some(30))
+        };
+        assert_eq!(decided_by_chain(&hold, [&other_task].into_iter()), None);
+        assert_eq!(
+            decided_by_chain(&hold, [&other_task, &next_on_hold].into_iter()),
+            Some(true)
+        );
+        assert_eq!(
+            decided_by_chain(&hold, [&next_on_other].into_iter()),
+            Some(false)
+        );
+        assert_eq!(
+            decided_by_chain(&hold, [&entry(5, 50, Some(30))].into_iter()),
+            None,
+            "not the next version"
+        );
     }
 }

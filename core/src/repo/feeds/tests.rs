@@ -157,28 +157,42 @@ fn a_create_stalled_before_its_task_write_either_fails_or_reaches_every_reader()
     let (hook_during, hook_stalled) = (during.clone(), stalled.clone());
     let hook_key = key.clone();
     let hook_start = start_cursor.clone();
+    let intent_written = Cell::new(false);
     store.set_hook(move |operation, written, inner| {
+        if operation == "set" && written.contains("/e/") {
+            intent_written.set(true);
+        }
         let writes_task = matches!(operation, "set" | "cas") && written.starts_with("task/");
-        if !writes_task || hook_stalled.get() {
+        if !writes_task || !intent_written.get() || hook_stalled.replace(true) {
             return;
         }
         // The intent is placed and undecided: a reader 31 s later decides it.
-        if !hook_stalled.replace(true) {
-            let later = NOW.plus_millis(31_000);
-            *hook_during.borrow_mut() = body(&send(inner, &events(&hook_key, &hook_start), later, 700));
-        }
+        let later = NOW.plus_millis(31_000);
+        *hook_during.borrow_mut() = body(&send(inner, &events(&hook_key, &hook_start), later, 700));
     });
     let made = send(&store, &create(&key), NOW, 900);
     assert!(stalled.get(), "the create stalled before its task write");
     let during = during.borrow().clone();
     let id = body(&made)["Id"].as_str().unwrap_or_default().to_string();
     let late = NOW.plus_millis(32_000);
-    let fresh = body(&send(&store.inner, &events(&key, &start_cursor), late, 1000));
+    let fresh = body(&send(
+        &store.inner,
+        &events(&key, &start_cursor),
+        late,
+        1000,
+    ));
     if made.status == 201 {
         let cursor = during["Cursor"].as_str().unwrap_or_default();
         let after_stall = body(&send(&store.inner, &events(&key, cursor), late, 1100));
-        let seen: Vec<String> = created(&during).into_iter().chain(created(&after_stall)).collect();
-        assert_eq!(seen, vec![id.clone()], "the reader during the stall: {during} then {after_stall}");
+        let seen: Vec<String> = created(&during)
+            .into_iter()
+            .chain(created(&after_stall))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![id.clone()],
+            "the reader during the stall: {during} then {after_stall}"
+        );
         assert_eq!(created(&fresh), vec![id], "a fresh reader: {fresh}");
     } else {
         let get = Request::new("GET", &format!("/v1.0/tasks/{id}")).header("api_key", &key);

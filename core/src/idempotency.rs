@@ -9,7 +9,10 @@
 //!
 //! The claim of a key is race-free on the storage port: the first claim of a key goes
 //! through an atomic `increment` gate, later ones (after expiry, or taking over a request that
-//! died mid-way, after [`IN_FLIGHT_TAKEOVER_MILLIS`]) through compare-and-swap.
+//! died mid-way, after [`IN_FLIGHT_TAKEOVER_MILLIS`]) through compare-and-swap. A request that
+//! died between winning the gate and writing its claim is taken over the same way: the first
+//! request that finds the gate taken and no claim notes the time, and once that is
+//! [`IN_FLIGHT_TAKEOVER_MILLIS`] old the next generation of the gate decides who runs.
 
 use crate::auth::sha256_hex;
 use crate::error::ApiError;
@@ -140,6 +143,28 @@ fn in_flight() -> Response {
     .into_response()
 }
 
+/// A gate whose winner wrote no record yet: since when this request's instances have seen it so.
+/// After [`IN_FLIGHT_TAKEOVER_MILLIS`] the winner is taken to have died between its gate and its
+/// record, and the next *generation* of the gate (a fresh increment gate) decides who runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Stall {
+    generation: u64,
+    since: Timestamp,
+}
+
+fn stall_key(store_key: &str) -> String {
+    format!("{store_key}/stall")
+}
+
+/// The gate of one generation (generation 0 is the gate earlier versions used).
+fn gate_key(store_key: &str, generation: u64) -> String {
+    match generation {
+        0 => keys::creation_gate(store_key),
+        n => format!("{}/{n}", keys::creation_gate(store_key)),
+    }
+}
+
 /// Decides what happens to a request with `key` in `scope` (an API key id, or "admin").
 pub fn begin(
     repo: &Repo,
@@ -150,6 +175,7 @@ pub fn begin(
     holder: uuid::Uuid,
 ) -> Result<Decision, ApiError> {
     let store_key = keys::idempotency(&sha256_hex(format!("{scope}\n{key}").as_bytes()));
+    let stall_key = stall_key(&store_key);
     let claimed = IdempotencyRecord {
         fingerprint: fingerprint(request),
         holder,
@@ -162,16 +188,42 @@ pub fn begin(
         holder,
     };
     for _ in 0..crate::repo::MAX_CAS_ATTEMPTS {
-        let Some(stored) = repo.read::<IdempotencyRecord>(&store_key)? else {
-            // First use of the key: exactly one request wins the gate and writes the claim.
-            if repo.first_time(&keys::creation_gate(&store_key))? {
+        let mut found = repo
+            .get_keys(&[store_key.clone(), stall_key.clone()])?
+            .into_iter();
+        let (raw_record, raw_stall) = (found.next().flatten(), found.next().flatten());
+        let Some(raw) = raw_record else {
+            // A damaged stall note only costs a takeover's wait.
+            let stall: Option<Stall> = raw_stall.and_then(|raw| serde_json::from_slice(&raw).ok());
+            let generation = stall.as_ref().map_or(0, |s| s.generation);
+            // First use of the key (or of this generation): exactly one request wins the gate
+            // and writes the claim.
+            if repo.first_time(&gate_key(&store_key, generation))? {
                 repo.store().set(&store_key, &encode(&claimed)?)?;
                 return Ok(Decision::Run(claim()));
             }
-            // Another request won it and is writing its claim.
+            // Another request won it and is writing its claim, or died before it did.
+            match stall {
+                Some(stall) if stall.since.plus_millis(IN_FLIGHT_TAKEOVER_MILLIS) <= now => {
+                    let next = Stall {
+                        generation: generation + 1,
+                        since: now,
+                    };
+                    repo.store().set(&stall_key, &encode(&next)?)?;
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    let first_seen = Stall {
+                        generation,
+                        since: now,
+                    };
+                    repo.store().set(&stall_key, &encode(&first_seen)?)?;
+                }
+            }
             return Ok(Decision::Answer(in_flight()));
         };
-        let record = &stored.value;
+        let record: IdempotencyRecord = crate::repo::decode(&store_key, &raw)?;
         let expired = record.expires_at <= now;
         let died = record.outcome == Outcome::InFlight
             && record.since.plus_millis(IN_FLIGHT_TAKEOVER_MILLIS) <= now;
@@ -188,7 +240,7 @@ pub fn begin(
         }
         if repo
             .store()
-            .compare_and_swap(&store_key, &stored.raw, &encode(&claimed)?)?
+            .compare_and_swap(&store_key, &raw, &encode(&claimed)?)?
         {
             return Ok(Decision::Run(claim()));
         }
@@ -225,5 +277,65 @@ impl Claim {
             Ok(true)
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{handle, Config, Env};
+    use crate::demo;
+    use crate::ids::SequentialIds;
+    use crate::repo::hook_store::HookStore;
+    use crate::store::Store;
+    use serde_json::json;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_767_600_000_000);
+
+    fn create(secret: &str) -> Request {
+        Request::new("POST", &format!("/v1.0/teams/{}/tasks", demo::SUPPORT))
+            .header("api_key", secret)
+            .header(HEADER, "order-4711")
+            .json(&json!({"Type": "ExternalTask", "Customer": {"Uri": "mailto:c@example.com"}}))
+    }
+
+    fn send(store: &dyn Store, request: &Request, now: Timestamp, first_id: u64) -> Response {
+        let config = Config::default();
+        handle(
+            request,
+            &mut Env {
+                store,
+                now,
+                ids: &mut SequentialIds::new(first_id),
+                config: &config,
+            },
+        )
+    }
+
+    /// A request won the key's gate and died before it wrote its claim: retries answer 409
+    /// until [`IN_FLIGHT_TAKEOVER_MILLIS`] after the first retry saw it so, then one runs, and
+    /// the retries after it get its answer.
+    #[test]
+    fn a_key_whose_first_request_died_before_its_claim_is_taken_over() {
+        let (store, secret) = HookStore::with_demo_data(T0);
+        let store = &store.inner;
+        let scope = {
+            // The demo key's id is inside its secret: tm_<id>_<random>.
+            let id = secret.trim_start_matches("tm_").split('_').next().unwrap_or_default();
+            uuid::Uuid::parse_str(id).map(|u| u.to_string()).unwrap_or_default()
+        };
+        let store_key = keys::idempotency(&sha256_hex(format!("{scope}\norder-4711").as_bytes()));
+        // The request that died: its gate increment, and nothing after it.
+        assert_eq!(store.increment(&keys::creation_gate(&store_key), 1), Ok(1));
+
+        let statuses: Vec<(i64, u16)> = [0, 59_999, 60_000, 60_001]
+            .into_iter()
+            .map(|ms| (ms, send(store, &create(&secret), T0.plus_millis(ms), 100 + ms as u64).status))
+            .collect();
+        assert_eq!(statuses, [(0, 409), (59_999, 409), (60_000, 201), (60_001, 201)]);
+        let last = send(store, &create(&secret), T0.plus_millis(60_002), 999_999);
+        assert_eq!(last.header_value("Idempotent-Replayed"), Some("true"));
+        let first = send(store, &create(&secret), T0.plus_millis(60_003), 888_888);
+        assert_eq!(first.json_body()["Id"], last.json_body()["Id"], "one task");
     }
 }

@@ -149,7 +149,7 @@ mod directory;
 mod directory_write;
 mod feeds;
 #[cfg(test)]
-mod hook_store;
+pub(crate) mod hook_store;
 mod queue_heads;
 mod task_index;
 mod tasks;

@@ -101,6 +101,22 @@ impl Api {
         }
     }
 
+    /// Caps on waiting feed reads (per key, for the service) for the in-process backend.
+    pub fn with_wait_caps(mut self, per_key: u64, service: u64) -> Api {
+        if let Backend::InProcess { config, .. } = &mut self.backend {
+            config.max_waiting_reads_per_key = per_key;
+            config.max_waiting_reads = service;
+        }
+        self
+    }
+
+    /// Ends a wait an answer granted, as a waiting host does when its wait is over.
+    pub fn end_wait(&self, response: &Response) {
+        if let (Backend::InProcess { store, .. }, Some(wait)) = (&self.backend, &response.wait) {
+            tm_core::api::feeds::end_wait(store.as_ref(), wait);
+        }
+    }
+
     pub fn is_live(&self) -> bool {
         matches!(self.backend, Backend::Live { .. })
     }

@@ -17,6 +17,8 @@ pub struct MemoryStore {
     writes: AtomicU64,
     bytes_read: AtomicU64,
     unavailable: AtomicBool,
+    /// Reads work, writes fail (a Redis that is out of memory or a read-only replica).
+    read_only: AtomicBool,
     /// Yield the thread inside operations so that concurrent tests really interleave.
     yield_inside: AtomicBool,
 }
@@ -50,6 +52,11 @@ impl MemoryStore {
         self.unavailable.store(unavailable, Ordering::SeqCst);
     }
 
+    /// Makes every write fail while reads still work (as a full or read-only Redis does).
+    pub fn set_read_only(&self, read_only: bool) {
+        self.read_only.store(read_only, Ordering::SeqCst);
+    }
+
     pub fn set_yield_inside(&self, yield_inside: bool) {
         self.yield_inside.store(yield_inside, Ordering::SeqCst);
     }
@@ -70,6 +77,16 @@ impl MemoryStore {
         }
         if self.unavailable.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("memory store switched off".into()));
+        }
+        Ok(())
+    }
+
+    fn begin_write(&self) -> Result<(), StoreError> {
+        self.begin()?;
+        if self.read_only.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "READONLY memory store refuses writes".into(),
+            ));
         }
         Ok(())
     }
@@ -122,7 +139,7 @@ impl Store for MemoryStore {
     }
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.begin()?;
+        self.begin_write()?;
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.values()?.insert(key.to_string(), value.to_vec());
         Ok(())
@@ -130,7 +147,7 @@ impl Store for MemoryStore {
 
     /// One operation; every entry counts as a write.
     fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
-        self.begin()?;
+        self.begin_write()?;
         self.writes
             .fetch_add(entries.len() as u64, Ordering::SeqCst);
         let mut values = self.values()?;
@@ -141,7 +158,7 @@ impl Store for MemoryStore {
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.begin()?;
+        self.begin_write()?;
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.values()?.remove(key);
         Ok(())
@@ -149,7 +166,7 @@ impl Store for MemoryStore {
 
     /// One operation; every key counts as a write.
     fn delete_many(&self, keys: &[&str]) -> Result<(), StoreError> {
-        self.begin()?;
+        self.begin_write()?;
         self.writes.fetch_add(keys.len() as u64, Ordering::SeqCst);
         let mut values = self.values()?;
         for key in keys {
@@ -159,7 +176,7 @@ impl Store for MemoryStore {
     }
 
     fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
-        self.begin()?;
+        self.begin_write()?;
         self.writes.fetch_add(1, Ordering::SeqCst);
         let mut values = self.values()?;
         match values.get_mut(key) {
@@ -172,7 +189,7 @@ impl Store for MemoryStore {
     }
 
     fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
-        self.begin()?;
+        self.begin_write()?;
         self.writes.fetch_add(1, Ordering::SeqCst);
         let mut counters = self
             .counters

@@ -106,6 +106,12 @@ impl Repo<'_> {
         after: u64,
         now: Timestamp,
     ) -> Result<FeedRead, ApiError> {
+        // Places are counted by the store's i64 counter: a larger cursor is ahead of any feed
+        // (and arithmetic on it below can never overflow).
+        if i64::try_from(after).is_err() {
+            let newest = self.newest_place(feed)?;
+            return Ok(FeedRead::Ahead { newest });
+        }
         // The first window and the cursor's own place in one batch. A cursor this feed answered
         // is at a decided place (an intent or a void); cursor 0 is valid while place 1 is kept.
         let own = [feed.entry_key(after), feed.void_key(after)];
@@ -126,7 +132,7 @@ impl Repo<'_> {
             if after > newest {
                 return Ok(FeedRead::Ahead { newest });
             }
-            if after + FEED_KEPT_EVENTS < newest {
+            if after.saturating_add(FEED_KEPT_EVENTS) < newest {
                 return Ok(FeedRead::Gone);
             }
         }

@@ -321,8 +321,14 @@ mod tests {
         let store = &store.inner;
         let scope = {
             // The demo key's id is inside its secret: tm_<id>_<random>.
-            let id = secret.trim_start_matches("tm_").split('_').next().unwrap_or_default();
-            uuid::Uuid::parse_str(id).map(|u| u.to_string()).unwrap_or_default()
+            let id = secret
+                .trim_start_matches("tm_")
+                .split('_')
+                .next()
+                .unwrap_or_default();
+            uuid::Uuid::parse_str(id)
+                .map(|u| u.to_string())
+                .unwrap_or_default()
         };
         let store_key = keys::idempotency(&sha256_hex(format!("{scope}\norder-4711").as_bytes()));
         // The request that died: its gate increment, and nothing after it.
@@ -330,9 +336,17 @@ mod tests {
 
         let statuses: Vec<(i64, u16)> = [0, 59_999, 60_000, 60_001]
             .into_iter()
-            .map(|ms| (ms, send(store, &create(&secret), T0.plus_millis(ms), 100 + ms as u64).status))
+            .map(|ms| {
+                (
+                    ms,
+                    send(store, &create(&secret), T0.plus_millis(ms), 100 + ms as u64).status,
+                )
+            })
             .collect();
-        assert_eq!(statuses, [(0, 409), (59_999, 409), (60_000, 201), (60_001, 201)]);
+        assert_eq!(
+            statuses,
+            [(0, 409), (59_999, 409), (60_000, 201), (60_001, 201)]
+        );
         let last = send(store, &create(&secret), T0.plus_millis(60_002), 999_999);
         assert_eq!(last.header_value("Idempotent-Replayed"), Some("true"));
         let first = send(store, &create(&secret), T0.plus_millis(60_003), 888_888);

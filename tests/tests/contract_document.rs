@@ -297,6 +297,8 @@ fn the_document_describes_each_routes_errors_as_the_contract_does() {
         ("415", "UnsupportedMediaType"),
         ("410", "Gone"),
         ("422", "UnprocessableContent"),
+        // Not in API.md: the cap on waiting feed reads (docs/api.md, "Change feed").
+        ("429", "TooManyRequests"),
         ("503", "ServiceUnavailable"),
     ];
     let mut examples = 0;
@@ -353,6 +355,18 @@ fn the_document_describes_each_routes_errors_as_the_contract_does() {
         "post",
         "/v1.0/teams/{teamIdentifier}/tasks"
     ));
+    // A feed read may be refused beyond the cap on waiting reads (429 with Retry-After).
+    for feed in [
+        "/v1.0/teams/{teamIdentifier}/events",
+        "/v1.0/users/{userIdentifier}/events",
+    ] {
+        assert!(
+            errors_of("get", feed).contains(&"429".to_string()),
+            "{feed}"
+        );
+        let retry_after = &doc["paths"][feed]["get"]["responses"]["429"]["headers"]["Retry-After"];
+        assert!(retry_after.is_object(), "{feed}");
+    }
     // A directory write: 409 while another runs.
     assert!(errors_of("put", "/admin/v1.0/directory").contains(&"409".to_string()));
     assert!(!errors_of("get", "/admin/v1.0/directory").contains(&"409".to_string()));

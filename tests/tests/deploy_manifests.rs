@@ -131,22 +131,59 @@ fn the_spinkube_manifests_agree_with_spin_toml() {
         url.starts_with("redis://") && url.contains(&address),
         "{url}"
     );
-    // The Redis persists every write before answering.
+    // No usable secret in the manifests: every value is a placeholder shorter than the 32
+    // characters the component (admin token) and the Redis start (password) insist on.
+    for (key, value) in secret["stringData"].as_mapping().expect("stringData") {
+        let key = key.as_str().unwrap_or_default();
+        let value = value.as_str().unwrap_or_default();
+        assert!(
+            value.contains("REPLACE-ME"),
+            "{key} is a placeholder: {value}"
+        );
+    }
+    assert!(text(&secret, &["stringData", "admin_token"]).len() < 32);
+    assert!(text(&secret, &["stringData", "redis_password"]).len() < 32);
+    // The Redis takes its password from the Secret and persists every write before answering.
     let statefulset = redis
         .iter()
         .find(|d| d["kind"] == "StatefulSet")
         .expect("a Redis StatefulSet");
-    let args: Vec<&str> = statefulset["spec"]["template"]["spec"]["containers"][0]["args"]
+    let container = &statefulset["spec"]["template"]["spec"]["containers"][0];
+    let password = container["env"]
         .as_sequence()
-        .expect("redis args")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert!(
-        args.windows(2).any(|w| w == ["--appendfsync", "always"]),
-        "{args:?}"
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == "REDIS_PASSWORD")
+        .expect("REDIS_PASSWORD");
+    assert_eq!(
+        text(password, &["valueFrom", "secretKeyRef", "name"]),
+        secret_name
     );
-    // The component may open exactly the Redis that redis_host names.
+    assert_eq!(
+        text(password, &["valueFrom", "secretKeyRef", "key"]),
+        "redis_password"
+    );
+    let script = container["args"][0].as_str().expect("the start script");
+    assert!(script.contains("--appendfsync always"), "{script}");
+    // Only the app's pods may reach it.
+    let policy = redis
+        .iter()
+        .find(|d| d["kind"] == "NetworkPolicy")
+        .expect("a NetworkPolicy for Redis");
+    assert_eq!(
+        text(policy, &["spec", "podSelector", "matchLabels", "app"]),
+        "tm-redis"
+    );
+    let from = &policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"];
+    assert_eq!(
+        text(from, &["core.spinkube.dev/app-name"]),
+        text(app, &["metadata", "name"])
+    );
+    assert_eq!(
+        policy["spec"]["ingress"][0]["ports"][0]["port"].as_u64(),
+        Some(port)
+    );
+    // The component may open exactly the Redis that redis_host names, with or without TLS.
     let component = &manifest["component"]["tm-api"];
     let allowed = component["allowed_outbound_hosts"]
         .as_array()
@@ -156,7 +193,90 @@ fn the_spinkube_manifests_agree_with_spin_toml() {
             .iter()
             .filter_map(toml::Value::as_str)
             .collect::<Vec<_>>(),
-        ["redis://{{ redis_host }}"]
+        ["redis://{{ redis_host }}", "rediss://{{ redis_host }}"]
     );
     assert!(component["variables"]["redis_url"].is_str());
+}
+
+/// The Redis container's start script, run for real with `sh` and `redis-server`: it refuses a
+/// short password and otherwise starts a Redis that answers only with the password.
+#[test]
+fn the_redis_start_script_refuses_a_short_password_and_requires_the_long_one() {
+    use std::process::{Command, Stdio};
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("redis-server is needed (scripts/test installs it)");
+    }
+    let redis = documents("deploy/redis.yaml");
+    let statefulset = redis
+        .iter()
+        .find(|d| d["kind"] == "StatefulSet")
+        .expect("a Redis StatefulSet");
+    let script = statefulset["spec"]["template"]["spec"]["containers"][0]["args"][0]
+        .as_str()
+        .expect("the start script")
+        .to_string();
+    let refused = Command::new("sh")
+        .args(["-c", &script, "sh"])
+        .env("REDIS_PASSWORD", "REPLACE-ME")
+        .output()
+        .expect("sh runs");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("at least 32 characters"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let dir = tm_e2e_tests::live::TempDir::new("redis-script");
+    let port = tm_e2e_tests::live::free_port();
+    let password = "0123456789abcdef0123456789abcdef";
+    let mut server = Command::new("sh")
+        .args([
+            "-c",
+            &script,
+            "sh",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .arg("--dir")
+        .arg(dir.path())
+        .env("REDIS_PASSWORD", password)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis starts");
+    // RESP by hand: the commands, then what the server answered.
+    let ask = |commands: &str| -> String {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return String::new();
+        };
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+        let _ = stream.write_all(commands.as_bytes());
+        let mut answer = vec![0u8; 512];
+        let n = stream.read(&mut answer).unwrap_or(0);
+        String::from_utf8_lossy(&answer[..n]).into_owned()
+    };
+    let mut answered = String::new();
+    for _ in 0..100 {
+        answered = ask(&format!("AUTH {password}\r\nPING\r\n"));
+        if answered.contains("PONG") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let without = ask("PING\r\n");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(answered, "+OK\r\n+PONG\r\n");
+    assert!(
+        without.starts_with("-NOAUTH"),
+        "no password, no answer: {without}"
+    );
 }

@@ -147,7 +147,10 @@ fn reads_go_on_when_the_store_refuses_writes() {
     let response = api.call(&t.key, "GET", &format!("/v1.0/tasks/{task}"), None);
     assert_eq!(response.status, 200, "{}", response.json_body());
     let log = response.log.clone().unwrap_or_default();
-    assert!(log.contains("LastUsedAt"), "the operator hears of it: {log}");
+    assert!(
+        log.contains("LastUsedAt"),
+        "the operator hears of it: {log}"
+    );
     let hold = api.call(&t.key, "POST", &format!("/v1.0/tasks/{task}/hold"), None);
     assert_error(&hold, 503, "ServiceUnavailable");
     store.set_read_only(false);
@@ -181,7 +184,12 @@ fn waiting_reads_are_capped_per_key_and_a_read_without_a_cursor_never_waits() {
     let other = api.key(&["TasksReadonly"]);
     let cursor = {
         let page = assert_status(
-            &api.call(&t.key, "GET", &format!("/v1.0/teams/{TEAM_SUPPORT}/events"), None),
+            &api.call(
+                &t.key,
+                "GET",
+                &format!("/v1.0/teams/{TEAM_SUPPORT}/events"),
+                None,
+            ),
             200,
         );
         page["Cursor"].as_str().unwrap_or_default().to_string()
@@ -202,7 +210,10 @@ fn waiting_reads_are_capped_per_key_and_a_read_without_a_cursor_never_waits() {
         None,
     );
     assert_eq!(no_cursor.status, 200);
-    assert!(no_cursor.wait.is_none(), "a read without 'after' never waits");
+    assert!(
+        no_cursor.wait.is_none(),
+        "a read without 'after' never waits"
+    );
     // Nothing new: the host may wait (the in-process backend does not, so each stays counted).
     let first = waiting(&t.key);
     let second = waiting(&t.key);
@@ -229,12 +240,20 @@ fn waiting_reads_are_capped_per_key_and_a_read_without_a_cursor_never_waits() {
     assert!(plain.wait.is_none());
     t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
     let news = waiting(&t.key);
-    assert_eq!(news.status, 200, "something new is answered even at the cap");
+    assert_eq!(
+        news.status, 200,
+        "something new is answered even at the cap"
+    );
     assert!(news.wait.is_none());
     // Waits started more than a window before are forgotten (a request that died waiting).
     api.advance(61_000);
     let page = assert_status(
-        &api.call(&t.key, "GET", &format!("/v1.0/teams/{TEAM_SUPPORT}/events"), None),
+        &api.call(
+            &t.key,
+            "GET",
+            &format!("/v1.0/teams/{TEAM_SUPPORT}/events"),
+            None,
+        ),
         200,
     );
     let fresh_cursor = page["Cursor"].as_str().unwrap_or_default().to_string();

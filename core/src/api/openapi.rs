@@ -34,6 +34,7 @@ fn error_code(status: &str) -> &'static str {
         "415" => "UnsupportedMediaType",
         "410" => "Gone",
         "422" => "UnprocessableContent",
+        "429" => "TooManyRequests",
         "503" => "ServiceUnavailable",
         _ => "InternalError",
     }
@@ -90,10 +91,27 @@ fn operation(spec: &RouteSpec) -> Value {
         errors.push(("409", "Action not allowed in the task's current state"));
         errors.push(("412", "If-Match does not match the task's Version"));
     }
+    let waits = matches!(
+        spec.operation,
+        crate::routes::Operation::TeamEvents | crate::routes::Operation::UserEvents
+    );
+    if waits {
+        errors.push((
+            "429",
+            "Too many waiting reads (per API key or for the service); retry after Retry-After seconds",
+        ));
+    }
     errors.push(("405", "Method not allowed"));
     errors.push(("503", "Store unavailable"));
     for (status, description) in errors {
         responses.insert(status.into(), error_response(status, description));
+    }
+    if waits {
+        if let Some(answer) = responses.get_mut("429") {
+            answer["headers"] = json!({"Retry-After": {
+                "description": "Seconds until a waiting read may be tried again",
+                "schema": {"type": "integer", "minimum": 1}}});
+        }
     }
 
     let mut parameters: Vec<Value> = spec
@@ -328,7 +346,7 @@ fn schemas() -> Value {
         "TeamStatus": string_enum(&["Active", "Inactive"]),
         "ConversationAsService": string_enum(&["AllConversations", "ExternalConversations"]),
         "ConsultationStatus": string_enum(&["Ringing", "Connected", "Merged", "Ended"]),
-        "ErrorCode": string_enum(&["BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed", "Conflict", "PreconditionFailed", "PayloadTooLarge", "UnsupportedMediaType", "Gone", "UnprocessableContent", "InternalError", "ServiceUnavailable"]),
+        "ErrorCode": string_enum(&["BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed", "Conflict", "PreconditionFailed", "PayloadTooLarge", "UnsupportedMediaType", "Gone", "UnprocessableContent", "TooManyRequests", "InternalError", "ServiceUnavailable"]),
         "OpenApiDocument": {"type": "object", "description": "An OpenAPI 3.1 document (this one)", "additionalProperties": true},
         "ErrorDetail": object(&["Code", "Message"], json!({"Code": schema_ref("ErrorCode"), "Message": text})),
         "Error": object(&["Error"], json!({"Error": schema_ref("ErrorDetail")})),

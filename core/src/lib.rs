@@ -18,6 +18,7 @@ pub mod routes;
 pub mod setup;
 pub mod state_machine;
 pub mod store;
+pub mod task_change;
 pub mod time;
 
 pub use api::{handle, Config, Env, MAX_ADMIN_BODY_BYTES, MAX_BODY_BYTES};

@@ -6,11 +6,11 @@ use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::{TaskId, TeamId};
 use crate::model::{
-    AudioRoutes, ConsultationCall, ConsultationStatus, Party, Priority, Target, Task, TaskStatus,
-    TaskType,
+    AudioRoutes, ConsultationCall, Party, Priority, Target, Task, TaskStatus, TaskType,
 };
 use crate::repo::{ChangeMeta, FeedId, IndexDoc, IndexEntry, Repo, StoredTask, TeamMembers};
-use crate::state_machine::{self, ConsultationEffect, TaskAction};
+use crate::state_machine::TaskAction;
+use crate::task_change::{self, ActionInput, Refusal};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -409,7 +409,7 @@ fn if_match_allows(header: Option<&str>, version: u64) -> bool {
 }
 
 /// What an action needs besides the task, resolved before the compare-and-swap loop.
-enum ActionInput {
+enum Resolved {
     None,
     Offer(crate::ids::UserId),
     Target(Target),
@@ -418,86 +418,59 @@ enum ActionInput {
 
 pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
     let id = parse_task_id(ctx.param(0))?;
-    let input = match action {
+    let resolved = match action {
         TaskAction::Offer => {
             let body: OfferRequest = ctx.body()?;
-            ActionInput::Offer(find_user(&ctx.repo, &body.user_identifier)?.id)
+            Resolved::Offer(find_user(&ctx.repo, &body.user_identifier)?.id)
         }
         TaskAction::Transfer | TaskAction::ConsultationCall => {
             let body: TargetRequest = ctx.body()?;
-            ActionInput::Target(resolve_target(&ctx.repo, "Target", &body.target)?)
+            Resolved::Target(resolve_target(&ctx.repo, "Target", &body.target)?)
         }
-        TaskAction::ConsultationAudioRoutes => ActionInput::AudioRoutes(ctx.body()?),
-        _ => ActionInput::None,
+        TaskAction::ConsultationAudioRoutes => Resolved::AudioRoutes(ctx.body()?),
+        _ => Resolved::None,
     };
+    let consultation_id = (action == TaskAction::ConsultationCall)
+        .then(|| crate::ids::ConsultationCallId(ctx.ids.next_id()));
     // The members of the task's team, read once (a task never changes team) when offering.
     let mut members: Option<TeamMembers> = None;
     let repo = &ctx.repo;
     let if_match = ctx.request.header_value("If-Match").map(str::to_string);
     let now = ctx.now;
-    let consultation_id = match action {
-        TaskAction::ConsultationCall => ctx.ids.next_id().into(),
-        _ => crate::ids::ConsultationCallId(uuid::Uuid::nil()),
-    };
-
     let meta = ChangeMeta {
         kind: format!("{action:?}"),
         id_base: ctx.ids.next_id(),
         at: now,
     };
     let stored = repo.update_task(id, &meta, |stored| {
-        let task = &mut stored.task;
-        if !if_match_allows(if_match.as_deref(), task.version) {
+        if !if_match_allows(if_match.as_deref(), stored.task.version) {
             return Err(ApiError::PreconditionFailed(format!(
                 "If-Match does not match the task's current version \"{}\".",
-                task.version
+                stored.task.version
             )));
         }
-        let transition = state_machine::transition(task.task_type, task.status, task.consultation_status(), action)
-            .map_err(|e| ApiError::Conflict(e.to_string()))?;
-        match &input {
-            ActionInput::Offer(user) => {
+        let input = match &resolved {
+            Resolved::None => ActionInput::None,
+            Resolved::Offer(user) => {
                 if members.is_none() {
-                    members = Some(repo.team_members(task.team_id)?);
+                    members = Some(repo.team_members(stored.task.team_id)?);
                 }
-                let membership = members.as_ref().and_then(|m| m.member(*user)).ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "Invalid value for 'UserIdentifier': user '{user}' is not a member of team '{}'.",
-                        task.team_id
-                    ))
-                })?;
-                if !membership.is_active {
-                    return Err(ApiError::Conflict(format!(
-                        "User '{user}' is blocked in team '{}' and cannot be offered tasks.",
-                        task.team_id
-                    )));
-                }
-                task.assigned_user_id = Some(*user);
-            }
-            ActionInput::Target(target) if action == TaskAction::Transfer => {
-                task.transferred_to = Some(target.clone());
-            }
-            ActionInput::AudioRoutes(routes) => {
-                if let Some(call) = task.consultation_call.as_mut() {
-                    call.audio_routes = *routes;
+                let membership = members
+                    .as_ref()
+                    .and_then(|m| m.member(*user))
+                    .map(|m| m.is_active);
+                ActionInput::Offer {
+                    user: *user,
+                    membership,
                 }
             }
-            _ => {}
-        }
-        if action == TaskAction::Decline {
-            // Back to the queue at its original position: QueuedAt and sequence are kept.
-            task.assigned_user_id = None;
-        }
-        if matches!(action, TaskAction::ConsultationTransfer | TaskAction::ConsultationLeave) {
-            task.transferred_to = task.consultation_call.as_ref().map(|c| c.target.clone());
-        }
-        apply_consultation_effect(task, transition.consultation, &input, consultation_id, now);
-        task.status = transition.to;
-        if task.status.is_final() && task.ended_at.is_none() {
-            task.ended_at = Some(now);
-        }
-        task.version += 1;
-        task.updated_at = now;
+            Resolved::Target(target) => ActionInput::Target {
+                target: target.clone(),
+                consultation_id,
+            },
+            Resolved::AudioRoutes(routes) => ActionInput::AudioRoutes(*routes),
+        };
+        stored.task = task_change::apply(&stored.task, action, &input, now).map_err(refused)?;
         Ok(())
     })?;
 
@@ -517,59 +490,14 @@ pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
     Ok(Response::json(200, &data).with_header("ETag", &etag))
 }
 
-fn apply_consultation_effect(
-    task: &mut Task,
-    effect: ConsultationEffect,
-    input: &ActionInput,
-    new_id: crate::ids::ConsultationCallId,
-    now: Timestamp,
-) {
-    let end = |call: &mut ConsultationCall| {
-        call.status = ConsultationStatus::Ended;
-        call.ended_at = Some(now);
-    };
-    match effect {
-        ConsultationEffect::Keep => {}
-        ConsultationEffect::Start => {
-            if let ActionInput::Target(target) = input {
-                task.consultation_call = Some(ConsultationCall {
-                    id: new_id,
-                    task_id: task.id,
-                    initiator_user_id: task.assigned_user_id,
-                    target: target.clone(),
-                    status: ConsultationStatus::Ringing,
-                    audio_routes: AudioRoutes::CONSULTING,
-                    started_at: now,
-                    ended_at: None,
-                });
-            }
-        }
-        ConsultationEffect::Set(status) => {
-            if let Some(call) = task.consultation_call.as_mut() {
-                match status {
-                    ConsultationStatus::Ended => end(call),
-                    ConsultationStatus::Merged => {
-                        call.status = status;
-                        call.audio_routes = AudioRoutes::ALL;
-                    }
-                    // A merged call loses the customer: only agent and consultant remain.
-                    ConsultationStatus::Connected if call.status == ConsultationStatus::Merged => {
-                        call.status = status;
-                        call.audio_routes = AudioRoutes::CONSULTING;
-                    }
-                    _ => call.status = status,
-                }
-            }
-        }
-        ConsultationEffect::EndIfActive => {
-            if let Some(call) = task
-                .consultation_call
-                .as_mut()
-                .filter(|c| c.status.is_active())
-            {
-                end(call);
-            }
-        }
+/// A refused action as the API answers it.
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::NotAllowed(error) => ApiError::Conflict(error.to_string()),
+        Refusal::NotAMember { user, team } => ApiError::BadRequest(format!(
+            "Invalid value for 'UserIdentifier': user '{user}' is not a member of team '{team}'."
+        )),
+        blocked @ Refusal::Blocked { .. } => ApiError::Conflict(blocked.to_string()),
     }
 }
 

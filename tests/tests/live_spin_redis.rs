@@ -176,8 +176,12 @@ fn an_unreachable_redis_gives_503_json_without_echoing_its_url() {
     let port = tm_e2e_tests::live::free_port();
     let url = format!("redis://:s3cret-password@127.0.0.1:{port}/0");
     let spin = SpinInstance::start_when_listening(&on_redis(&state, url, port));
+    // A key of the right shape, so that the request reaches the store (a request without one
+    // is refused before any store operation).
+    let made_up = format!("tm_{}_{}", "7".repeat(32), "0".repeat(64));
     for path in ["/health", "/v1.0/teams"] {
-        let response = tm_e2e_tests::live::send(&spin.base_url, &Request::new("GET", path));
+        let request = Request::new("GET", path).header("api_key", &made_up);
+        let response = tm_e2e_tests::live::send(&spin.base_url, &request);
         let body = String::from_utf8_lossy(&response.body).to_string();
         assert_eq!(response.status, 503, "{path}: {body}");
         assert_eq!(response.json_body()["Error"]["Code"], "ServiceUnavailable");
@@ -186,8 +190,12 @@ fn an_unreachable_redis_gives_503_json_without_echoing_its_url() {
             "{path} echoes the Redis URL: {body}"
         );
     }
+    let output = spin.output();
+    assert!(!output.contains("s3cret"), "the log shows the Redis URL");
     assert!(
-        !spin.output().contains("s3cret"),
-        "the log shows the Redis URL"
+        output.contains("store unavailable: ") && output.contains("Redis"),
+        "the log says what failed: {output}"
     );
+    let without_key = tm_e2e_tests::live::send(&spin.base_url, &Request::new("GET", "/v1.0/teams"));
+    assert_eq!(without_key.status, 401, "no key: refused before the store");
 }

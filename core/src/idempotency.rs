@@ -17,7 +17,7 @@
 use crate::auth::sha256_hex;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
-use crate::repo::{encode, keys, Repo};
+use crate::repo::{IdempotencySlot, Repo};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +60,7 @@ struct IdempotencyRecord {
 
 /// A claimed key: run the request, then [`Claim::finish`] with its answer.
 pub struct Claim {
-    store_key: String,
+    slot: IdempotencySlot,
     holder: uuid::Uuid,
 }
 
@@ -153,18 +153,6 @@ struct Stall {
     since: Timestamp,
 }
 
-fn stall_key(store_key: &str) -> String {
-    format!("{store_key}/stall")
-}
-
-/// The gate of one generation (generation 0 is the gate earlier versions used).
-fn gate_key(store_key: &str, generation: u64) -> String {
-    match generation {
-        0 => keys::creation_gate(store_key),
-        n => format!("{}/{n}", keys::creation_gate(store_key)),
-    }
-}
-
 /// Decides what happens to a request with `key` in `scope` (an API key id, or "admin").
 pub fn begin(
     repo: &Repo,
@@ -174,8 +162,7 @@ pub fn begin(
     now: Timestamp,
     holder: uuid::Uuid,
 ) -> Result<Decision, ApiError> {
-    let store_key = keys::idempotency(&sha256_hex(format!("{scope}\n{key}").as_bytes()));
-    let stall_key = stall_key(&store_key);
+    let slot = IdempotencySlot::of(scope, key);
     let claimed = IdempotencyRecord {
         fingerprint: fingerprint(request),
         holder,
@@ -184,22 +171,17 @@ pub fn begin(
         outcome: Outcome::InFlight,
     };
     let claim = || Claim {
-        store_key: store_key.clone(),
+        slot: slot.clone(),
         holder,
     };
     for _ in 0..crate::repo::MAX_CAS_ATTEMPTS {
-        let mut found = repo
-            .get_keys(&[store_key.clone(), stall_key.clone()])?
-            .into_iter();
-        let (raw_record, raw_stall) = (found.next().flatten(), found.next().flatten());
-        let Some(raw) = raw_record else {
-            // A damaged stall note only costs a takeover's wait.
-            let stall: Option<Stall> = raw_stall.and_then(|raw| serde_json::from_slice(&raw).ok());
+        let (stored, stall) = repo.idempotency_record::<IdempotencyRecord, Stall>(&slot)?;
+        let Some(stored) = stored else {
             let generation = stall.as_ref().map_or(0, |s| s.generation);
             // First use of the key (or of this generation): exactly one request wins the gate
             // and writes the claim.
-            if repo.first_time(&gate_key(&store_key, generation))? {
-                repo.store().set(&store_key, &encode(&claimed)?)?;
+            if repo.pass_idempotency_gate(&slot, generation)? {
+                repo.write_idempotency_record(&slot, &claimed)?;
                 return Ok(Decision::Run(claim()));
             }
             // Another request won it and is writing its claim, or died before it did.
@@ -209,7 +191,7 @@ pub fn begin(
                         generation: generation + 1,
                         since: now,
                     };
-                    repo.store().set(&stall_key, &encode(&next)?)?;
+                    repo.note_idempotency_stall(&slot, &next)?;
                     continue;
                 }
                 Some(_) => {}
@@ -218,12 +200,12 @@ pub fn begin(
                         generation,
                         since: now,
                     };
-                    repo.store().set(&stall_key, &encode(&first_seen)?)?;
+                    repo.note_idempotency_stall(&slot, &first_seen)?;
                 }
             }
             return Ok(Decision::Answer(in_flight()));
         };
-        let record: IdempotencyRecord = crate::repo::decode(&store_key, &raw)?;
+        let record = &stored.value;
         let expired = record.expires_at <= now;
         let died = record.outcome == Outcome::InFlight
             && record.since.plus_millis(IN_FLIGHT_TAKEOVER_MILLIS) <= now;
@@ -238,10 +220,7 @@ pub fn begin(
                 replay(&record.outcome).unwrap_or_else(in_flight),
             ));
         }
-        if repo
-            .store()
-            .compare_and_swap(&store_key, &raw, &encode(&claimed)?)?
-        {
+        if repo.swap_idempotency_record(&slot, &stored.raw, &claimed)? {
             return Ok(Decision::Run(claim()));
         }
     }
@@ -269,7 +248,7 @@ impl Claim {
                 body: without_secrets(&response.body),
             }
         };
-        repo.update::<IdempotencyRecord, _>(&self.store_key, |record| {
+        repo.update_idempotency_record::<IdempotencyRecord, _>(&self.slot, |record| {
             if record.holder != self.holder || record.outcome != Outcome::InFlight {
                 return Ok(false);
             }
@@ -330,9 +309,11 @@ mod tests {
                 .map(|u| u.to_string())
                 .unwrap_or_default()
         };
-        let store_key = keys::idempotency(&sha256_hex(format!("{scope}\norder-4711").as_bytes()));
+        let store_key =
+            crate::repo::keys::idempotency(&sha256_hex(format!("{scope}\norder-4711").as_bytes()));
         // The request that died: its gate increment, and nothing after it.
-        assert_eq!(store.increment(&keys::creation_gate(&store_key), 1), Ok(1));
+        let gate = crate::repo::keys::creation_gate(&store_key);
+        assert_eq!(store.increment(&gate, 1), Ok(1));
 
         let statuses: Vec<(i64, u16)> = [0, 59_999, 60_000, 60_001]
             .into_iter()

@@ -97,10 +97,12 @@ async fn handle(request: IncomingRequest) -> Response {
     );
     // The body, up to the limit the head allows (the admin limit only with a valid admin token).
     let limit = tm_core::api::body_limit(&core_request, &config);
-    let declared = headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_slice()));
-    if body::declared_over(declared, limit) {
+    let declared = body::declared_length(
+        headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_slice())),
+    );
+    if body::start(declared, limit) == body::Start::RefuseNow {
         return too_large(limit);
     }
     let mut stream = request.into_body_stream();
@@ -108,8 +110,8 @@ async fn handle(request: IncomingRequest) -> Response {
     while let Some(chunk) = stream.next().await {
         match chunk {
             Ok(chunk) => {
-                if body.push(&chunk).is_err() {
-                    return too_large(limit);
+                if body.push(&chunk) == body::Next::Stop {
+                    break;
                 }
             }
             Err(_) => {
@@ -119,7 +121,10 @@ async fn handle(request: IncomingRequest) -> Response {
         }
     }
     drop(stream);
-    core_request.body = body.into_bytes();
+    let Ok(body) = body.finish() else {
+        return too_large(limit);
+    };
+    core_request.body = body;
     let store = LazyStore::new(|| open_store(variables::get("redis_url").ok()));
     let mut ids = RandomIds;
     let started = Instant::now();

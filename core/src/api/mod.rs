@@ -18,7 +18,7 @@ use crate::idempotency;
 use crate::ids::IdSource;
 use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::{Team, User};
-use crate::repo::{self, Repo};
+use crate::repo::{Named, Repo, TeamRead, UserRead};
 use crate::routes::{self, Access, Body, Operation, RouteMatch, RouteSpec};
 use crate::store::Store;
 use crate::time::Timestamp;
@@ -225,7 +225,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
             "admin".to_string()
         }
     };
-    repo.prefetch(&read_ahead(spec, &params))?;
+    repo.read_ahead(&named_in_path(spec, &params))?;
     check_content_type(spec, request)?;
     let idempotency_key = match takes_idempotency_key(spec.operation) {
         true => idempotency::key_of(request)?,
@@ -261,42 +261,34 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
     Ok(response)
 }
 
-/// What an authenticated request reads first, in one batch: the task, team or user its path
-/// names by Id (for reads of a team's tasks, the shards of its index too, or for the longest
-/// waiting task their queue heads).
-fn read_ahead(spec: &RouteSpec, params: &[String]) -> Vec<String> {
-    let mut keys = Vec::new();
+/// What an authenticated request names in its path, for the repo to read ahead in one batch:
+/// the task, team or user (for reads of a team's tasks, the shards of its index too, or for the
+/// longest waiting task their queue heads).
+fn named_in_path(spec: &RouteSpec, params: &[String]) -> Vec<Named> {
+    let mut named = Vec::new();
     for (name, value) in spec.param_names().zip(params) {
         let value = value.trim();
         match name {
-            "taskIdentifier" => keys.extend(TaskId::parse(value).map(repo::keys::task)),
+            "taskIdentifier" => named.extend(TaskId::parse(value).map(Named::Task)),
             "teamIdentifier" => {
-                if let Some(team) = TeamId::parse(value) {
-                    keys.push(repo::keys::team(team));
-                    match spec.operation {
-                        Operation::LongestWaitingTask => {
-                            keys.extend(repo::keys::team_queue_heads(team))
-                        }
-                        Operation::ListTeamTasks => {
-                            keys.push(repo::FeedId::Team(team).decided_key());
-                            keys.extend(repo::keys::team_index_shards(team));
-                        }
-                        _ => {}
-                    }
-                }
+                let read = match spec.operation {
+                    Operation::LongestWaitingTask => TeamRead::LongestWaiting,
+                    Operation::ListTeamTasks => TeamRead::TaskList,
+                    _ => TeamRead::Record,
+                };
+                named.extend(TeamId::parse(value).map(|team| Named::Team(team, read)));
             }
             "userIdentifier" => {
-                if let Some(user) = UserId::parse(value) {
-                    keys.push(repo::keys::user(user));
-                    if spec.operation == Operation::ListUserTasks {
-                        keys.push(repo::FeedId::User(user).decided_key());
-                    }
-                }
+                let read = match spec.operation {
+                    Operation::ListUserTasks => UserRead::TaskList,
+                    _ => UserRead::Record,
+                };
+                named.extend(UserId::parse(value).map(|user| Named::User(user, read)));
             }
             _ => {}
         }
     }
-    keys
+    named
 }
 
 /// The creating POSTs, where a retry after a lost answer must not create twice.

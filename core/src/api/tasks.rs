@@ -8,7 +8,7 @@ use crate::ids::{TaskId, TeamId};
 use crate::model::{
     AudioRoutes, ConsultationCall, Party, Priority, Target, Task, TaskStatus, TaskType,
 };
-use crate::repo::{ChangeMeta, FeedId, IndexDoc, IndexEntry, Repo, StoredTask, TeamMembers};
+use crate::repo::{ChangeMeta, FeedId, Repo, StoredTask, TeamMembers};
 use crate::state_machine::TaskAction;
 use crate::task_change::{self, ActionInput, Refusal};
 use crate::time::Timestamp;
@@ -182,8 +182,7 @@ pub fn get_consultation_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
 }
 
 fn open_tasks_of_team(ctx: &Ctx, team: TeamId) -> Result<Vec<StoredTask>, ApiError> {
-    let candidates = ctx.repo.team_open_candidates(team)?;
-    ctx.repo.tasks_for_entries(&candidates)
+    ctx.repo.open_tasks_of_team(team)
 }
 
 /// Also says where the team's change feed stands (`X-Feed-Cursor`), read before the tasks:
@@ -218,37 +217,15 @@ pub fn tasks_by_teams_member(ctx: &mut Ctx) -> Result<Response, ApiError> {
 pub fn list_user_tasks(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let user = find_user(&ctx.repo, ctx.param(0))?.id;
     let cursor = ctx.repo.feed_cursor(FeedId::User(user), ctx.now)?;
-    let candidates: Vec<_> = ctx
-        .repo
-        .user_index(user)?
-        .tasks
-        .into_iter()
-        .map(|id| (id, IndexEntry::UserTask(user, id), IndexDoc::User(user)))
-        .collect();
-    Ok(
-        conditional_list(ctx.request, ctx.repo.tasks_for_entries(&candidates)?)
-            .with_header("X-Feed-Cursor", &cursor.to_string()),
-    )
+    Ok(conditional_list(ctx.request, ctx.repo.tasks_of_user(user)?)
+        .with_header("X-Feed-Cursor", &cursor.to_string()))
 }
 
 pub fn user_consultative_calls(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let user = find_user(&ctx.repo, ctx.param(0))?.id;
-    let candidates: Vec<_> = ctx
-        .repo
-        .user_index(user)?
-        .consultations
-        .into_iter()
-        .map(|id| {
-            (
-                id,
-                IndexEntry::UserConsultation(user, id),
-                IndexDoc::User(user),
-            )
-        })
-        .collect();
     let mut calls: Vec<ConsultationCall> = ctx
         .repo
-        .tasks_for_entries(&candidates)?
+        .tasks_user_consults_on(user)?
         .into_iter()
         .filter_map(|s| s.task.consultation_call)
         .collect();

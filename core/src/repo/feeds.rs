@@ -85,6 +85,16 @@ impl FeedId {
     pub fn decided_key(&self) -> String {
         format!("{}/decided", self.base())
     }
+    pub(super) fn layout_samples(&self) -> Vec<String> {
+        let last = u64::try_from(i64::MAX).unwrap_or(u64::MAX);
+        vec![
+            self.count_key(),
+            self.entry_key(last),
+            self.gap_key(last),
+            self.void_key(last),
+            self.decided_key(),
+        ]
+    }
 }
 
 /// One change as a feed stores it.

@@ -144,13 +144,59 @@ pub mod keys {
     }
 }
 
+/// One key of every kind the repo writes, for hosts that check their key encoding against the
+/// whole layout (the Spin adapter's test).
+pub fn key_layout_samples() -> Vec<String> {
+    let id = uuid::Uuid::from_u128(0xabc);
+    let (team, user) = (TeamId(id), UserId(id));
+    let hash = crate::auth::sha256_hex(b"sip:anna@contoso.com");
+    let mut samples = vec![
+        keys::LEGACY_DIRECTORY.to_string(),
+        keys::DIRECTORY_META.to_string(),
+        keys::DIRECTORY_LOCK.to_string(),
+        keys::OU_LIST.to_string(),
+        keys::TEAM_LIST.to_string(),
+        keys::USER_LIST.to_string(),
+        keys::API_KEY_INDEX.to_string(),
+        keys::API_KEY_SLOTS.to_string(),
+        keys::QUEUE_SEQUENCE.to_string(),
+        keys::DEMO_GATE.to_string(),
+        keys::task(TaskId(id)),
+        keys::team_index(team),
+        keys::team_index_shard(team, 15),
+        keys::team_queue_head(team, 15),
+        keys::user_index(user),
+        keys::api_key(ApiKeyId(id)),
+        keys::api_key_last_used(ApiKeyId(id)),
+        keys::api_key_slot(i64::MAX),
+        keys::ou(OrganizationUnitId(id)),
+        keys::ou_children(OrganizationUnitId(id)),
+        keys::ou_teams(OrganizationUnitId(id)),
+        keys::team(team),
+        keys::user(user),
+        keys::team_name(&hash),
+        keys::user_name(&hash),
+        keys::team_members(team),
+        keys::user_teams(user),
+        keys::conversation_as(user),
+        keys::creation_gate(&keys::team_index(team)),
+    ];
+    samples.extend(FeedId::Team(team).layout_samples());
+    samples.extend(FeedId::User(user).layout_samples());
+    samples.extend(IdempotencySlot::of("admin", "order 4711 / ü").layout_samples());
+    samples.extend(waits::layout_samples());
+    samples
+}
+
 mod api_keys;
 mod directory;
 mod directory_write;
 mod feeds;
 #[cfg(test)]
 pub(crate) mod hook_store;
+mod idempotency_records;
 mod queue_heads;
+mod read_ahead;
 mod task_index;
 mod tasks;
 mod waits;
@@ -161,7 +207,9 @@ pub use feeds::{
     attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedId, FeedRead, Intent,
     FEED_KEPT_EVENTS,
 };
+pub use idempotency_records::IdempotencySlot;
 pub use queue_heads::QueueHead;
+pub use read_ahead::{Named, TeamRead, UserRead};
 pub use task_index::{
     index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex,
     TEAM_INDEX_SHARDS,
@@ -259,10 +307,6 @@ impl<'a> Repo<'a> {
                 .collect());
         }
         Ok(self.store.get_many(keys)?)
-    }
-
-    pub fn store(&self) -> &'a dyn Store {
-        self.store
     }
 
     pub(crate) fn read<T: DeserializeOwned>(

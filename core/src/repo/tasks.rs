@@ -385,8 +385,42 @@ impl Repo<'_> {
         Ok(whole)
     }
 
+    /// The open tasks of a team (every shard of its index, then their tasks).
+    pub fn open_tasks_of_team(&self, team: TeamId) -> Result<Vec<StoredTask>, ApiError> {
+        let candidates = self.team_open_candidates(team)?;
+        self.tasks_for_entries(&candidates)
+    }
+
+    /// The tasks assigned to `user` (by the user's index).
+    pub fn tasks_of_user(&self, user: UserId) -> Result<Vec<StoredTask>, ApiError> {
+        let candidates: Vec<_> = self
+            .user_index(user)?
+            .tasks
+            .into_iter()
+            .map(|id| (id, IndexEntry::UserTask(user, id), IndexDoc::User(user)))
+            .collect();
+        self.tasks_for_entries(&candidates)
+    }
+
+    /// The tasks whose active consultation call `user` takes part in (by the user's index).
+    pub fn tasks_user_consults_on(&self, user: UserId) -> Result<Vec<StoredTask>, ApiError> {
+        let candidates: Vec<_> = self
+            .user_index(user)?
+            .consultations
+            .into_iter()
+            .map(|id| {
+                (
+                    id,
+                    IndexEntry::UserConsultation(user, id),
+                    IndexDoc::User(user),
+                )
+            })
+            .collect();
+        self.tasks_for_entries(&candidates)
+    }
+
     /// The open tasks of a team, with the document each entry was read from.
-    pub fn team_open_candidates(
+    fn team_open_candidates(
         &self,
         team: TeamId,
     ) -> Result<Vec<(TaskId, IndexEntry, IndexDoc)>, ApiError> {

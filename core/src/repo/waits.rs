@@ -20,6 +20,13 @@ fn counter_key(scope: &str, window: i64) -> String {
     format!("waits/{scope}/{window}")
 }
 
+pub(super) fn layout_samples() -> Vec<String> {
+    vec![
+        counter_key(SERVICE, i64::MAX / WAIT_WINDOW_MILLIS),
+        counter_key("00000000-0000-0000-0000-000000000abc", -1),
+    ]
+}
+
 /// The service-wide scope.
 const SERVICE: &str = "service";
 

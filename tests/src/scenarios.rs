@@ -1137,16 +1137,18 @@ pub fn api_key_lifecycle(api: &Api) {
         );
         assert!(message.contains("'Roles'"), "{body}: {message}");
     }
-    let message = assert_error(
-        &api.admin(
-            "PATCH",
-            &format!("/admin/v1.0/apikeys/{id}"),
-            Some(json!({"Roles": []})),
-        ),
-        400,
-        "BadRequest",
-    );
-    assert!(message.contains("'Roles'"), "{message}");
+    for body in [json!({"Roles": []}), json!({"Roles": null})] {
+        let message = assert_error(
+            &api.admin(
+                "PATCH",
+                &format!("/admin/v1.0/apikeys/{id}"),
+                Some(body.clone()),
+            ),
+            400,
+            "BadRequest",
+        );
+        assert!(message.contains("'Roles'"), "{body}: {message}");
+    }
     assert_error(
         &api.admin("POST", "/admin/v1.0/apikeys", Some(json!({"Name": " "}))),
         400,

@@ -34,8 +34,9 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PatchApiKeyRequest {
-    #[serde(default)]
-    pub roles: Option<Vec<Role>>,
+    /// Absent keeps the roles; `null` is refused like `[]` (a key keeps at least one role).
+    #[serde(default, deserialize_with = "present")]
+    pub roles: Option<Option<Vec<Role>>>,
     #[serde(default, deserialize_with = "present")]
     pub expires_at: Option<Option<Timestamp>>,
 }
@@ -134,10 +135,7 @@ fn key_id(ctx: &Ctx) -> Result<ApiKeyId, ApiError> {
 
 pub fn patch_api_key(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let body: PatchApiKeyRequest = ctx.body()?;
-    let roles = body
-        .roles
-        .map(|roles| some_roles(Some(roles)))
-        .transpose()?;
+    let roles = body.roles.map(some_roles).transpose()?;
     let id = key_id(ctx)?;
     let updated = ctx.repo.update_api_key(id, |record| {
         if record.revoked_at.is_some() {

@@ -262,6 +262,19 @@ fn object(required: &[&str], properties: Value) -> Value {
     json!({"type": "object", "required": required, "properties": properties})
 }
 
+/// A schema whose object takes no other properties (the admin API's entity writes refuse
+/// unknown fields: a typo in a directory sync must not be dropped silently).
+trait Closed {
+    fn closed(self) -> Value;
+}
+
+impl Closed for Value {
+    fn closed(mut self) -> Value {
+        self["additionalProperties"] = json!(false);
+        self
+    }
+}
+
 /// Calls need a `sip:` or `tel:` customer; JSON Schema says so with if/then.
 fn with_call_uri_rule(mut schema: Value) -> Value {
     schema["if"] = json!({"properties": {"Type": {"const": "IncomingCall"}}});
@@ -395,15 +408,15 @@ fn schemas() -> Value {
         "ChangeCounts": object(&["Created", "Updated", "Deleted", "Unchanged"], json!({
             "Created": {"type": "integer", "minimum": 0}, "Updated": {"type": "integer", "minimum": 0},
             "Deleted": {"type": "integer", "minimum": 0}, "Unchanged": {"type": "integer", "minimum": 0}})),
-        "OrganizationUnitInput": object(&["Name"], json!({"Name": required_text, "ParentId": nullable(guid.clone())})),
-        "TeamInput": object(&["Name", "SipUri", "OrganizationUnitId", "Status"], json!({"Name": required_text, "Description": text, "SipUri": required_text, "OrganizationUnitId": guid, "Status": team_status})),
-        "UserInput": object(&["DisplayName", "Upn", "SipUri"], json!({"DisplayName": text, "FirstName": text, "LastName": text, "Upn": required_text, "SipUri": required_text, "Email": text})),
-        "MembershipInput": object(&["IsActive"], json!({"IsActive": boolean})),
+        "OrganizationUnitInput": object(&["Name"], json!({"Name": required_text, "ParentId": nullable(guid.clone())})).closed(),
+        "TeamInput": object(&["Name", "SipUri", "OrganizationUnitId", "Status"], json!({"Name": required_text, "Description": text, "SipUri": required_text, "OrganizationUnitId": guid, "Status": team_status})).closed(),
+        "UserInput": object(&["DisplayName", "Upn", "SipUri"], json!({"DisplayName": text, "FirstName": text, "LastName": text, "Upn": required_text, "SipUri": required_text, "Email": text})).closed(),
+        "MembershipInput": object(&["IsActive"], json!({"IsActive": boolean})).closed(),
         "Membership": object(&["TeamId", "UserId", "IsActive"], json!({"TeamId": guid, "UserId": guid, "IsActive": boolean})),
-        "ConversationAsInput": object(&["ConversationAsService"], json!({"ConversationAsService": conversation_as_service})),
+        "ConversationAsInput": object(&["ConversationAsService"], json!({"ConversationAsService": conversation_as_service})).closed(),
         "ConversationAsRight": object(&["UserId", "TeamId", "ConversationAsService"], json!({"UserId": guid, "TeamId": guid, "ConversationAsService": conversation_as_service})),
-        "CreateApiKeyRequest": object(&["Name"], json!({"Name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}, "Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone())})),
-        "PatchApiKeyRequest": object(&[], json!({"Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone())})),
+        "CreateApiKeyRequest": object(&["Name", "Roles"], json!({"Name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}, "Roles": {"type": "array", "items": roles, "minItems": 1}, "ExpiresAt": nullable(time.clone())})),
+        "PatchApiKeyRequest": object(&[], json!({"Roles": {"type": "array", "items": roles, "minItems": 1}, "ExpiresAt": nullable(time.clone())})),
         "ApiKey": object(&["Id", "Name", "Roles", "ExpiresAt", "CreatedAt"], json!({"Id": guid, "Name": text, "Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone()), "CreatedAt": time, "LastUsedAt": nullable(time.clone())})),
         "CreatedApiKey": object(&["Id", "Name", "Roles", "ExpiresAt", "CreatedAt", "Secret"], json!({"Id": guid, "Name": text, "Roles": {"type": "array", "items": roles}, "ExpiresAt": nullable(time.clone()), "CreatedAt": time, "Secret": {"type": "string", "description": "Shown once"}})),
     });

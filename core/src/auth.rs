@@ -102,7 +102,7 @@ pub fn authorize_api_key(
     if last_used.is_none_or(|last| last.plus_millis(LAST_USED_RESOLUTION_MILLIS) <= now) {
         if let Err(error) = repo.touch_api_key(id, now) {
             let detail = match error {
-                ApiError::StoreUnavailable { detail } => detail,
+                crate::repo::RepoError::Unavailable(detail) => detail,
                 other => other.to_string(),
             };
             last_use_not_recorded =

@@ -139,7 +139,7 @@ pub fn patch_api_key(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let id = key_id(ctx)?;
     let updated = ctx.repo.update_api_key(id, |record| {
         if record.revoked_at.is_some() {
-            return Err(ApiError::not_found("API key", &id.to_string()));
+            return Err(ApiError::not_found("API key", &id.to_string()).into());
         }
         if let Some(roles) = &roles {
             record.roles = dedup_roles(roles.clone());
@@ -159,7 +159,7 @@ pub fn delete_api_key(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let now = ctx.now;
     let updated = ctx.repo.update_api_key(id, |record| {
         if record.revoked_at.is_some() {
-            return Err(ApiError::not_found("API key", &id.to_string()));
+            return Err(ApiError::not_found("API key", &id.to_string()).into());
         }
         record.revoked_at = Some(now);
         Ok(true)

@@ -36,7 +36,9 @@ fn edit<T: serde::Serialize>(
     change: impl FnOnce(&mut Directory) -> Result<(T, bool), ApiError>,
 ) -> Result<Response, ApiError> {
     let holder = ctx.ids.next_id();
-    let ((entity, created), _) = ctx.repo.change_directory(ctx.now, holder, change)?;
+    let ((entity, created), _) = ctx
+        .repo
+        .change_directory(ctx.now, holder, |directory| Ok(change(directory)?))?;
     Ok(Response::json(if created { 201 } else { 200 }, &entity))
 }
 
@@ -52,7 +54,7 @@ fn remove(
         if change(directory) {
             Ok(())
         } else {
-            Err(ApiError::not_found(what, &identifier))
+            Err(ApiError::not_found(what, &identifier).into())
         }
     })?;
     Ok(Response::no_content())

@@ -5,6 +5,7 @@ mod admin;
 mod admin_directory;
 pub mod feeds;
 mod paging;
+mod repo_errors;
 pub use admin::new_api_key as admin_new_api_key;
 pub mod openapi;
 mod tasks;

@@ -182,7 +182,7 @@ pub fn get_consultation_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
 }
 
 fn open_tasks_of_team(ctx: &Ctx, team: TeamId) -> Result<Vec<StoredTask>, ApiError> {
-    ctx.repo.open_tasks_of_team(team)
+    Ok(ctx.repo.open_tasks_of_team(team)?)
 }
 
 /// Also says where the team's change feed stands (`X-Feed-Cursor`), read before the tasks:
@@ -424,7 +424,8 @@ pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
             return Err(ApiError::PreconditionFailed(format!(
                 "If-Match does not match the task's current version \"{}\".",
                 stored.task.version
-            )));
+            ))
+            .into());
         }
         let input = match &resolved {
             Resolved::None => ActionInput::None,

@@ -1,22 +1,22 @@
 //! API key records, their listing and their last use.
 
 use super::{decode, encode, keys, Repo};
-use crate::error::ApiError;
 use crate::ids::ApiKeyId;
 use crate::model::ApiKeyRecord;
+use crate::repo::RepoError;
 use crate::time::Timestamp;
 
 impl Repo<'_> {
     // ---- API keys -------------------------------------------------------------------
 
-    pub fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, ApiError> {
+    pub fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, RepoError> {
         Ok(self.read(&keys::api_key(id))?.map(|v| v.value))
     }
 
     /// Writes the record, then lists it in a numbered slot of its own. Nothing here reads
     /// and rewrites a shared document, so parallel creates cannot lose one another (a shared
     /// list would first have to be created, and Spin's SQLite store has no create-if-absent).
-    pub fn create_api_key(&self, record: &ApiKeyRecord) -> Result<(), ApiError> {
+    pub fn create_api_key(&self, record: &ApiKeyRecord) -> Result<(), RepoError> {
         self.store
             .set(&keys::api_key(record.id), &encode(record)?)?;
         let slot = self.store.increment(keys::API_KEY_SLOTS, 1)?;
@@ -29,9 +29,9 @@ impl Repo<'_> {
         &self,
         id: ApiKeyId,
         change: F,
-    ) -> Result<Option<ApiKeyRecord>, ApiError>
+    ) -> Result<Option<ApiKeyRecord>, RepoError>
     where
-        F: FnMut(&mut ApiKeyRecord) -> Result<bool, ApiError>,
+        F: FnMut(&mut ApiKeyRecord) -> Result<bool, RepoError>,
     {
         self.update(&keys::api_key(id), change)
     }
@@ -39,7 +39,7 @@ impl Repo<'_> {
     /// Every key not revoked, with its last use: the keys of the slots handed out and of the
     /// list older versions kept, in three batch reads. A revoked key stays in its slot (its
     /// record says it is revoked); a slot whose create died before writing it is skipped.
-    pub fn listed_api_keys(&self) -> Result<Vec<(ApiKeyRecord, Option<Timestamp>)>, ApiError> {
+    pub fn listed_api_keys(&self) -> Result<Vec<(ApiKeyRecord, Option<Timestamp>)>, RepoError> {
         let slots = self.store.increment(keys::API_KEY_SLOTS, 0)?;
         let mut slot_keys: Vec<String> = (1..=slots).map(keys::api_key_slot).collect();
         slot_keys.push(keys::API_KEY_INDEX.to_string());
@@ -78,7 +78,7 @@ impl Repo<'_> {
         Ok(listed)
     }
 
-    pub fn touch_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<(), ApiError> {
+    pub fn touch_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<(), RepoError> {
         Ok(self
             .store
             .set(&keys::api_key_last_used(id), &encode(&now)?)?)
@@ -88,7 +88,7 @@ impl Repo<'_> {
     pub fn api_key_and_last_use(
         &self,
         id: ApiKeyId,
-    ) -> Result<(Option<ApiKeyRecord>, Option<Timestamp>), ApiError> {
+    ) -> Result<(Option<ApiKeyRecord>, Option<Timestamp>), RepoError> {
         let (record_key, used_key) = (keys::api_key(id), keys::api_key_last_used(id));
         let mut values = self.get_many(&[&record_key, &used_key])?.into_iter();
         let (raw_record, raw_used) = (values.next().flatten(), values.next().flatten());
@@ -100,7 +100,7 @@ impl Repo<'_> {
         Ok((record, last_used))
     }
 
-    pub fn api_key_last_used(&self, id: ApiKeyId) -> Result<Option<Timestamp>, ApiError> {
+    pub fn api_key_last_used(&self, id: ApiKeyId) -> Result<Option<Timestamp>, RepoError> {
         Ok(self.read(&keys::api_key_last_used(id))?.map(|v| v.value))
     }
 }

@@ -8,10 +8,10 @@
 
 use super::{decode, keys, Repo, Versioned};
 use crate::auth::sha256_hex;
-use crate::error::ApiError;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
 use crate::model::directory::lookup_name;
 use crate::model::{ConversationAsService, OrganizationUnit, Team, User};
+use crate::repo::RepoError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -70,7 +70,10 @@ pub fn user_order(user: &User) -> (String, UserId) {
 }
 
 impl Repo<'_> {
-    pub(super) fn read_value<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
+    pub(super) fn read_value<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, RepoError> {
         Ok(self.read(key)?.map(|v: Versioned<T>| v.value))
     }
 
@@ -78,7 +81,7 @@ impl Repo<'_> {
     pub(super) fn read_many<T: DeserializeOwned>(
         &self,
         keys: &[String],
-    ) -> Result<Vec<T>, ApiError> {
+    ) -> Result<Vec<T>, RepoError> {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH) {
             let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
@@ -94,20 +97,20 @@ impl Repo<'_> {
     // ---- reads for requests ---------------------------------------------------------
 
     /// Whether a directory was ever stored (one small record).
-    pub fn directory_meta(&self) -> Result<Option<DirectoryMeta>, ApiError> {
+    pub fn directory_meta(&self) -> Result<Option<DirectoryMeta>, RepoError> {
         self.read_value(keys::DIRECTORY_META)
     }
 
-    pub fn team(&self, id: TeamId) -> Result<Option<Team>, ApiError> {
+    pub fn team(&self, id: TeamId) -> Result<Option<Team>, RepoError> {
         self.read_value(&keys::team(id))
     }
 
-    pub fn user(&self, id: UserId) -> Result<Option<User>, ApiError> {
+    pub fn user(&self, id: UserId) -> Result<Option<User>, RepoError> {
         self.read_value(&keys::user(id))
     }
 
     /// A team by Id or SIP URI (case-insensitive, with or without `sip:`).
-    pub fn find_team(&self, identifier: &str) -> Result<Option<Team>, ApiError> {
+    pub fn find_team(&self, identifier: &str) -> Result<Option<Team>, RepoError> {
         let identifier = identifier.trim();
         if let Some(id) = TeamId::parse(identifier) {
             if let Some(team) = self.team(id)? {
@@ -121,7 +124,7 @@ impl Repo<'_> {
     }
 
     /// A user by Id, SIP URI (with or without `sip:`) or UPN, case-insensitive.
-    pub fn find_user(&self, identifier: &str) -> Result<Option<User>, ApiError> {
+    pub fn find_user(&self, identifier: &str) -> Result<Option<User>, RepoError> {
         let identifier = identifier.trim();
         if let Some(id) = UserId::parse(identifier) {
             if let Some(user) = self.user(id)? {
@@ -134,28 +137,28 @@ impl Repo<'_> {
         }
     }
 
-    pub fn teams(&self, ids: &[TeamId]) -> Result<Vec<Team>, ApiError> {
+    pub fn teams(&self, ids: &[TeamId]) -> Result<Vec<Team>, RepoError> {
         self.read_many(&ids.iter().map(|id| keys::team(*id)).collect::<Vec<_>>())
     }
 
-    pub fn users(&self, ids: &[UserId]) -> Result<Vec<User>, ApiError> {
+    pub fn users(&self, ids: &[UserId]) -> Result<Vec<User>, RepoError> {
         self.read_many(&ids.iter().map(|id| keys::user(*id)).collect::<Vec<_>>())
     }
 
     /// Every team id, in directory order.
-    pub fn team_ids(&self) -> Result<Vec<TeamId>, ApiError> {
+    pub fn team_ids(&self) -> Result<Vec<TeamId>, RepoError> {
         Ok(self.read_value(keys::TEAM_LIST)?.unwrap_or_default())
     }
 
     /// Every user id, by display name.
-    pub fn user_ids(&self) -> Result<Vec<UserId>, ApiError> {
+    pub fn user_ids(&self) -> Result<Vec<UserId>, RepoError> {
         Ok(self.read_value(keys::USER_LIST)?.unwrap_or_default())
     }
 
     pub fn organization_unit(
         &self,
         id: OrganizationUnitId,
-    ) -> Result<Option<OrganizationUnit>, ApiError> {
+    ) -> Result<Option<OrganizationUnit>, RepoError> {
         self.read_value(&keys::ou(id))
     }
 
@@ -164,7 +167,7 @@ impl Repo<'_> {
     pub fn organization_unit_subtree_teams(
         &self,
         root: OrganizationUnitId,
-    ) -> Result<Vec<TeamId>, ApiError> {
+    ) -> Result<Vec<TeamId>, RepoError> {
         let mut teams = Vec::new();
         let mut seen = HashSet::from([root]);
         let mut level = vec![root];
@@ -184,20 +187,20 @@ impl Repo<'_> {
         Ok(teams)
     }
 
-    pub fn team_members(&self, team: TeamId) -> Result<TeamMembers, ApiError> {
+    pub fn team_members(&self, team: TeamId) -> Result<TeamMembers, RepoError> {
         Ok(self
             .read_value(&keys::team_members(team))?
             .unwrap_or_default())
     }
 
     /// The teams the user is a member of (blocked or not), in directory order.
-    pub fn user_team_ids(&self, user: UserId) -> Result<Vec<TeamId>, ApiError> {
+    pub fn user_team_ids(&self, user: UserId) -> Result<Vec<TeamId>, RepoError> {
         Ok(self
             .read_value(&keys::user_teams(user))?
             .unwrap_or_default())
     }
 
-    pub fn conversation_as(&self, user: UserId) -> Result<Vec<ConversationAsEntry>, ApiError> {
+    pub fn conversation_as(&self, user: UserId) -> Result<Vec<ConversationAsEntry>, RepoError> {
         Ok(self
             .read_value(&keys::conversation_as(user))?
             .unwrap_or_default())
@@ -210,7 +213,7 @@ impl Repo<'_> {
         team: TeamId,
         user: UserId,
         active: bool,
-    ) -> Result<Option<()>, ApiError> {
+    ) -> Result<Option<()>, RepoError> {
         let mut is_member = false;
         self.update::<TeamMembers, _>(&keys::team_members(team), |members| {
             let Some(entry) = members.members.iter_mut().find(|m| m.user_id == user) else {

@@ -8,9 +8,9 @@ use super::directory::{
     TeamMembers, BATCH,
 };
 use super::{encode, keys, QueueHead, Repo, TeamIndex, UserIndex};
-use crate::error::ApiError;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
 use crate::model::{ConversationAsRight, Directory, Membership, User};
+use crate::repo::RepoError;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -91,7 +91,7 @@ impl DirectoryChanges {
 
 /// Every record the admin owns for `directory` (all but the members documents), as the
 /// bytes to store. A pure function: the same directory always gives the same records.
-fn admin_records(directory: &Directory) -> Result<BTreeMap<String, Vec<u8>>, ApiError> {
+fn admin_records(directory: &Directory) -> Result<BTreeMap<String, Vec<u8>>, RepoError> {
     let mut records = BTreeMap::new();
     let ou_ids: Vec<OrganizationUnitId> =
         directory.organization_units.iter().map(|u| u.id).collect();
@@ -200,7 +200,7 @@ impl Repo<'_> {
 
     /// The stored directory, assembled from its records: units and teams in stored order,
     /// users by display name, memberships by team, conversation-as rights by user.
-    pub fn load_directory(&self) -> Result<Directory, ApiError> {
+    pub fn load_directory(&self) -> Result<Directory, RepoError> {
         let unit_ids: Vec<OrganizationUnitId> = self.read_value(keys::OU_LIST)?.unwrap_or_default();
         let organization_units =
             self.read_many(&unit_ids.iter().map(|id| keys::ou(*id)).collect::<Vec<_>>())?;
@@ -267,15 +267,15 @@ impl Repo<'_> {
         &self,
         now: Timestamp,
         holder: uuid::Uuid,
-        change: impl FnOnce(&mut Directory) -> Result<R, ApiError>,
-    ) -> Result<(R, DirectoryChanges), ApiError> {
+        change: impl FnOnce(&mut Directory) -> Result<R, RepoError>,
+    ) -> Result<(R, DirectoryChanges), RepoError> {
         self.take_directory_lease(now, holder)?;
         let result = (|| {
             let loaded = self.load_directory()?;
             let mut desired = loaded.clone();
             let answer = change(&mut desired)?;
             let changes = DirectoryChanges::between(&loaded, &desired);
-            desired.validate().map_err(ApiError::BadRequest)?;
+            desired.validate().map_err(RepoError::InvalidDirectory)?;
             self.refuse_deleting_busy_entities(&loaded, &desired)?;
             self.write_directory(&loaded, &desired)?;
             Ok((answer, changes))
@@ -285,7 +285,7 @@ impl Repo<'_> {
         result
     }
 
-    fn take_directory_lease(&self, now: Timestamp, holder: uuid::Uuid) -> Result<(), ApiError> {
+    fn take_directory_lease(&self, now: Timestamp, holder: uuid::Uuid) -> Result<(), RepoError> {
         self.ensure_exists(
             keys::DIRECTORY_LOCK,
             &encode(&DirectoryLock::default())?,
@@ -294,10 +294,7 @@ impl Repo<'_> {
         let until = now.plus_millis(DIRECTORY_LEASE_MILLIS);
         self.update::<DirectoryLock, _>(keys::DIRECTORY_LOCK, |lock| {
             if lock.holder.is_some() && lock.until > now {
-                return Err(ApiError::Conflict(
-                    "The directory is being changed by another request; retry when it is done."
-                        .into(),
-                ));
+                return Err(RepoError::DirectoryBusy);
             }
             lock.holder = Some(holder);
             lock.until = until;
@@ -306,7 +303,7 @@ impl Repo<'_> {
         Ok(())
     }
 
-    fn release_directory_lease(&self, holder: uuid::Uuid) -> Result<(), ApiError> {
+    fn release_directory_lease(&self, holder: uuid::Uuid) -> Result<(), RepoError> {
         self.update::<DirectoryLock, _>(keys::DIRECTORY_LOCK, |lock| {
             if lock.holder != Some(holder) {
                 return Ok(false);
@@ -323,7 +320,7 @@ impl Repo<'_> {
         &self,
         loaded: &Directory,
         desired: &Directory,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RepoError> {
         let kept_teams: HashSet<TeamId> = desired.teams.iter().map(|t| t.id).collect();
         let kept_users: HashSet<UserId> = desired.users.iter().map(|u| u.id).collect();
         let mut busy = Vec::new();
@@ -353,15 +350,12 @@ impl Repo<'_> {
             return Ok(());
         }
         busy.truncate(20);
-        Err(ApiError::Conflict(format!(
-            "Not deleted while tasks are open (terminate or transfer them first): {}.",
-            busy.join("; ")
-        )))
+        Err(RepoError::OpenTasks(busy))
     }
 
     /// Writes `desired` over `loaded`: first what requests follow to (task indexes, members,
     /// then records and lookups, then lists), then removes what `desired` no longer has.
-    fn write_directory(&self, loaded: &Directory, desired: &Directory) -> Result<(), ApiError> {
+    fn write_directory(&self, loaded: &Directory, desired: &Directory) -> Result<(), RepoError> {
         let empty_team = encode(&TeamIndex::default())?;
         let empty_user = encode(&UserIndex::default())?;
         let known_teams: HashSet<TeamId> = loaded.teams.iter().map(|t| t.id).collect();
@@ -450,7 +444,7 @@ impl Repo<'_> {
     }
 
     /// Writes those of `entries` whose key is absent, in batches.
-    fn set_absent(&self, entries: &[(String, Vec<u8>)]) -> Result<(), ApiError> {
+    fn set_absent(&self, entries: &[(String, Vec<u8>)]) -> Result<(), RepoError> {
         for chunk in entries.chunks(BATCH) {
             let keys: Vec<&str> = chunk.iter().map(|(key, _)| key.as_str()).collect();
             let absent: Vec<(&str, &[u8])> = chunk
@@ -472,7 +466,7 @@ impl Repo<'_> {
         &self,
         now: Timestamp,
         holder: uuid::Uuid,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, RepoError> {
         let Some(old) = self.read_value::<Directory>(keys::LEGACY_DIRECTORY)? else {
             return Ok(false);
         };

@@ -35,9 +35,9 @@
 //! appender moves it on and retires the places [`FEED_KEPT_EVENTS`] behind.
 
 use super::{encode, keys, Repo};
-use crate::error::ApiError;
 use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::Task;
+use crate::repo::RepoError;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -181,7 +181,7 @@ impl Repo<'_> {
         users: &[UserId],
         intent: &Intent,
         placeholder: Option<(String, Vec<u8>)>,
-    ) -> Result<Placed, ApiError> {
+    ) -> Result<Placed, RepoError> {
         let feeds: Vec<FeedId> = std::iter::once(FeedId::Team(team))
             .chain(users.iter().map(|user| FeedId::User(*user)))
             .collect();
@@ -216,7 +216,7 @@ impl Repo<'_> {
                     .iter()
                     .map(|(feed, entry)| Ok((feed.entry_key(entry.seq), encode(entry)?))),
             )
-            .collect::<Result<Vec<_>, ApiError>>()?;
+            .collect::<Result<Vec<_>, RepoError>>()?;
         self.set_all(&encoded)?;
         let void_keys: Vec<String> = entries
             .iter()
@@ -243,7 +243,7 @@ impl Repo<'_> {
     /// Deletes the 16 places (and their gap notes) that are now [`FEED_KEPT_EVENTS`] and a
     /// window behind `seq`, so that a reader that passed the age check never meets a retired
     /// place.
-    fn retire_places(&self, feed: FeedId, seq: u64) -> Result<(), ApiError> {
+    fn retire_places(&self, feed: FeedId, seq: u64) -> Result<(), RepoError> {
         let Some(last) = seq.checked_sub(FEED_KEPT_EVENTS + CHORE_EVERY) else {
             return Ok(());
         };
@@ -256,7 +256,7 @@ impl Repo<'_> {
     }
 
     /// The newest place handed out (a read: an increment by 0).
-    fn newest_place(&self, feed: FeedId) -> Result<u64, ApiError> {
+    fn newest_place(&self, feed: FeedId) -> Result<u64, RepoError> {
         Ok(place(self.store.increment(&feed.count_key(), 0)?))
     }
 }

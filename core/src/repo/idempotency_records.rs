@@ -4,7 +4,7 @@
 
 use super::{decode, encode, keys, Repo, Versioned};
 use crate::auth::sha256_hex;
-use crate::error::ApiError;
+use crate::repo::RepoError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -47,7 +47,7 @@ impl Repo<'_> {
     pub(crate) fn idempotency_record<R: DeserializeOwned, S: DeserializeOwned>(
         &self,
         slot: &IdempotencySlot,
-    ) -> Result<(Option<Versioned<R>>, Option<S>), ApiError> {
+    ) -> Result<(Option<Versioned<R>>, Option<S>), RepoError> {
         let mut found = self
             .get_keys(&[slot.record.clone(), slot.stall.clone()])?
             .into_iter();
@@ -70,7 +70,7 @@ impl Repo<'_> {
         &self,
         slot: &IdempotencySlot,
         generation: u64,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, RepoError> {
         self.first_time(&slot.gate(generation))
     }
 
@@ -79,7 +79,7 @@ impl Repo<'_> {
         &self,
         slot: &IdempotencySlot,
         record: &R,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RepoError> {
         Ok(self.store.set(&slot.record, &encode(record)?)?)
     }
 
@@ -89,7 +89,7 @@ impl Repo<'_> {
         slot: &IdempotencySlot,
         raw: &[u8],
         record: &R,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, RepoError> {
         Ok(self
             .store
             .compare_and_swap(&slot.record, raw, &encode(record)?)?)
@@ -101,7 +101,7 @@ impl Repo<'_> {
         &self,
         slot: &IdempotencySlot,
         stall: &S,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RepoError> {
         Ok(self.store.set(&slot.stall, &encode(stall)?)?)
     }
 
@@ -110,10 +110,10 @@ impl Repo<'_> {
         &self,
         slot: &IdempotencySlot,
         change: F,
-    ) -> Result<Option<R>, ApiError>
+    ) -> Result<Option<R>, RepoError>
     where
         R: Serialize + DeserializeOwned,
-        F: FnMut(&mut R) -> Result<bool, ApiError>,
+        F: FnMut(&mut R) -> Result<bool, RepoError>,
     {
         self.update(&slot.record, change)
     }

@@ -17,7 +17,6 @@
 //!   version can never overwrite one that decided on a newer version (its swap fails and it
 //!   re-reads), so every index converges to the latest task state.
 
-use crate::error::ApiError;
 use crate::ids::{ApiKeyId, OrganizationUnitId, TaskId, TeamId, UserId};
 use crate::store::{Store, StoreError};
 use serde::de::DeserializeOwned;
@@ -191,6 +190,7 @@ pub fn key_layout_samples() -> Vec<String> {
 mod api_keys;
 mod directory;
 mod directory_write;
+mod error;
 mod feeds;
 #[cfg(test)]
 pub(crate) mod hook_store;
@@ -203,6 +203,7 @@ mod waits;
 
 pub use directory::{user_order, ConversationAsEntry, DirectoryMeta, MemberEntry, TeamMembers};
 pub use directory_write::{ChangeCounts, DirectoryChanges};
+pub use error::{Contended, RepoError};
 pub use feeds::{
     attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedId, FeedRead, Intent,
     FEED_KEPT_EVENTS,
@@ -224,13 +225,12 @@ pub(crate) struct Versioned<T> {
 }
 
 /// A stored JSON document; a record that does not parse is reported as corrupt, naming its key.
-pub(crate) fn decode<T: DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn decode<T: DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, RepoError> {
     Ok(serde_json::from_slice(raw).map_err(|_| StoreError::Corrupt { key: key.into() })?)
 }
 
-pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(value)
-        .map_err(|e| ApiError::Internal(format!("could not encode record: {e}")))
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, RepoError> {
+    serde_json::to_vec(value).map_err(|e| RepoError::Encode(e.to_string()))
 }
 
 pub struct Repo<'a> {
@@ -250,7 +250,7 @@ impl<'a> Repo<'a> {
     /// Reads `keys` in one batch now; each is then served once from it, as if read now, and
     /// read from the store after that. For the records a request reads first (the API key,
     /// the task or team in its path), so that a simple request costs one store round trip.
-    pub fn prefetch(&self, keys: &[String]) -> Result<(), ApiError> {
+    pub fn prefetch(&self, keys: &[String]) -> Result<(), RepoError> {
         if keys.is_empty() {
             return Ok(());
         }
@@ -274,7 +274,7 @@ impl<'a> Repo<'a> {
     }
 
     /// [`Repo::get_many`] of owned keys; no store operation for none.
-    pub(crate) fn get_keys(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, ApiError> {
+    pub(crate) fn get_keys(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, RepoError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -283,7 +283,7 @@ impl<'a> Repo<'a> {
     }
 
     /// Writes documents in one batch; no store operation for none.
-    pub(crate) fn set_all(&self, entries: &[(String, Vec<u8>)]) -> Result<(), ApiError> {
+    pub(crate) fn set_all(&self, entries: &[(String, Vec<u8>)]) -> Result<(), RepoError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -295,7 +295,7 @@ impl<'a> Repo<'a> {
     }
 
     /// Reads several keys, taking read-ahead values where all of them were read ahead.
-    pub(crate) fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, ApiError> {
+    pub(crate) fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, RepoError> {
         let all_there = {
             let prefetched = self.prefetched.borrow();
             keys.iter().all(|k| prefetched.contains_key(*k))
@@ -312,7 +312,7 @@ impl<'a> Repo<'a> {
     pub(crate) fn read<T: DeserializeOwned>(
         &self,
         key: &str,
-    ) -> Result<Option<Versioned<T>>, ApiError> {
+    ) -> Result<Option<Versioned<T>>, RepoError> {
         let raw = match self.take_prefetched(key) {
             Some(raw) => raw,
             None => self.store.get(key)?,
@@ -332,7 +332,7 @@ impl<'a> Repo<'a> {
         key: &str,
         initial: &[u8],
         repair: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RepoError> {
         if self.store.get(key)?.is_some() {
             return Ok(());
         }
@@ -349,17 +349,17 @@ impl<'a> Repo<'a> {
         if repair {
             return Ok(self.store.set(key, initial)?);
         }
-        Err(ApiError::ServiceUnavailable(format!(
-            "Record '{key}' is being created by another request; retry."
-        )))
+        Err(RepoError::BeingCreated {
+            key: key.to_string(),
+        })
     }
 
     /// Read-modify-write of an existing document through compare-and-swap with retry.
     /// `change` returns whether it changed anything (nothing is written otherwise).
-    pub(crate) fn update<T, F>(&self, key: &str, mut change: F) -> Result<Option<T>, ApiError>
+    pub(crate) fn update<T, F>(&self, key: &str, mut change: F) -> Result<Option<T>, RepoError>
     where
         T: Serialize + DeserializeOwned,
-        F: FnMut(&mut T) -> Result<bool, ApiError>,
+        F: FnMut(&mut T) -> Result<bool, RepoError>,
     {
         for _ in 0..MAX_CAS_ATTEMPTS {
             let Some(Versioned { raw, mut value }) = self.read::<T>(key)? else {
@@ -372,13 +372,13 @@ impl<'a> Repo<'a> {
                 return Ok(Some(value));
             }
         }
-        Err(ApiError::ServiceUnavailable(format!(
-            "Record '{key}' is being changed by many requests at once; retry."
-        )))
+        Err(RepoError::Contended {
+            what: Contended::Record(key.to_string()),
+        })
     }
 
     /// True for exactly one caller ever (an atomic counter), e.g. to load demo data once.
-    pub fn first_time(&self, gate: &str) -> Result<bool, ApiError> {
+    pub fn first_time(&self, gate: &str) -> Result<bool, RepoError> {
         Ok(self.store.increment(gate, 1)? == 1)
     }
 }

@@ -20,8 +20,8 @@
 
 use super::task_index::TeamIndex;
 use super::{encode, keys, IndexDoc, QueueEntry, Repo, Versioned, MAX_RECONCILE_ATTEMPTS};
-use crate::error::ApiError;
 use crate::ids::TeamId;
+use crate::repo::{Contended, RepoError};
 use serde::{Deserialize, Serialize};
 
 /// The published head of one shard's queue.
@@ -57,7 +57,7 @@ impl Repo<'_> {
         &self,
         doc: IndexDoc,
         shard: &TeamIndex,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RepoError> {
         let IndexDoc::Team(team, number) = doc else {
             return Ok(());
         };
@@ -76,9 +76,9 @@ impl Repo<'_> {
                 return Ok(());
             }
         }
-        Err(ApiError::ServiceUnavailable(format!(
-            "Index '{key}' is being changed by many requests at once; retry."
-        )))
+        Err(RepoError::Contended {
+            what: Contended::Index(key.to_string()),
+        })
     }
 
     /// The published heads of a team's shards in one batch read: `None` for a shard whose
@@ -86,7 +86,7 @@ impl Repo<'_> {
     pub(super) fn queue_heads(
         &self,
         team: TeamId,
-    ) -> Result<Vec<(IndexDoc, Option<QueueHead>)>, ApiError> {
+    ) -> Result<Vec<(IndexDoc, Option<QueueHead>)>, RepoError> {
         let keys: Vec<String> = keys::team_queue_heads(team).collect();
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let mut heads = Vec::new();

@@ -3,8 +3,8 @@
 //! read in one batch.
 
 use super::{keys, FeedId, Repo};
-use crate::error::ApiError;
 use crate::ids::{TaskId, TeamId, UserId};
+use crate::repo::RepoError;
 
 /// What a request's path names, and what it will read of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +60,7 @@ impl Named {
 
 impl Repo<'_> {
     /// Reads what `named` will be read for, in one batch (none for nothing named).
-    pub fn read_ahead(&self, named: &[Named]) -> Result<(), ApiError> {
+    pub fn read_ahead(&self, named: &[Named]) -> Result<(), RepoError> {
         let keys: Vec<String> = named.iter().flat_map(|n| n.keys()).collect();
         self.prefetch(&keys)
     }

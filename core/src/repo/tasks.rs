@@ -9,9 +9,9 @@ use super::{
 use super::{
     index_entries, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex, TEAM_INDEX_SHARDS,
 };
-use crate::error::ApiError;
 use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::Task;
+use crate::repo::{Contended, RepoError};
 use crate::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -76,14 +76,14 @@ impl StoredTask {
 impl Repo<'_> {
     // ---- tasks ----------------------------------------------------------------------
 
-    pub fn task(&self, id: TaskId) -> Result<Option<StoredTask>, ApiError> {
+    pub fn task(&self, id: TaskId) -> Result<Option<StoredTask>, RepoError> {
         Ok(self
             .read::<StoredTask>(&keys::task(id))?
             .and_then(|v| v.value.written()))
     }
 
     /// A queue sequence number for a new task.
-    pub fn next_queue_sequence(&self) -> Result<i64, ApiError> {
+    pub fn next_queue_sequence(&self) -> Result<i64, RepoError> {
         Ok(self.store.increment(keys::QUEUE_SEQUENCE, 1)?)
     }
 
@@ -93,7 +93,7 @@ impl Repo<'_> {
     /// fences its change in the placeholder (also by compare-and-swap), so exactly one of the two
     /// wins: either the reader's "never committed" or the create's write, whatever the clocks of
     /// their instances say. A fenced or voided attempt is placed again as a new change.
-    pub fn create_task(&self, stored: &mut StoredTask, meta: &ChangeMeta) -> Result<(), ApiError> {
+    pub fn create_task(&self, stored: &mut StoredTask, meta: &ChangeMeta) -> Result<(), RepoError> {
         let key = keys::task(stored.task.id);
         let entries = index_entries(stored);
         self.add_entries(&entries.iter().collect::<Vec<_>>())?;
@@ -125,17 +125,12 @@ impl Repo<'_> {
             // placeholder as it is now.
             match self.read::<StoredTask>(&key)? {
                 Some(Versioned { raw, value }) if value.pending => current = raw,
-                _ => {
-                    return Err(ApiError::Internal(format!(
-                        "The placeholder of task '{}' is gone while it was being created.",
-                        stored.task.id
-                    )))
-                }
+                _ => return Err(RepoError::PlaceholderGone(stored.task.id)),
             }
         }
-        Err(ApiError::ServiceUnavailable(
-            "The team's change feed did not take the new task; retry.".into(),
-        ))
+        Err(RepoError::Contended {
+            what: Contended::CreateFeed,
+        })
     }
 
     /// Places the intent of the change that makes `after` (from `before`) in the team's feed and
@@ -147,7 +142,7 @@ impl Repo<'_> {
         after: &StoredTask,
         meta: &ChangeMeta,
         placeholder: Option<(String, Vec<u8>)>,
-    ) -> Result<Placed, ApiError> {
+    ) -> Result<Placed, RepoError> {
         let intent = Intent {
             kind: meta.kind.clone(),
             task: after.task.clone(),
@@ -172,17 +167,17 @@ impl Repo<'_> {
         id: TaskId,
         meta: &ChangeMeta,
         mut change: F,
-    ) -> Result<StoredTask, ApiError>
+    ) -> Result<StoredTask, RepoError>
     where
-        F: FnMut(&mut StoredTask) -> Result<(), ApiError>,
+        F: FnMut(&mut StoredTask) -> Result<(), RepoError>,
     {
         let key = keys::task(id);
         for attempt in 0..MAX_CAS_ATTEMPTS {
             let Some(Versioned { raw, value: before }) = self.read::<StoredTask>(&key)? else {
-                return Err(ApiError::not_found("Task", &id.to_string()));
+                return Err(RepoError::TaskNotFound(id));
             };
             if before.pending {
-                return Err(ApiError::not_found("Task", &id.to_string()));
+                return Err(RepoError::TaskNotFound(id));
             }
             let mut after = before.clone();
             change(&mut after)?;
@@ -211,27 +206,27 @@ impl Repo<'_> {
             let added: Vec<IndexEntry> = added.into_iter().cloned().collect();
             let _ = self.reconcile_all(id, &added);
         }
-        Err(ApiError::ServiceUnavailable(format!(
-            "Task '{id}' is being changed by many requests at once; retry."
-        )))
+        Err(RepoError::Contended {
+            what: Contended::Task(id),
+        })
     }
 
-    fn missing_index(key: &str) -> ApiError {
-        ApiError::ServiceUnavailable(format!(
-            "Index '{key}' is missing; store the directory again to rebuild it."
-        ))
+    fn missing_index(key: &str) -> RepoError {
+        RepoError::IndexMissing {
+            key: key.to_string(),
+        }
     }
 
     /// Adds the entries a change is about to need (before the task write), one
     /// read-modify-write per index document; a team shard's queue head is published after it.
-    fn add_entries(&self, entries: &[&IndexEntry]) -> Result<(), ApiError> {
+    fn add_entries(&self, entries: &[&IndexEntry]) -> Result<(), RepoError> {
         /// The document as written, or `None` if it already had every entry.
         fn add<T: IndexDocument + Default>(
             repo: &Repo,
             key: &str,
             entries: &[&IndexEntry],
             create: bool,
-        ) -> Result<Option<T>, ApiError> {
+        ) -> Result<Option<T>, RepoError> {
             let written = Cell::new(false);
             let change = |index: &mut T| {
                 let mut added = false;
@@ -275,7 +270,7 @@ impl Repo<'_> {
     }
 
     /// Reconciles each index document that one of `entries` lives in.
-    fn reconcile_all(&self, task: TaskId, entries: &[IndexEntry]) -> Result<(), ApiError> {
+    fn reconcile_all(&self, task: TaskId, entries: &[IndexEntry]) -> Result<(), RepoError> {
         for doc in distinct_docs(entries.iter()) {
             self.reconcile(doc, task)?;
         }
@@ -285,14 +280,14 @@ impl Repo<'_> {
     /// Makes index document `doc` say about `task` what the task's current state says.
     /// Reads the document first, then the task, and always writes (bumping the revision);
     /// a team shard's queue head is published after it.
-    fn reconcile(&self, doc: IndexDoc, task: TaskId) -> Result<(), ApiError> {
+    fn reconcile(&self, doc: IndexDoc, task: TaskId) -> Result<(), RepoError> {
         /// The document as written, or `None` if the task is not written yet.
         fn run<T: IndexDocument + Default>(
             repo: &Repo,
             key: &str,
             doc: IndexDoc,
             task: TaskId,
-        ) -> Result<Option<T>, ApiError> {
+        ) -> Result<Option<T>, RepoError> {
             for _ in 0..MAX_CAS_ATTEMPTS {
                 let Some(Versioned {
                     raw,
@@ -324,9 +319,9 @@ impl Repo<'_> {
                     return Ok(Some(index));
                 }
             }
-            Err(ApiError::ServiceUnavailable(format!(
-                "Index '{key}' is being changed by many requests at once; retry."
-            )))
+            Err(RepoError::Contended {
+                what: Contended::Index(key.to_string()),
+            })
         }
         match doc {
             IndexDoc::Team(..) => {
@@ -343,7 +338,7 @@ impl Repo<'_> {
     /// Reads a team shard together with its queue head, which publishing reads after the
     /// shard's write (a head read before that write is at worst older: its swap then fails
     /// and is read again).
-    fn read_ahead_with_queue_head(&self, doc: IndexDoc) -> Result<(), ApiError> {
+    fn read_ahead_with_queue_head(&self, doc: IndexDoc) -> Result<(), RepoError> {
         let IndexDoc::Team(team, shard) = doc else {
             return Ok(());
         };
@@ -351,7 +346,7 @@ impl Repo<'_> {
     }
 
     /// Every shard of a team's index, in one batch read, each with the document it is.
-    pub fn team_index_shards(&self, team: TeamId) -> Result<Vec<(IndexDoc, TeamIndex)>, ApiError> {
+    pub fn team_index_shards(&self, team: TeamId) -> Result<Vec<(IndexDoc, TeamIndex)>, RepoError> {
         self.read_team_shards(team)
     }
 
@@ -360,7 +355,7 @@ impl Repo<'_> {
     fn read_team_shards<T: DeserializeOwned>(
         &self,
         team: TeamId,
-    ) -> Result<Vec<(IndexDoc, T)>, ApiError> {
+    ) -> Result<Vec<(IndexDoc, T)>, RepoError> {
         let docs: Vec<IndexDoc> = (0..TEAM_INDEX_SHARDS)
             .map(|shard| IndexDoc::Team(team, shard))
             .collect();
@@ -376,7 +371,7 @@ impl Repo<'_> {
     }
 
     /// A team's whole index (all shards together).
-    pub fn team_index(&self, team: TeamId) -> Result<TeamIndex, ApiError> {
+    pub fn team_index(&self, team: TeamId) -> Result<TeamIndex, RepoError> {
         let mut whole = TeamIndex::default();
         for (_, shard) in self.team_index_shards(team)? {
             whole.open.extend(shard.open);
@@ -386,13 +381,13 @@ impl Repo<'_> {
     }
 
     /// The open tasks of a team (every shard of its index, then their tasks).
-    pub fn open_tasks_of_team(&self, team: TeamId) -> Result<Vec<StoredTask>, ApiError> {
+    pub fn open_tasks_of_team(&self, team: TeamId) -> Result<Vec<StoredTask>, RepoError> {
         let candidates = self.team_open_candidates(team)?;
         self.tasks_for_entries(&candidates)
     }
 
     /// The tasks assigned to `user` (by the user's index).
-    pub fn tasks_of_user(&self, user: UserId) -> Result<Vec<StoredTask>, ApiError> {
+    pub fn tasks_of_user(&self, user: UserId) -> Result<Vec<StoredTask>, RepoError> {
         let candidates: Vec<_> = self
             .user_index(user)?
             .tasks
@@ -403,7 +398,7 @@ impl Repo<'_> {
     }
 
     /// The tasks whose active consultation call `user` takes part in (by the user's index).
-    pub fn tasks_user_consults_on(&self, user: UserId) -> Result<Vec<StoredTask>, ApiError> {
+    pub fn tasks_user_consults_on(&self, user: UserId) -> Result<Vec<StoredTask>, RepoError> {
         let candidates: Vec<_> = self
             .user_index(user)?
             .consultations
@@ -423,7 +418,7 @@ impl Repo<'_> {
     fn team_open_candidates(
         &self,
         team: TeamId,
-    ) -> Result<Vec<(TaskId, IndexEntry, IndexDoc)>, ApiError> {
+    ) -> Result<Vec<(TaskId, IndexEntry, IndexDoc)>, RepoError> {
         Ok(self
             .team_index_shards(team)?
             .into_iter()
@@ -436,7 +431,7 @@ impl Repo<'_> {
             .collect())
     }
 
-    pub fn user_index(&self, user: UserId) -> Result<UserIndex, ApiError> {
+    pub fn user_index(&self, user: UserId) -> Result<UserIndex, RepoError> {
         Ok(self
             .read(&keys::user_index(user))?
             .map(|v| v.value)
@@ -452,7 +447,7 @@ impl Repo<'_> {
     pub fn tasks_for_entries(
         &self,
         candidates: &[(TaskId, IndexEntry, IndexDoc)],
-    ) -> Result<Vec<StoredTask>, ApiError> {
+    ) -> Result<Vec<StoredTask>, RepoError> {
         let mut found = Vec::new();
         for chunk in candidates.chunks(500) {
             let keys: Vec<String> = chunk.iter().map(|(id, ..)| keys::task(*id)).collect();
@@ -498,7 +493,7 @@ impl Repo<'_> {
         &self,
         team: TeamId,
         now: Timestamp,
-    ) -> Result<Option<StoredTask>, ApiError> {
+    ) -> Result<Option<StoredTask>, RepoError> {
         let mut candidates: Vec<(QueueEntry, IndexDoc)> = Vec::new();
         let mut read_whole: Vec<IndexDoc> = Vec::new();
         for (doc, head) in self.queue_heads(team)? {
@@ -544,7 +539,7 @@ impl Repo<'_> {
 
     /// Takes out of a team shard the entries of a task that was never written (a create that
     /// died between its index write and its task write), and publishes the shard's head.
-    fn remove_abandoned_entries(&self, doc: IndexDoc, task: TaskId) -> Result<(), ApiError> {
+    fn remove_abandoned_entries(&self, doc: IndexDoc, task: TaskId) -> Result<(), RepoError> {
         let remove = |index: &mut TeamIndex| {
             let listed =
                 index.open.contains(&task) || index.queue.iter().any(|q| q.task_id == task);
@@ -561,7 +556,7 @@ impl Repo<'_> {
     }
 
     /// The queues of the given shards in one batch read (shards not stored are left out).
-    fn shard_queues(&self, docs: &[IndexDoc]) -> Result<Vec<(IndexDoc, ShardQueue)>, ApiError> {
+    fn shard_queues(&self, docs: &[IndexDoc]) -> Result<Vec<(IndexDoc, ShardQueue)>, RepoError> {
         let keys: Vec<String> = docs.iter().map(IndexDoc::key).collect();
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let mut shards = Vec::new();

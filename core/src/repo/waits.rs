@@ -9,7 +9,7 @@
 //! waiting stays counted until its window is 60 s old, never longer.
 
 use super::Repo;
-use crate::error::ApiError;
+use crate::repo::RepoError;
 use crate::time::Timestamp;
 
 /// Length of a counting window; longer than the longest wait.
@@ -63,7 +63,7 @@ impl Repo<'_> {
         scope: &str,
         now: Timestamp,
         caps: WaitCaps,
-    ) -> Result<Result<WaitLease, CapExceeded>, ApiError> {
+    ) -> Result<Result<WaitLease, CapExceeded>, RepoError> {
         let window = now.unix_millis().div_euclid(WAIT_WINDOW_MILLIS);
         let mine = counter_key(scope, window);
         let service = counter_key(SERVICE, window);

@@ -3,7 +3,7 @@
 
 use super::reading::WINDOW;
 use super::{FeedEntry, FeedId, CREATE_ABANDONED_AFTER_MILLIS, FENCE_AFTER_MILLIS};
-use crate::error::ApiError;
+use crate::repo::RepoError;
 use crate::repo::{decode, encode, keys, Repo, StoredTask, Versioned, MAX_CAS_ATTEMPTS};
 use crate::time::Timestamp;
 
@@ -70,7 +70,7 @@ impl Repo<'_> {
         places: &mut [Option<FeedEntry>],
         now: Timestamp,
         keep: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RepoError> {
         let undecided: Vec<usize> = (0..places.len())
             .filter(|&i| matches!(&places[i], Some(e) if e.committed.is_none()))
             .collect();
@@ -124,14 +124,14 @@ impl Repo<'_> {
             .filter_map(|&i| places[i].as_ref())
             .filter(|e| e.committed.is_some())
             .map(|e| Ok((feed.entry_key(e.seq), encode(e)?)))
-            .collect::<Result<Vec<_>, ApiError>>()?;
+            .collect::<Result<Vec<_>, RepoError>>()?;
         self.set_all(&decided)
     }
 
     /// Whether `entry`, whose task was read past its version, committed: by the next version's
     /// intent in the team's feed, at a place after it that the count (read after the task)
     /// covers. A user feed's entry is decided as its twin in the team's feed.
-    fn decided_after_task(&self, feed: FeedId, entry: &FeedEntry) -> Result<bool, ApiError> {
+    fn decided_after_task(&self, feed: FeedId, entry: &FeedEntry) -> Result<bool, RepoError> {
         let (team_feed, seq) = match (feed, entry.home) {
             (FeedId::User(_), Some(home)) => (FeedId::Team(entry.task.team_id), home),
             _ => (feed, entry.seq),
@@ -150,7 +150,7 @@ impl Repo<'_> {
     }
 
     /// Refuses an in-flight change in its task, so its late swap fails; then decides it.
-    fn fence(&self, entry: &FeedEntry, now: Timestamp) -> Result<Option<bool>, ApiError> {
+    fn fence(&self, entry: &FeedEntry, now: Timestamp) -> Result<Option<bool>, RepoError> {
         let key = keys::task(entry.task_id);
         for _ in 0..MAX_CAS_ATTEMPTS {
             let Some(Versioned {

@@ -4,7 +4,7 @@ use super::{
     FeedAnswer, FeedEntry, FeedId, CHORE_EVERY, FEED_ANSWER_LIMIT, FEED_KEPT_EVENTS,
     FENCE_AFTER_MILLIS,
 };
-use crate::error::ApiError;
+use crate::repo::RepoError;
 use crate::repo::{decode, encode, Repo, Versioned};
 use crate::time::Timestamp;
 
@@ -49,7 +49,7 @@ impl Repo<'_> {
     /// Where a list read after this call can be followed from without a gap: just before the
     /// first place whose change may still commit, scanning on from `decided`. Moves `decided`
     /// on when it lagged a block or more (the upkeep moves it only over whole decided blocks).
-    pub fn feed_cursor(&self, feed: FeedId, now: Timestamp) -> Result<u64, ApiError> {
+    pub fn feed_cursor(&self, feed: FeedId, now: Timestamp) -> Result<u64, RepoError> {
         let mark = self.decided_mark(feed)?;
         let cursor = self.scan(feed, mark, now, None, false)?.cursor;
         if cursor >= mark + CHORE_EVERY {
@@ -69,7 +69,7 @@ impl Repo<'_> {
         feed: FeedId,
         seq: u64,
         now: Timestamp,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RepoError> {
         let Some(first) = seq.checked_sub(2 * CHORE_EVERY - 1) else {
             return Ok(());
         };
@@ -92,7 +92,7 @@ impl Repo<'_> {
         Ok(())
     }
 
-    fn decided_mark(&self, feed: FeedId) -> Result<u64, ApiError> {
+    fn decided_mark(&self, feed: FeedId) -> Result<u64, RepoError> {
         Ok(self
             .read::<u64>(&feed.decided_key())?
             .map_or(0, |Versioned { value, .. }| value))
@@ -105,7 +105,7 @@ impl Repo<'_> {
         feed: FeedId,
         after: u64,
         now: Timestamp,
-    ) -> Result<FeedRead, ApiError> {
+    ) -> Result<FeedRead, RepoError> {
         // Places are counted by the store's i64 counter: a larger cursor is ahead of any feed
         // (and arithmetic on it below can never overflow).
         if i64::try_from(after).is_err() {
@@ -156,7 +156,7 @@ impl Repo<'_> {
         now: Timestamp,
         limit: Option<usize>,
         keep: bool,
-    ) -> Result<Scan, ApiError> {
+    ) -> Result<Scan, RepoError> {
         let mut scan = Scan {
             events: Vec::new(),
             cursor: after,
@@ -222,7 +222,7 @@ impl Repo<'_> {
         feed: FeedId,
         from: u64,
         count: u64,
-    ) -> Result<Vec<Option<FeedEntry>>, ApiError> {
+    ) -> Result<Vec<Option<FeedEntry>>, RepoError> {
         self.read_entries(feed, &(from..from + count).collect::<Vec<_>>())
     }
 
@@ -231,7 +231,7 @@ impl Repo<'_> {
         &self,
         feed: FeedId,
         places: &[u64],
-    ) -> Result<Vec<Option<FeedEntry>>, ApiError> {
+    ) -> Result<Vec<Option<FeedEntry>>, RepoError> {
         if places.is_empty() {
             return Ok(Vec::new());
         }
@@ -252,7 +252,7 @@ impl Repo<'_> {
         feed: FeedId,
         places: &[u64],
         now: Timestamp,
-    ) -> Result<Vec<Gap>, ApiError> {
+    ) -> Result<Vec<Gap>, RepoError> {
         if places.is_empty() {
             return Ok(Vec::new());
         }

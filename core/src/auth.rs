@@ -9,19 +9,13 @@ use crate::ids::{ApiKeyId, IdSource};
 use crate::model::{ApiKeyRecord, Role};
 use crate::repo::Repo;
 use crate::time::Timestamp;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 pub const API_KEY_HEADER: &str = "api_key";
 const SECRET_PREFIX: &str = "tm_";
 
-pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::digest::sha256_hex;
 
 /// Equal-length digests compared in constant time, so timing says nothing about the secret.
 pub fn secrets_match(presented: &str, stored_sha256_hex: &str) -> bool {

@@ -114,7 +114,7 @@ impl Request {
         self.query().split('&').find_map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             key.eq_ignore_ascii_case(name)
-                .then(|| crate::routes::percent_decode(&value.replace('+', " ")))
+                .then(|| percent_decode(&value.replace('+', " ")))
         })
     }
 }
@@ -138,7 +138,14 @@ pub struct Wait {
     /// How long the read may wait in all, from its first answer.
     pub seconds: u64,
     /// The counted wait, released by [`crate::api::feeds::end_wait`] (`None` on a repeat).
-    pub lease: Option<crate::repo::WaitLease>,
+    pub lease: Option<crate::wait_lease::WaitLease>,
+}
+
+/// Percent-decodes a path segment or query value (invalid UTF-8 is replaced).
+pub fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";

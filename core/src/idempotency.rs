@@ -14,7 +14,7 @@
 //! request that finds the gate taken and no claim notes the time, and once that is
 //! [`IN_FLIGHT_TAKEOVER_MILLIS`] old the next generation of the gate decides who runs.
 
-use crate::auth::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::repo::{IdempotencySlot, Repo};

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod demo;
+pub mod digest;
 pub mod error;
 pub mod http;
 pub mod idempotency;
@@ -20,6 +21,7 @@ pub mod state_machine;
 pub mod store;
 pub mod task_change;
 pub mod time;
+pub mod wait_lease;
 
 pub use api::{handle, Config, Env, MAX_ADMIN_BODY_BYTES, MAX_BODY_BYTES};
 pub use error::ApiError;

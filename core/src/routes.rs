@@ -1,7 +1,7 @@
 //! The route table: every endpoint once, with its method, path template, the access it
 //! needs and what it takes and returns. The router and the OpenAPI document both read it.
 
-use crate::http::Method;
+use crate::http::{percent_decode, Method};
 use crate::model::Role;
 use crate::state_machine::TaskAction;
 
@@ -222,12 +222,6 @@ pub enum RouteMatch {
     },
     MethodNotAllowed(Vec<Method>),
     NotFound,
-}
-
-pub fn percent_decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(text)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// Matches one template against path segments: literal segments compare case-insensitively

@@ -2,85 +2,20 @@
 //! `allowed_actions`, which the API and the widget both use so that they can never disagree.
 
 use crate::model::{ConsultationStatus, TaskStatus, TaskType};
-use serde::{Deserialize, Serialize};
 
-/// Every action the Task API offers on an existing task (named after its endpoint).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TaskAction {
-    Offer,
-    Accept,
-    Decline,
-    Answered,
-    Hold,
-    Resume,
-    Transfer,
-    Terminate,
-    ConsultationCall,
-    ConsultationAnswered,
-    ConsultationMerge,
-    ConsultationTransfer,
-    ConsultationTerminate,
-    ConsultationLeave,
-    ConsultationAudioRoutes,
-    ConsultationTerminateCustomerCall,
-}
+use crate::model::Task;
+pub use crate::model::TaskAction;
 
-impl TaskAction {
-    pub const ALL: [TaskAction; 16] = [
-        TaskAction::Offer,
-        TaskAction::Accept,
-        TaskAction::Decline,
-        TaskAction::Answered,
-        TaskAction::Hold,
-        TaskAction::Resume,
-        TaskAction::Transfer,
-        TaskAction::Terminate,
-        TaskAction::ConsultationCall,
-        TaskAction::ConsultationAnswered,
-        TaskAction::ConsultationMerge,
-        TaskAction::ConsultationTransfer,
-        TaskAction::ConsultationTerminate,
-        TaskAction::ConsultationLeave,
-        TaskAction::ConsultationAudioRoutes,
-        TaskAction::ConsultationTerminateCustomerCall,
-    ];
-
-    /// The endpoint path below `/v1.0/tasks/{taskIdentifier}/`.
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            TaskAction::Offer => "offer",
-            TaskAction::Accept => "accept",
-            TaskAction::Decline => "decline",
-            TaskAction::Answered => "answered",
-            TaskAction::Hold => "hold",
-            TaskAction::Resume => "resume",
-            TaskAction::Transfer => "transfer",
-            TaskAction::Terminate => "terminate",
-            TaskAction::ConsultationCall => "consultationCall",
-            TaskAction::ConsultationAnswered => "consultationCall/answered",
-            TaskAction::ConsultationMerge => "consultationCall/merge",
-            TaskAction::ConsultationTransfer => "consultationCall/transfer",
-            TaskAction::ConsultationTerminate => "consultationCall/terminate",
-            TaskAction::ConsultationLeave => "consultationCall/leave",
-            TaskAction::ConsultationAudioRoutes => "consultationCall/audioRoutes",
-            TaskAction::ConsultationTerminateCustomerCall => {
-                "consultationCall/terminateCustomerCall"
-            }
-        }
+impl Task {
+    /// The actions the state machine allows now: what the API accepts and the widget offers.
+    pub fn allowed_actions(&self) -> Vec<TaskAction> {
+        allowed_actions(self.task_type, self.status, self.consultation_status())
     }
 
-    /// "Applicable only for incoming call tasks" in the vendor document.
-    pub fn incoming_call_only(self) -> bool {
-        matches!(
-            self,
-            TaskAction::Transfer
-                | TaskAction::ConsultationCall
-                | TaskAction::ConsultationAnswered
-                | TaskAction::ConsultationMerge
-                | TaskAction::ConsultationTransfer
-                | TaskAction::ConsultationAudioRoutes
-                | TaskAction::ConsultationTerminateCustomerCall
-        )
+    /// Fills `AllowedActions` before the task goes out.
+    pub fn with_allowed_actions(mut self) -> Self {
+        self.allowed_actions = crate::model::task::AllowedActions(self.allowed_actions());
+        self
     }
 }
 

@@ -1,7 +1,7 @@
 //! The Task API: listing, creating, and acting on tasks and their consultation calls.
 
 use super::{find_team, find_user, Ctx};
-use crate::auth::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::{TaskId, TeamId};

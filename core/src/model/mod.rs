@@ -1,9 +1,11 @@
 //! The data model, in the wire format of the contract (PascalCase properties).
 
+pub mod action;
 pub mod apikey;
 pub mod directory;
 pub mod task;
 
+pub use action::TaskAction;
 pub use apikey::{ApiKeyRecord, Role};
 pub use directory::{
     ConversationAsRight, ConversationAsService, Directory, Membership, OrganizationUnit, Team,

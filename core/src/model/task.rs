@@ -1,7 +1,7 @@
 //! Tasks (calls and external tasks) and their consultation calls.
 
+use super::TaskAction;
 use crate::ids::{ConsultationCallId, TaskId, TeamId, UserId};
-use crate::state_machine::{self, TaskAction};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -202,20 +202,9 @@ impl Task {
         self.consultation_call.as_ref().map(|c| c.status)
     }
 
-    /// The actions the state machine allows now: what the API accepts and the widget offers.
-    pub fn allowed_actions(&self) -> Vec<TaskAction> {
-        state_machine::allowed_actions(self.task_type, self.status, self.consultation_status())
-    }
-
     /// `ETag` value for this version.
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)
-    }
-
-    /// Fills `AllowedActions` before the task goes out.
-    pub fn with_allowed_actions(mut self) -> Self {
-        self.allowed_actions = AllowedActions(self.allowed_actions());
-        self
     }
 }
 

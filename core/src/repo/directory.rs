@@ -7,7 +7,7 @@
 //! that blocking a user changes the team's members document through compare-and-swap.
 
 use super::{decode, keys, Repo, Versioned};
-use crate::auth::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
 use crate::model::directory::lookup_name;
 use crate::model::{ConversationAsService, OrganizationUnit, Team, User};

@@ -3,7 +3,7 @@
 //! since when a gate's winner has written no record.
 
 use super::{decode, encode, keys, Repo, Versioned};
-use crate::auth::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::repo::RepoError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;

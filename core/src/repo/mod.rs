@@ -148,7 +148,7 @@ pub mod keys {
 pub fn key_layout_samples() -> Vec<String> {
     let id = uuid::Uuid::from_u128(0xabc);
     let (team, user) = (TeamId(id), UserId(id));
-    let hash = crate::auth::sha256_hex(b"sip:anna@contoso.com");
+    let hash = crate::digest::sha256_hex(b"sip:anna@contoso.com");
     let mut samples = vec![
         keys::LEGACY_DIRECTORY.to_string(),
         keys::DIRECTORY_META.to_string(),
@@ -197,6 +197,7 @@ pub(crate) mod hook_store;
 mod idempotency_records;
 mod queue_heads;
 mod read_ahead;
+mod stored_task;
 mod task_index;
 mod tasks;
 mod waits;
@@ -211,11 +212,11 @@ pub use feeds::{
 pub use idempotency_records::IdempotencySlot;
 pub use queue_heads::QueueHead;
 pub use read_ahead::{Named, TeamRead, UserRead};
+pub use stored_task::StoredTask;
 pub use task_index::{
     index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex,
     TEAM_INDEX_SHARDS,
 };
-pub use tasks::StoredTask;
 pub use waits::{CapExceeded, WaitCaps, WaitLease, WAIT_WINDOW_MILLIS};
 
 /// A document together with the exact bytes read, for compare-and-swap.

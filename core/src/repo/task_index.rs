@@ -3,7 +3,7 @@
 //! a pure function of the task.
 
 use super::keys;
-use super::tasks::StoredTask;
+use super::stored_task::StoredTask;
 use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::{Priority, Task, TaskStatus};
 use crate::time::Timestamp;

@@ -2,6 +2,7 @@
 //! request's cost grows with the stored tasks.
 
 use super::feeds::{Intent, Placed};
+use super::stored_task::StoredTask;
 use super::task_index::{consultation_users, distinct_docs, IndexDocument};
 use super::{
     attempt_change_id, decode, encode, keys, ChangeMeta, Repo, Versioned, MAX_CAS_ATTEMPTS,
@@ -14,7 +15,7 @@ use crate::model::Task;
 use crate::repo::{Contended, RepoError};
 use crate::time::Timestamp;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::cell::Cell;
 
 /// A create writes its index entries and then its task, within one request: a queue entry whose
@@ -22,27 +23,6 @@ use std::cell::Cell;
 /// between, and is removed when `longestwaitingtask` meets it (else it would become the oldest
 /// entry of its shard and make every later read of that shard's queue whole).
 pub const ABANDONED_AFTER_MILLIS: i64 = 10 * 60 * 1000;
-
-/// A task as stored: the task plus its place in the queue.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StoredTask {
-    #[serde(flatten)]
-    pub task: Task,
-    /// From [`keys::QUEUE_SEQUENCE`] at creation; breaks ties between equal `QueuedAt`.
-    pub queue_sequence: i64,
-    /// The id of the change that made this version (see [`super::feeds`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change: Option<uuid::Uuid>,
-    /// Changes of the next version refused by a feed reader (their requests took too long).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fenced: Vec<uuid::Uuid>,
-    /// A create in progress: written with the create's intents, replaced by the task through
-    /// compare-and-swap. A feed reader that refuses a stalled create fences it here, so the
-    /// create's swap fails (see [`Repo::create_task`]). Every reader takes it as no task.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub pending: bool,
-}
 
 /// The users whose feeds a task's changes go to: the assigned user, and the initiator and
 /// target of an active consultation call.
@@ -54,23 +34,6 @@ pub fn involved_users(task: &Task) -> Vec<UserId> {
         }
     }
     users
-}
-
-impl StoredTask {
-    pub fn new(task: Task, queue_sequence: i64) -> Self {
-        StoredTask {
-            task,
-            queue_sequence,
-            change: None,
-            fenced: Vec::new(),
-            pending: false,
-        }
-    }
-
-    /// The task, unless this is the placeholder of a create in progress.
-    pub(crate) fn written(self) -> Option<StoredTask> {
-        (!self.pending).then_some(self)
-    }
 }
 
 impl Repo<'_> {

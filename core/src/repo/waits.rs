@@ -30,11 +30,7 @@ pub(super) fn layout_samples() -> Vec<String> {
 /// The service-wide scope.
 const SERVICE: &str = "service";
 
-/// A wait the store has counted: the counters to take it off again when it ends.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WaitLease {
-    counters: Vec<String>,
-}
+pub use crate::wait_lease::WaitLease;
 
 /// The caps a waiting read is checked against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,14 +76,12 @@ impl Repo<'_> {
             self.store.increment(&service, -1)?;
             return Ok(Err(CapExceeded::Service(caps.service)));
         }
-        Ok(Ok(WaitLease {
-            counters: vec![mine, service],
-        }))
+        Ok(Ok(WaitLease::new(vec![mine, service])))
     }
 
     /// Ends a counted wait (best effort: a lost release is forgotten with its window).
     pub fn release_wait(&self, lease: &WaitLease) {
-        for counter in &lease.counters {
+        for counter in lease.counters() {
             let _ = self.store.increment(counter, -1);
         }
     }

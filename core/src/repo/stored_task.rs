@@ -1,0 +1,43 @@
+//! A task as the store keeps it: the task, its place in the queue, and what the change feed
+//! needs to decide its changes (see [`super::feeds`]).
+
+use crate::model::Task;
+use serde::{Deserialize, Serialize};
+
+/// A task as stored: the task plus its place in the queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StoredTask {
+    #[serde(flatten)]
+    pub task: Task,
+    /// From [`keys::QUEUE_SEQUENCE`] at creation; breaks ties between equal `QueuedAt`.
+    pub queue_sequence: i64,
+    /// The id of the change that made this version (see [`super::feeds`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<uuid::Uuid>,
+    /// Changes of the next version refused by a feed reader (their requests took too long).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fenced: Vec<uuid::Uuid>,
+    /// A create in progress: written with the create's intents, replaced by the task through
+    /// compare-and-swap. A feed reader that refuses a stalled create fences it here, so the
+    /// create's swap fails (see [`Repo::create_task`]). Every reader takes it as no task.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
+}
+
+impl StoredTask {
+    pub fn new(task: Task, queue_sequence: i64) -> Self {
+        StoredTask {
+            task,
+            queue_sequence,
+            change: None,
+            fenced: Vec::new(),
+            pending: false,
+        }
+    }
+
+    /// The task, unless this is the placeholder of a create in progress.
+    pub(crate) fn written(self) -> Option<StoredTask> {
+        (!self.pending).then_some(self)
+    }
+}

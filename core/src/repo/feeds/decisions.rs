@@ -252,6 +252,12 @@ mod tests {
                 "unknown",
             ),
             (
+                "placeholder, exactly at the fence time",
+                Some(stored(1, None, &[], true)),
+                FENCE_AFTER_MILLIS,
+                "unknown",
+            ),
+            (
                 "placeholder, stalled",
                 Some(stored(1, None, &[], true)),
                 fence,
@@ -291,6 +297,12 @@ mod tests {
                 "no task (an earlier version's create), fresh",
                 None,
                 0,
+                "unknown",
+            ),
+            (
+                "no task, exactly at the abandon time",
+                None,
+                CREATE_ABANDONED_AFTER_MILLIS,
                 "unknown",
             ),
             ("no task, abandoned", None, abandoned, "refused"),

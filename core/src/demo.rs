@@ -46,6 +46,7 @@ pub fn directory() -> Directory {
         sip_uri: sip.into(),
         organization_unit_id: unit,
         status: TeamStatus::Active,
+        distribution: Default::default(),
     };
     let member = |team_id, user_id| Membership {
         team_id,

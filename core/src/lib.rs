@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod demo;
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod http;
 pub mod idempotency;

@@ -9,8 +9,8 @@ use crate::error::ApiError;
 use crate::http::Response;
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
 use crate::model::{
-    ConversationAsRight, ConversationAsService, Directory, Membership, OrganizationUnit, Team,
-    TeamStatus, User,
+    ConversationAsRight, ConversationAsService, Directory, Distribution, Membership,
+    OrganizationUnit, Team, TeamStatus, User,
 };
 use serde::Deserialize;
 
@@ -130,6 +130,8 @@ pub struct TeamInput {
     pub sip_uri: String,
     pub organization_unit_id: OrganizationUnitId,
     pub status: TeamStatus,
+    #[serde(default)]
+    pub distribution: Distribution,
 }
 
 pub fn put_team(ctx: &mut Ctx) -> Result<Response, ApiError> {
@@ -142,6 +144,7 @@ pub fn put_team(ctx: &mut Ctx) -> Result<Response, ApiError> {
         sip_uri: body.sip_uri,
         organization_unit_id: body.organization_unit_id,
         status: body.status,
+        distribution: body.distribution,
     };
     edit(ctx, |directory| {
         let created = upsert(&mut directory.teams, team.clone(), |t| t.id == id);

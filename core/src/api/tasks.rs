@@ -259,6 +259,7 @@ fn new_task(
         version: 1,
         consultation_call: None,
         transferred_to: None,
+        ringing_until: None,
         allowed_actions: Default::default(),
     }
 }

@@ -30,6 +30,9 @@ pub struct Team {
     pub sip_uri: String,
     pub organization_unit_id: OrganizationUnitId,
     pub status: TeamStatus,
+    /// How the team's queue is served (Manual unless the admin says otherwise).
+    #[serde(default)]
+    pub distribution: super::Distribution,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +252,9 @@ impl Directory {
                     "Teams: team '{}' needs a Name and a SipUri.",
                     team.id
                 ));
+            }
+            for problem in team.distribution.problems() {
+                problems.add(format!("Teams: team '{}': {problem}", team.id));
             }
             if let Some(other) = team_names.insert(lookup_name(&team.sip_uri), team.id) {
                 problems.add(format!(

@@ -192,6 +192,10 @@ pub struct Task {
     /// Where a transferred task went (transfer, consultation transfer or leave).
     #[serde(default)]
     pub transferred_to: Option<Target>,
+    /// An automatic offer rings until then, and goes back to the queue after (see
+    /// `Distribution.RingTimeoutSeconds`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ringing_until: Option<Timestamp>,
     /// Computed from the state machine on every serialization; ignored on input.
     #[serde(default, skip_deserializing)]
     pub allowed_actions: AllowedActions,

@@ -129,6 +129,14 @@ pub mod keys {
     pub fn conversation_as(user: UserId) -> String {
         format!("dir/conversationas/{user}")
     }
+    /// An agent's availability and reservation (see `agents`).
+    pub fn agent(user: UserId) -> String {
+        format!("agent/{user}")
+    }
+    /// One shard of a team's pool of idle agents (see `agents`).
+    pub fn idle_pool(team: TeamId, shard: u8) -> String {
+        format!("dist/idle/{team}/{shard}")
+    }
     /// The id of the key created with slot `n` of [`API_KEY_SLOTS`].
     pub fn api_key_slot(n: i64) -> String {
         format!("apikey-slot/{n}")
@@ -178,6 +186,8 @@ pub fn key_layout_samples() -> Vec<String> {
         keys::team_members(team),
         keys::user_teams(user),
         keys::conversation_as(user),
+        keys::agent(user),
+        keys::idle_pool(team, 15),
         keys::creation_gate(&keys::team_index(team)),
     ];
     samples.extend(FeedId::Team(team).layout_samples());
@@ -187,6 +197,7 @@ pub fn key_layout_samples() -> Vec<String> {
     samples
 }
 
+mod agents;
 mod api_keys;
 mod directory;
 mod directory_write;
@@ -197,11 +208,13 @@ pub(crate) mod hook_store;
 mod idempotency_records;
 mod queue_heads;
 mod read_ahead;
+mod reservations;
 mod stored_task;
 mod task_index;
 mod tasks;
 mod waits;
 
+pub use agents::{idle_pool_shard, IdleEntry, IDLE_POOL_SHARDS};
 pub use directory::{user_order, ConversationAsEntry, DirectoryMeta, MemberEntry, TeamMembers};
 pub use directory_write::{ChangeCounts, DirectoryChanges};
 pub use error::{Contended, RepoError};
@@ -212,9 +225,10 @@ pub use feeds::{
 pub use idempotency_records::IdempotencySlot;
 pub use queue_heads::QueueHead;
 pub use read_ahead::{Named, TeamRead, UserRead};
+pub use reservations::Fence;
 pub use stored_task::StoredTask;
 pub use task_index::{
-    index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex,
+    index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, RingEntry, TeamIndex, UserIndex,
     TEAM_INDEX_SHARDS,
 };
 pub use waits::{CapExceeded, WaitCaps, WaitLease, WAIT_WINDOW_MILLIS};

@@ -18,7 +18,7 @@
 //! - A shard without a head (teams stored before heads existed, shards created on first use) is
 //!   read whole, and the reader publishes its head for the next request.
 
-use super::task_index::TeamIndex;
+use super::task_index::{RingEntry, TeamIndex};
 use super::{encode, keys, IndexDoc, QueueEntry, Repo, Versioned, MAX_RECONCILE_ATTEMPTS};
 use crate::ids::TeamId;
 use crate::repo::{Contended, RepoError};
@@ -33,6 +33,9 @@ pub struct QueueHead {
     pub revision: Option<u64>,
     /// The entry the shard serves first at that revision.
     pub best: Option<QueueEntry>,
+    /// The shard's ringing task that rings out first at that revision (automatic offers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_due: Option<RingEntry>,
 }
 
 impl QueueHead {
@@ -41,6 +44,7 @@ impl QueueHead {
         QueueHead {
             revision: Some(shard.queue_revision),
             best: shard.best_queued().cloned(),
+            ring_due: shard.first_ring_due().cloned(),
         }
     }
 
@@ -148,7 +152,8 @@ mod tests {
             head(&store, doc),
             Some(QueueHead {
                 revision: Some(5),
-                best: Some(entry(2, 2))
+                best: Some(entry(2, 2)),
+                ring_due: None,
             })
         );
         // A newer state replaces it; the head names the best entry, not the first listed.

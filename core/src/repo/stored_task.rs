@@ -23,6 +23,14 @@ pub struct StoredTask {
     /// create's swap fails (see [`Repo::create_task`]). Every reader takes it as no task.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pending: bool,
+    /// The agent reservation an automatic offer put this task at its agent with; kept while
+    /// the task is at them (see [`crate::engine`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation: Option<uuid::Uuid>,
+    /// Reservations that may never reach this task: a request that found an agent reserved for
+    /// it too long without the task knowing fenced them here (the newest few).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fenced_reservations: Vec<uuid::Uuid>,
 }
 
 impl StoredTask {
@@ -33,6 +41,8 @@ impl StoredTask {
             change: None,
             fenced: Vec::new(),
             pending: false,
+            reservation: None,
+            fenced_reservations: Vec::new(),
         }
     }
 

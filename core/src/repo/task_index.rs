@@ -26,6 +26,14 @@ impl QueueEntry {
     }
 }
 
+/// A task that rings at an agent after an automatic offer, and when it rings out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RingEntry {
+    pub task_id: TaskId,
+    pub until: Timestamp,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TeamIndex {
@@ -36,10 +44,13 @@ pub struct TeamIndex {
     pub open: Vec<TaskId>,
     /// Queued tasks of the team.
     pub queue: Vec<QueueEntry>,
-    /// Counts the changes of `queue` (not of `open`): the head of the queue published for this
-    /// shard says which count it was taken from (see [`super::queue_heads`]).
+    /// Counts the changes of `queue` and `ringing` (not of `open`): the head published for
+    /// this shard says which count it was taken from (see [`super::queue_heads`]).
     #[serde(default)]
     pub queue_revision: u64,
+    /// Tasks ringing after an automatic offer, with their ring timeout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ringing: Vec<RingEntry>,
 }
 
 impl TeamIndex {
@@ -48,8 +59,17 @@ impl TeamIndex {
         self.queue.iter().min_by_key(|q| q.serving_key())
     }
 
+    /// The ringing task of this shard that rings out first.
+    pub fn first_ring_due(&self) -> Option<&RingEntry> {
+        self.ringing.iter().min_by_key(|r| (r.until, r.task_id))
+    }
+
     fn queued_entries_of(&self, task: TaskId) -> impl Iterator<Item = &QueueEntry> {
         self.queue.iter().filter(move |q| q.task_id == task)
+    }
+
+    fn ring_entries_of(&self, task: TaskId) -> impl Iterator<Item = &RingEntry> {
+        self.ringing.iter().filter(move |r| r.task_id == task)
     }
 }
 
@@ -70,6 +90,7 @@ pub struct UserIndex {
 pub enum IndexEntry {
     TeamOpen(TeamId, TaskId),
     TeamQueue(TeamId, QueueEntry),
+    TeamRinging(TeamId, RingEntry),
     UserTask(UserId, TaskId),
     UserConsultation(UserId, TaskId),
 }
@@ -107,6 +128,9 @@ impl IndexEntry {
             IndexEntry::TeamOpen(team, task) => IndexDoc::Team(*team, team_shard(*task)),
             IndexEntry::TeamQueue(team, queued) => {
                 IndexDoc::Team(*team, team_shard(queued.task_id))
+            }
+            IndexEntry::TeamRinging(team, ringing) => {
+                IndexDoc::Team(*team, team_shard(ringing.task_id))
             }
             IndexEntry::UserTask(user, _) | IndexEntry::UserConsultation(user, _) => {
                 IndexDoc::User(*user)
@@ -157,19 +181,29 @@ impl IndexDocument for TeamIndex {
                 }
                 added
             }
+            IndexEntry::TeamRinging(_, ringing) => {
+                let added = push_missing(&mut self.ringing, ringing);
+                if added {
+                    self.queue_revision += 1;
+                }
+                added
+            }
             _ => false,
         }
     }
     fn set_task_entries(&mut self, task: TaskId, entries: &[&IndexEntry]) {
         let queued_before: Vec<QueueEntry> = self.queued_entries_of(task).cloned().collect();
+        let ringing_before: Vec<RingEntry> = self.ring_entries_of(task).cloned().collect();
         self.open.retain(|t| *t != task);
         self.queue.retain(|q| q.task_id != task);
+        self.ringing.retain(|r| r.task_id != task);
         let revision = self.queue_revision;
         for entry in entries {
             self.add(entry);
         }
         // One count per change of the queue: removing and adding the same entry is none.
-        let unchanged = self.queued_entries_of(task).eq(queued_before.iter());
+        let unchanged = self.queued_entries_of(task).eq(queued_before.iter())
+            && self.ring_entries_of(task).eq(ringing_before.iter());
         self.queue_revision = if unchanged { revision } else { revision + 1 };
     }
 }
@@ -216,6 +250,15 @@ pub fn index_entries(stored: &StoredTask) -> Vec<IndexEntry> {
                 },
             ));
         }
+    }
+    if let (TaskStatus::Ringing, Some(until)) = (task.status, task.ringing_until) {
+        entries.push(IndexEntry::TeamRinging(
+            task.team_id,
+            RingEntry {
+                task_id: task.id,
+                until,
+            },
+        ));
     }
     for user in consultation_users(task) {
         let entry = IndexEntry::UserConsultation(user, task.id);

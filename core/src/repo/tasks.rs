@@ -8,7 +8,8 @@ use super::{
     attempt_change_id, decode, encode, keys, ChangeMeta, Repo, Versioned, MAX_CAS_ATTEMPTS,
 };
 use super::{
-    index_entries, IndexDoc, IndexEntry, QueueEntry, TeamIndex, UserIndex, TEAM_INDEX_SHARDS,
+    index_entries, IndexDoc, IndexEntry, QueueEntry, RingEntry, TeamIndex, UserIndex,
+    TEAM_INDEX_SHARDS,
 };
 use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::Task;
@@ -243,7 +244,7 @@ impl Repo<'_> {
     /// Makes index document `doc` say about `task` what the task's current state says.
     /// Reads the document first, then the task, and always writes (bumping the revision);
     /// a team shard's queue head is published after it.
-    fn reconcile(&self, doc: IndexDoc, task: TaskId) -> Result<(), RepoError> {
+    pub(super) fn reconcile(&self, doc: IndexDoc, task: TaskId) -> Result<(), RepoError> {
         /// The document as written, or `None` if the task is not written yet.
         fn run<T: IndexDocument + Default>(
             repo: &Repo,
@@ -539,6 +540,8 @@ struct ShardQueue {
     queue: Vec<QueueEntry>,
     #[serde(default)]
     queue_revision: u64,
+    #[serde(default)]
+    ringing: Vec<RingEntry>,
 }
 
 impl ShardQueue {
@@ -547,6 +550,7 @@ impl ShardQueue {
         TeamIndex {
             queue: self.queue,
             queue_revision: self.queue_revision,
+            ringing: self.ringing,
             ..TeamIndex::default()
         }
     }

@@ -67,6 +67,7 @@ fn task(status: TaskStatus, consultation: Option<C>) -> Task {
             ended_at: None,
         }),
         transferred_to: None,
+        ringing_until: None,
         allowed_actions: Default::default(),
     }
 }

@@ -208,6 +208,7 @@ mod tests {
             version,
             consultation_call: None,
             transferred_to: None,
+            ringing_until: None,
             allowed_actions: Default::default(),
         }
     }
@@ -234,6 +235,8 @@ mod tests {
             change: change.map(Uuid::from_u128),
             fenced: fenced.iter().map(|c| Uuid::from_u128(*c)).collect(),
             pending,
+            reservation: None,
+            fenced_reservations: Vec::new(),
         }
     }
 

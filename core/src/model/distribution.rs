@@ -1,0 +1,146 @@
+//! How a team's queue is served: by outside programs (`Manual`, the vendor's behaviour) or by
+//! the service itself (`Automatic`), with the times that drive automatic distribution.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DistributionMode {
+    /// Tasks wait until a client offers them (every client written for the vendor's API).
+    #[default]
+    Manual,
+    /// The service offers each waiting task to the longest-idle available member.
+    Automatic,
+}
+
+/// A team's distribution settings; every field has a default, so a team stored or sent
+/// without them is a Manual team with the defaults below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Distribution {
+    #[serde(default)]
+    pub mode: DistributionMode,
+    /// How long an automatic offer rings before it goes back to the queue (RONA).
+    #[serde(default = "Distribution::default_ring_timeout")]
+    pub ring_timeout_seconds: u32,
+    /// After-call work: how long an agent gets no offer after a task of theirs ended.
+    #[serde(default)]
+    pub wrap_up_seconds: u32,
+    /// How long an agent who let an offer ring out stays NotResponding (no offers).
+    #[serde(default = "Distribution::default_not_responding_reset")]
+    pub not_responding_reset_seconds: u32,
+}
+
+impl Distribution {
+    /// 20 s: about four rings, the common default of contact-center systems (Genesys, Webex);
+    /// long enough to reach the answer button, short enough that a caller is not kept waiting.
+    pub const DEFAULT_RING_TIMEOUT_SECONDS: u32 = 20;
+    /// 600 s: Luware Nimbus's default reset time; an agent who walked away gets no calls for
+    /// ten minutes unless they say they are back.
+    pub const DEFAULT_NOT_RESPONDING_RESET_SECONDS: u32 = 600;
+    pub const RING_TIMEOUT_RANGE: (u32, u32) = (5, 300);
+    pub const WRAP_UP_RANGE: (u32, u32) = (0, 3600);
+    pub const NOT_RESPONDING_RESET_RANGE: (u32, u32) = (10, 28_800);
+
+    fn default_ring_timeout() -> u32 {
+        Self::DEFAULT_RING_TIMEOUT_SECONDS
+    }
+
+    fn default_not_responding_reset() -> u32 {
+        Self::DEFAULT_NOT_RESPONDING_RESET_SECONDS
+    }
+
+    pub fn is_automatic(&self) -> bool {
+        self.mode == DistributionMode::Automatic
+    }
+
+    pub fn ring_timeout_millis(&self) -> i64 {
+        i64::from(self.ring_timeout_seconds) * 1000
+    }
+
+    pub fn wrap_up_millis(&self) -> i64 {
+        i64::from(self.wrap_up_seconds) * 1000
+    }
+
+    pub fn not_responding_reset_millis(&self) -> i64 {
+        i64::from(self.not_responding_reset_seconds) * 1000
+    }
+
+    /// What is wrong with these settings, one sentence per field out of range.
+    pub fn problems(&self) -> Vec<String> {
+        let fields = [
+            (
+                "RingTimeoutSeconds",
+                self.ring_timeout_seconds,
+                Self::RING_TIMEOUT_RANGE,
+            ),
+            ("WrapUpSeconds", self.wrap_up_seconds, Self::WRAP_UP_RANGE),
+            (
+                "NotRespondingResetSeconds",
+                self.not_responding_reset_seconds,
+                Self::NOT_RESPONDING_RESET_RANGE,
+            ),
+        ];
+        fields
+            .into_iter()
+            .filter(|(_, value, (low, high))| value < low || value > high)
+            .map(|(name, value, (low, high))| {
+                format!("Distribution.{name} is {value}; it must be {low} to {high}.")
+            })
+            .collect()
+    }
+}
+
+impl Default for Distribution {
+    fn default() -> Self {
+        Distribution {
+            mode: DistributionMode::Manual,
+            ring_timeout_seconds: Self::DEFAULT_RING_TIMEOUT_SECONDS,
+            wrap_up_seconds: 0,
+            not_responding_reset_seconds: Self::DEFAULT_NOT_RESPONDING_RESET_SECONDS,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_settings_are_a_manual_team_with_the_documented_defaults() {
+        let parsed: Result<Distribution, _> = serde_json::from_str("{}");
+        assert_eq!(
+            parsed.ok(),
+            Some(Distribution {
+                mode: DistributionMode::Manual,
+                ring_timeout_seconds: 20,
+                wrap_up_seconds: 0,
+                not_responding_reset_seconds: 600,
+            })
+        );
+    }
+
+    #[test]
+    fn settings_out_of_range_are_named() {
+        let settings = Distribution {
+            mode: DistributionMode::Automatic,
+            ring_timeout_seconds: 4,
+            wrap_up_seconds: 3601,
+            not_responding_reset_seconds: 9,
+        };
+        assert_eq!(
+            settings.problems(),
+            vec![
+                "Distribution.RingTimeoutSeconds is 4; it must be 5 to 300.".to_string(),
+                "Distribution.WrapUpSeconds is 3601; it must be 0 to 3600.".to_string(),
+                "Distribution.NotRespondingResetSeconds is 9; it must be 10 to 28800.".to_string(),
+            ]
+        );
+        let edges = Distribution {
+            mode: DistributionMode::Automatic,
+            ring_timeout_seconds: 300,
+            wrap_up_seconds: 0,
+            not_responding_reset_seconds: 28_800,
+        };
+        assert!(edges.problems().is_empty());
+    }
+}

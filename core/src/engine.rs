@@ -191,6 +191,14 @@ impl<'e, 'a> Engine<'e, 'a> {
         Ok(outcome)
     }
 
+    /// Repairs `user`'s reservation if it is stale (for reads of their availability).
+    pub fn repair_agent(&mut self, user: UserId) -> Result<bool, RepoError> {
+        match self.repo.agent(user)?.reservation {
+            Some(reservation) => self.repair_reservation(user, &reservation),
+            None => Ok(false),
+        }
+    }
+
     // ---- ring timeouts ----------------------------------------------------------------
 
     fn apply_ring_timeouts(
@@ -480,15 +488,18 @@ impl<'e, 'a> Engine<'e, 'a> {
         after: &StoredTask,
     ) -> Result<RunOutcome, RepoError> {
         let mut outcome = RunOutcome::default();
+        let release = held.and_then(|held| Some((held, release_after(held, after)?)));
+        if release.is_none() && after.task.status != TaskStatus::Queued {
+            // Nothing for the engine (a hold, an accept): no read at all.
+            return Ok(outcome);
+        }
         let Some(team) = self.repo.team(after.task.team_id)? else {
             return Ok(outcome);
         };
         let mut freed = None;
-        if let Some(held) = held {
-            if let Some(release) = release_after(held, after) {
-                if self.release(held, release, &team.distribution)? {
-                    freed = Some(held.user);
-                }
+        if let Some((held, release)) = release {
+            if self.release(held, release, &team.distribution)? {
+                freed = Some(held.user);
             }
         }
         if after.task.status == TaskStatus::Queued || freed.is_some() {

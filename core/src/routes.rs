@@ -31,6 +31,10 @@ pub enum Operation {
     ListUsers,
     TeamUsers,
     SetTeamMemberActive,
+    // Distribution (extensions)
+    GetAvailability,
+    SetAvailability,
+    RunDistribution,
     // Service
     Health,
     OpenApi,
@@ -190,6 +194,10 @@ pub const ROUTES: &[RouteSpec] = &[
     r(Get, "/v1.0/users", O::ListUsers, ApiKey(UsersReadonly), "Get all users in the system.", NONE, 200, ArrayOf("User"), true),
     r(Get, "/v1.0/teams/{teamIdentifier}/users", O::TeamUsers, ApiKey(UsersReadonly), "Get the members of the team.", NONE, 200, ArrayOf("TeamMember"), true),
     r(Post, "/v1.0/teams/{teamIdentifier}/users/{userIdentifier}/active", O::SetTeamMemberActive, ApiKey(UsersControl), "Block (Active=false) or unblock a user in the team.", One("ActiveRequest"), 200, One("TeamMember"), true),
+    // ---- Distribution (extensions) ----
+    r(Get, "/v1.0/users/{userIdentifier}/availability", O::GetAvailability, ApiKey(UsersReadonly), "The user's availability: the effective State (Available, Away, Offline, Busy, WrapUp, NotResponding), what they chose, since and until when.", NONE, 200, One("Availability"), false),
+    r(Put, "/v1.0/users/{userIdentifier}/availability", O::SetAvailability, ApiKey(UsersControl), "Set the user's chosen state (Available, Away or Offline) with an optional reason; ends WrapUp and NotResponding.", One("AvailabilityRequest"), 200, One("Availability"), false),
+    r(Post, "/v1.0/teams/{teamIdentifier}/distribution/run", O::RunDistribution, ApiKey(TasksManage), "Apply the team's due ring timeouts and offer its waiting tasks now (for a scheduler; requests do it too).", NONE, 200, One("DistributionRun"), false),
     // ---- Service ----
     r(Get, "/health", O::Health, Public, "Health check.", NONE, 200, One("Health"), false),
     r(Get, "/v1.0/openapi.json", O::OpenApi, Public, "This OpenAPI document.", NONE, 200, Body::None, false),

@@ -91,6 +91,23 @@ pub const ROLE_TABLE: &[(&str, &str, &str)] = &[
         "/v1.0/users/{userIdentifier}/events",
         "TasksReadonly",
     ),
+    // Agent availability and distribution (issue 20: reading needs UsersReadonly, setting
+    // UsersControl; running a team's distribution changes tasks: TasksManage).
+    (
+        "GET",
+        "/v1.0/users/{userIdentifier}/availability",
+        "UsersReadonly",
+    ),
+    (
+        "PUT",
+        "/v1.0/users/{userIdentifier}/availability",
+        "UsersControl",
+    ),
+    (
+        "POST",
+        "/v1.0/teams/{teamIdentifier}/distribution/run",
+        "TasksManage",
+    ),
     ("GET", "/v1.0/tasks/{taskIdentifier}", "TasksReadonly"),
     ("POST", "/v1.0/tasks/{taskIdentifier}/offer", "TasksManage"),
     ("POST", "/v1.0/tasks/{taskIdentifier}/accept", "TasksManage"),

@@ -41,6 +41,9 @@ const VENDOR_ENDPOINTS: &[&str] = &[
 
 /// The extension endpoints API.md requires.
 const EXTENSION_ENDPOINTS: &[&str] = &[
+    "GET /v1.0/users/{userIdentifier}/availability",
+    "PUT /v1.0/users/{userIdentifier}/availability",
+    "POST /v1.0/teams/{teamIdentifier}/distribution/run",
     "POST /v1.0/teams/{teamIdentifier}/tasks",
     "GET /v1.0/tasks/{taskIdentifier}",
     "POST /v1.0/tasks/{taskIdentifier}/offer",

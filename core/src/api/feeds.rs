@@ -6,6 +6,7 @@
 //! and for the service (429 beyond, see [`crate::repo::WaitCaps`]).
 
 use super::{find_team, find_user, Ctx};
+use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::http::{Request, Response, Wait};
 use crate::ids::TaskId;
@@ -79,13 +80,30 @@ pub fn wait_seconds(request: &Request) -> Result<u64, ApiError> {
     }
 }
 
+/// A waiting read runs the distribution engine (the team's, or the agent's) when the time is
+/// in the first half of a second: a host that asks again every [`POLL_INTERVAL_MILLIS`] does so
+/// about twice a second per waiting reader, and at least once in every second, which bounds how
+/// late a ring timeout or the end of a wrap-up is applied while anyone waits on the feed.
+pub const RUN_SLOT_MILLIS: i64 = 500;
+
+fn runs_engine(ctx: &Ctx) -> Result<bool, ApiError> {
+    Ok(wait_seconds(ctx.request)? > 0 && ctx.now.unix_millis().rem_euclid(1000) < RUN_SLOT_MILLIS)
+}
+
 pub fn team_events(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let team = find_team(&ctx.repo, ctx.param(0))?;
+    if runs_engine(ctx)? {
+        // Its changes are in the feed this read answers; a failure is caught up later.
+        let _ = Engine::new(&ctx.repo, &mut *ctx.ids, ctx.now).run_team(&team);
+    }
     events(ctx, FeedId::Team(team.id), "team")
 }
 
 pub fn user_events(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let user = find_user(&ctx.repo, ctx.param(0))?;
+    if runs_engine(ctx)? {
+        let _ = Engine::new(&ctx.repo, &mut *ctx.ids, ctx.now).run_agent(user.id);
+    }
     events(ctx, FeedId::User(user.id), "user")
 }
 

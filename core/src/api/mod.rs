@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_directory;
+mod availability;
 pub mod feeds;
 mod paging;
 mod repo_errors;
@@ -348,6 +349,9 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
         Operation::ListUsers => users::list_users(ctx),
         Operation::TeamUsers => users::team_users(ctx),
         Operation::SetTeamMemberActive => users::set_team_member_active(ctx),
+        Operation::GetAvailability => availability::get_availability(ctx),
+        Operation::SetAvailability => availability::set_availability(ctx),
+        Operation::RunDistribution => availability::run_distribution(ctx),
         Operation::Health => health(ctx),
         Operation::OpenApi => Ok(Response::json(200, &openapi::document())),
         Operation::GetDirectory => admin_directory::get_directory(ctx),

@@ -368,7 +368,7 @@ fn schemas() -> Value {
     let objects = json!({
         "Health": object(&["Status"], json!({"Status": text, "Time": time})),
         "OrganizationUnit": object(&["Id", "Name", "ParentId"], json!({"Id": guid, "Name": required_text, "ParentId": nullable(guid.clone())})),
-        "Team": object(&["Id", "Name", "Description", "SipUri", "OrganizationUnitId", "Status"], json!({"Id": guid, "Name": required_text, "Description": text, "SipUri": required_text, "OrganizationUnitId": guid, "Status": team_status})),
+        "Team": object(&["Id", "Name", "Description", "SipUri", "OrganizationUnitId", "Status", "Distribution"], json!({"Id": guid, "Name": required_text, "Description": text, "SipUri": required_text, "OrganizationUnitId": guid, "Status": team_status, "Distribution": schema_ref("Distribution")})),
         "User": object(&["Id", "DisplayName", "FirstName", "LastName", "Upn", "SipUri", "Email"], user_properties),
         "TeamMember": object(&["Id", "DisplayName", "FirstName", "LastName", "Upn", "SipUri", "Email", "TeamId", "IsActive"], member_properties),
         "ConversationAs": object(&["TeamId", "TeamName", "SipUri", "ConversationAsService"], json!({"TeamId": guid, "TeamName": text, "SipUri": text, "ConversationAsService": conversation_as_service})),
@@ -386,6 +386,7 @@ fn schemas() -> Value {
             "CreatedAt": time, "QueuedAt": nullable(time.clone()), "UpdatedAt": time, "EndedAt": nullable(time.clone()),
             "Version": {"type": "integer", "minimum": 1}, "ConsultationCall": nullable(schema_ref("ConsultationCall")),
             "TransferredTo": nullable(schema_ref("Target")),
+            "RingingUntil": {"type": "string", "format": "date-time", "description": "Present while an automatic offer rings: when it goes back to the queue"},
             "AllowedActions": {"type": "array", "items": schema_ref("TaskAction")}})),
         "TaskStatusData": object(&["TaskId", "Status", "Version", "UpdatedAt"], json!({"TaskId": guid, "Status": statuses, "Version": {"type": "integer"}, "UpdatedAt": time})),
         "CreateTaskRequest": with_call_uri_rule(object(&["Type", "Customer"], json!({
@@ -409,7 +410,7 @@ fn schemas() -> Value {
             "Created": {"type": "integer", "minimum": 0}, "Updated": {"type": "integer", "minimum": 0},
             "Deleted": {"type": "integer", "minimum": 0}, "Unchanged": {"type": "integer", "minimum": 0}})),
         "OrganizationUnitInput": object(&["Name"], json!({"Name": required_text, "ParentId": nullable(guid.clone())})).closed(),
-        "TeamInput": object(&["Name", "SipUri", "OrganizationUnitId", "Status"], json!({"Name": required_text, "Description": text, "SipUri": required_text, "OrganizationUnitId": guid, "Status": team_status})).closed(),
+        "TeamInput": object(&["Name", "SipUri", "OrganizationUnitId", "Status"], json!({"Name": required_text, "Description": text, "SipUri": required_text, "OrganizationUnitId": guid, "Status": team_status, "Distribution": schema_ref("Distribution")})).closed(),
         "UserInput": object(&["DisplayName", "Upn", "SipUri"], json!({"DisplayName": text, "FirstName": text, "LastName": text, "Upn": required_text, "SipUri": required_text, "Email": text})).closed(),
         "MembershipInput": object(&["IsActive"], json!({"IsActive": boolean})).closed(),
         "Membership": object(&["TeamId", "UserId", "IsActive"], json!({"TeamId": guid, "UserId": guid, "IsActive": boolean})),
@@ -423,11 +424,58 @@ fn schemas() -> Value {
     if let (Some(named), Value::Object(objects)) = (named.as_object_mut(), objects) {
         named.extend(objects);
     }
+    named["Distribution"] = object(
+        &[],
+        json!({
+            "Mode": schema_ref("DistributionMode"),
+            "RingTimeoutSeconds": {"type": "integer", "minimum": 5, "maximum": 300, "default": 20},
+            "WrapUpSeconds": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 0},
+            "NotRespondingResetSeconds": {"type": "integer", "minimum": 10, "maximum": 28800, "default": 600}}),
+    )
+    .closed();
+    named["DistributionMode"] = string_enum(&["Manual", "Automatic"]);
+    named["DistributionMode"]["description"] = json!("Manual (the default): tasks wait for a client's offer, the vendor's behaviour. Automatic: the service offers each waiting task to the longest-idle available member.");
+    named["AgentState"] = string_enum(&[
+        "Available",
+        "Away",
+        "Offline",
+        "Busy",
+        "WrapUp",
+        "NotResponding",
+    ]);
+    named["ChosenState"] = string_enum(&["Available", "Away", "Offline"]);
+    let agent_state = schema_ref("AgentState");
+    let chosen_state = schema_ref("ChosenState");
+    named["Availability"] = object(
+        &[
+            "UserId", "State", "Chosen", "Since", "Until", "Reason", "TaskId",
+        ],
+        json!({
+            "UserId": {"type": "string", "format": "uuid"},
+            "State": agent_state,
+            "Chosen": chosen_state.clone(),
+            "Since": {"type": "string", "format": "date-time", "description": "Since when in State (Available: idle since; the longest-idle order)"},
+            "Until": nullable(json!({"type": "string", "format": "date-time", "description": "When WrapUp or NotResponding ends"})),
+            "Reason": nullable(json!({"type": "string"})),
+            "TaskId": nullable(json!({"type": "string", "format": "uuid", "description": "The task that makes the agent Busy"}))}),
+    );
+    named["AvailabilityRequest"] = object(
+        &["State"],
+        json!({"State": chosen_state, "Reason": nullable(json!({"type": "string", "maxLength": 100}))}),
+    )
+    .closed();
+    named["DistributionRun"] = object(
+        &["Offers", "RingTimeouts", "Repairs"],
+        json!({
+            "Offers": {"type": "integer", "minimum": 0},
+            "RingTimeouts": {"type": "integer", "minimum": 0},
+            "Repairs": {"type": "integer", "minimum": 0, "description": "Stale pool entries, ring entries and reservations repaired on the way"}}),
+    );
     named["FeedEvent"] = object(
         &["Cursor", "Kind", "TaskId", "Version", "Time", "Task"],
         json!({
             "Cursor": {"type": "string", "description": "This event's place in the feed"},
-            "Kind": {"type": "string", "description": "Created, OutboundCallStarted, or the action (Offer, Hold, …)"},
+            "Kind": {"type": "string", "description": "Created, OutboundCallStarted, the action (Offer, Hold, …), or the service's own AutomaticOffer and RingTimeout"},
             "TaskId": {"type": "string", "format": "uuid"},
             "Version": {"type": "integer", "description": "The task's Version after the change"},
             "Time": {"type": "string", "format": "date-time"},
@@ -441,7 +489,7 @@ fn schemas() -> Value {
     );
     named["CreateTaskRequest"]["description"] = json!("A new task. For `IncomingCall`, `Customer.Uri` must be a `sip:` or `tel:` URI (the `if`/`then` rule says the same for validators).");
     named["Task"]["examples"] = json!([example_task()]);
-    named["Team"]["examples"] = json!([{"Id": "7d3a0000-0000-4000-8000-000000000201", "Name": "Support", "Description": "First-level support", "SipUri": "sip:support@contoso.com", "OrganizationUnitId": "7d3a0000-0000-4000-8000-000000000101", "Status": "Active"}]);
+    named["Team"]["examples"] = json!([{"Id": "7d3a0000-0000-4000-8000-000000000201", "Name": "Support", "Description": "First-level support", "SipUri": "sip:support@contoso.com", "OrganizationUnitId": "7d3a0000-0000-4000-8000-000000000101", "Status": "Active", "Distribution": {"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600}}]);
     named
 }
 

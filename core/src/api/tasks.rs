@@ -2,11 +2,12 @@
 
 use super::{find_team, find_user, Ctx};
 use crate::digest::sha256_hex;
+use crate::engine::{may_release, Engine, Held};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::{TaskId, TeamId};
 use crate::model::{
-    AudioRoutes, ConsultationCall, Party, Priority, Target, Task, TaskStatus, TaskType,
+    AudioRoutes, ConsultationCall, Party, Priority, Release, Target, Task, TaskStatus, TaskType,
 };
 use crate::repo::{ChangeMeta, FeedId, Repo, StoredTask, TeamMembers};
 use crate::state_machine::TaskAction;
@@ -299,7 +300,8 @@ pub fn create_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
         MAX_TEXT_CHARS,
     )?;
 
-    let team = find_team(&ctx.repo, ctx.param(0))?.id;
+    let team_record = find_team(&ctx.repo, ctx.param(0))?;
+    let team = team_record.id;
     let customer = Party {
         uri: uri.to_string(),
         display_name: body
@@ -315,6 +317,10 @@ pub fn create_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let mut stored = StoredTask::new(task, ctx.repo.next_queue_sequence()?);
     let meta = change_meta(ctx, "Created");
     ctx.repo.create_task(&mut stored, &meta)?;
+    // The task is created (and answered as created, Queued); in an Automatic team it is
+    // offered right after, as its own change. A failure to offer now is caught up by the next
+    // run of the team.
+    let _ = Engine::new(&ctx.repo, &mut *ctx.ids, ctx.now).run_team(&team_record);
     let location = format!("/v1.0/tasks/{}", stored.task.id);
     Ok(task_response(201, stored.task).with_header("Location", &location))
 }
@@ -408,6 +414,9 @@ pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
         TaskAction::ConsultationAudioRoutes => Resolved::AudioRoutes(ctx.body()?),
         _ => Resolved::None,
     };
+    if may_release(action) {
+        hint_agent_free(ctx, id, action)?;
+    }
     let consultation_id = (action == TaskAction::ConsultationCall)
         .then(|| crate::ids::ConsultationCallId(ctx.ids.next_id()));
     // The members of the task's team, read once (a task never changes team) when offering.
@@ -420,7 +429,9 @@ pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
         id_base: ctx.ids.next_id(),
         at: now,
     };
+    let mut held = None;
     let stored = repo.update_task(id, &meta, |stored| {
+        held = Held::of(stored);
         if !if_match_allows(if_match.as_deref(), stored.task.version) {
             return Err(ApiError::PreconditionFailed(format!(
                 "If-Match does not match the task's current version \"{}\".",
@@ -450,8 +461,18 @@ pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
             Resolved::AudioRoutes(routes) => ActionInput::AudioRoutes(*routes),
         };
         stored.task = task_change::apply(&stored.task, action, &input, now).map_err(refused)?;
+        if stored.task.status != TaskStatus::Ringing {
+            stored.task.ringing_until = None;
+        }
+        if stored.task.assigned_user_id.is_none() || action == TaskAction::Offer {
+            // Declined, or offered by hand: no longer at the agent it was reserved for.
+            stored.reservation = None;
+        }
         Ok(())
     })?;
+    // The change is made; the engine's follow-ups (releasing the agent, offering the task
+    // again) are caught up by the next run if they fail now.
+    let _ = Engine::new(&ctx.repo, &mut *ctx.ids, now).after_task_change(held, &stored);
 
     let task = stored.task;
     let etag = task.etag();
@@ -467,6 +488,28 @@ pub fn act(ctx: &mut Ctx, action: TaskAction) -> Result<Response, ApiError> {
         updated_at: task.updated_at,
     };
     Ok(Response::json(200, &data).with_header("ETag", &etag))
+}
+
+/// Before an action that may take the task away from its agent: the agent back in their
+/// teams' idle pools (see [`crate::engine`], step 4).
+fn hint_agent_free(ctx: &mut Ctx, id: TaskId, action: TaskAction) -> Result<(), ApiError> {
+    let Some(stored) = ctx.repo.task(id)? else {
+        return Ok(());
+    };
+    let Some(held) = Held::of(&stored) else {
+        return Ok(());
+    };
+    let release = match action {
+        TaskAction::Decline => Release::Declined,
+        _ => Release::Ended,
+    };
+    let settings = ctx
+        .repo
+        .team(stored.task.team_id)?
+        .map(|t| t.distribution)
+        .unwrap_or_default();
+    Engine::new(&ctx.repo, &mut *ctx.ids, ctx.now).hint_free(held.user, release, &settings)?;
+    Ok(())
 }
 
 /// A refused action as the API answers it.

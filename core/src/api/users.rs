@@ -2,6 +2,7 @@
 
 use super::paging::Page;
 use super::{find_team, find_user, Ctx};
+use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::http::Response;
 use crate::ids::{TeamId, UserId};
@@ -63,7 +64,8 @@ pub fn team_users(ctx: &mut Ctx) -> Result<Response, ApiError> {
 pub fn set_team_member_active(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let body: ActiveRequest = ctx.body()?;
     let (team_identifier, user_identifier) = (ctx.param(0), ctx.param(1));
-    let team = find_team(&ctx.repo, team_identifier)?.id;
+    let team_record = find_team(&ctx.repo, team_identifier)?;
+    let team = team_record.id;
     let user = find_user(&ctx.repo, user_identifier)?;
     ctx.repo
         .set_member_active(team, user.id, body.active)?
@@ -72,6 +74,15 @@ pub fn set_team_member_active(ctx: &mut Ctx) -> Result<Response, ApiError> {
                 "User '{user_identifier}' is not a member of team '{team_identifier}'."
             ))
         })?;
+    if body.active {
+        // Unblocked: a free agent is back in the team's pool and may get its waiting tasks.
+        // (A blocked one leaves the pool when the engine meets them there.)
+        let mut engine = Engine::new(&ctx.repo, &mut *ctx.ids, ctx.now);
+        let _ = ctx
+            .repo
+            .reconcile_idle_entry(team, user.id)
+            .and_then(|()| engine.run_team(&team_record));
+    }
     Ok(Response::json(
         200,
         &TeamMember {

@@ -4,6 +4,7 @@
 
 pub mod concurrency;
 pub mod contract;
+pub mod distribution;
 pub mod dev_server;
 pub mod live;
 pub mod redis_server;

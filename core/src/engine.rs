@@ -118,7 +118,8 @@ enum Attempt {
     Offered,
     /// Nobody free to take it.
     NoAgent,
-    /// The task changed meanwhile (another offer, a terminate): look at the queue again.
+    /// The task changed meanwhile (another offer, a terminate), or an agent was repaired: look
+    /// at the queue and the pool again.
     TaskTaken,
 }
 
@@ -192,11 +193,16 @@ impl<'e, 'a> Engine<'e, 'a> {
     }
 
     /// Repairs `user`'s reservation if it is stale (for reads of their availability).
+    /// A repaired agent who is free now gets their teams' waiting tasks.
     pub fn repair_agent(&mut self, user: UserId) -> Result<bool, RepoError> {
-        match self.repo.agent(user)?.reservation {
-            Some(reservation) => self.repair_reservation(user, &reservation),
-            None => Ok(false),
+        let Some(reservation) = self.repo.agent(user)?.reservation else {
+            return Ok(false);
+        };
+        let repaired = self.repair_reservation(user, &reservation)?;
+        if repaired && self.repo.agent(user)?.is_free_at(self.now) {
+            self.run_teams_of(user)?;
         }
+        Ok(repaired)
     }
 
     // ---- ring timeouts ----------------------------------------------------------------
@@ -255,7 +261,7 @@ impl<'e, 'a> Engine<'e, 'a> {
                 task_change::apply(&stored.task, TaskAction::Decline, &ActionInput::None, now)
                     .map_err(|e| RepoError::Refused(crate::ApiError::Conflict(e.to_string())))?;
             stored.task.ringing_until = None;
-            stored.reservation = None;
+            stored.rang_out = stored.reservation.take();
             Ok(())
         });
         match result {
@@ -316,11 +322,16 @@ impl<'e, 'a> Engine<'e, 'a> {
                 continue;
             }
             if !record.is_free_at(self.now) || record.free_from() != Some(entry.from) {
+                let mut freed = false;
                 if let Some(reservation) = &record.reservation {
-                    self.repair_reservation(user, reservation)?;
+                    freed = self.repair_reservation(user, reservation)?;
                 }
                 self.repo.reconcile_idle_entry(team.id, user)?;
                 outcome.repairs += 1;
+                if freed {
+                    // A stale reservation let go: the agent may be free now, look again.
+                    return Ok(Attempt::TaskTaken);
+                }
                 continue;
             }
             let reservation = Reservation {
@@ -466,6 +477,15 @@ impl<'e, 'a> Engine<'e, 'a> {
                 };
             }
         }
+        if stored
+            .as_ref()
+            .is_some_and(|s| s.rang_out == Some(reservation.id))
+        {
+            // The ring timeout was written and the request died before releasing the agent.
+            return self
+                .release(held, Release::RingTimeout, &settings)
+                .map(|_| true);
+        }
         if reservation.at.plus_millis(RESERVATION_GRACE_MILLIS) > self.now {
             return Ok(false);
         }
@@ -477,6 +497,8 @@ impl<'e, 'a> Engine<'e, 'a> {
             // The offer reached the task just now.
             return Ok(false);
         }
+        // Never reached the task, or declined by a request that died before releasing them:
+        // free again at their old place in the idle order.
         self.release(held, Release::Void, &settings).map(|_| true)
     }
 

@@ -56,7 +56,12 @@ pub fn set_state(api: &Api, key: &str, user: &str, state: &str) -> Value {
 
 pub fn availability(api: &Api, key: &str, user: &str) -> Value {
     assert_status(
-        &api.call(key, "GET", &format!("/v1.0/users/{user}/availability"), None),
+        &api.call(
+            key,
+            "GET",
+            &format!("/v1.0/users/{user}/availability"),
+            None,
+        ),
         200,
     )
 }
@@ -164,8 +169,7 @@ pub fn longest_idle_ring_timeout_and_wrap_up(api: &Api) {
     assert_eq!(ben["State"], "NotResponding");
     assert_eq!(
         ben["Until"],
-        Timestamp::from_unix_millis(api.now().unix_millis() + seconds(RESET_SECONDS))
-            .to_rfc3339()
+        Timestamp::from_unix_millis(api.now().unix_millis() + seconds(RESET_SECONDS)).to_rfc3339()
     );
     // Nobody else is free (Anna has the second call): the first waits at its old place.
     assert_eq!(t.status(&first), "Queued");
@@ -326,7 +330,9 @@ pub fn agents_directory(agents: usize) -> (Value, Vec<String>) {
         directory["Memberships"]
             .as_array_mut()
             .into_iter()
-            .for_each(|m| m.push(json!({"TeamId": TEAM_EMEA, "UserId": user_id(u), "IsActive": true})));
+            .for_each(|m| {
+                m.push(json!({"TeamId": TEAM_EMEA, "UserId": user_id(u), "IsActive": true}))
+            });
         ids.push(user_id(u));
     }
     directory["Users"]
@@ -421,7 +427,9 @@ pub fn parallel_distribution_keeps_every_invariant(
                 let mut plans: HashMap<String, (i64, bool)> = HashMap::new();
                 let mut seed = group.len() as u64 * 7919 + group[0].len() as u64;
                 let mut random = move |n: u64| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     (seed >> 33) % n
                 };
                 while !all_done.load(Ordering::SeqCst) {
@@ -448,7 +456,8 @@ pub fn parallel_distribution_keeps_every_invariant(
                                 ("Connected", _) => "terminate",
                                 _ => continue,
                             };
-                            let done = api.call(key, "POST", &format!("/v1.0/tasks/{id}/{action}"), None);
+                            let done =
+                                api.call(key, "POST", &format!("/v1.0/tasks/{id}/{action}"), None);
                             if done.status == 200 && action == "accept" {
                                 if let Ok(mut set) = connected.lock() {
                                     set.insert(id.clone());
@@ -504,7 +513,11 @@ pub fn parallel_distribution_keeps_every_invariant(
         let task = event["TaskId"].as_str().unwrap_or_default().to_string();
         let version = event["Version"].as_u64().unwrap_or(0);
         let before = last_version.insert(task.clone(), version).unwrap_or(0);
-        assert_eq!(version, before + 1, "task {task}: versions once and in order");
+        assert_eq!(
+            version,
+            before + 1,
+            "task {task}: versions once and in order"
+        );
         let status = event["Task"]["Status"].as_str().unwrap_or_default();
         let user = event["Task"]["AssignedUserId"].as_str().unwrap_or_default();
         let kind = event["Kind"].as_str().unwrap_or_default();
@@ -550,13 +563,154 @@ pub fn parallel_distribution_keeps_every_invariant(
     }
     // The scheduler runs every virtual second; a timeout may wait for one run and the runs
     // around it (several requests share one virtual clock).
-    assert!(
-        report.worst_timeout_lateness_millis <= 2000,
-        "{report:?}"
-    );
+    assert!(report.worst_timeout_lateness_millis <= 2000, "{report:?}");
     for task in &created {
         let version = t.get(task)["Version"].as_u64().unwrap_or(0);
-        assert_eq!(last_version.get(task), Some(&version), "task {task}: every change in the feed");
+        assert_eq!(
+            last_version.get(task),
+            Some(&version),
+            "task {task}: every change in the feed"
+        );
     }
     report
 }
+
+/// The engine's invariants as they can be read from outside, after a repair window: every agent
+/// who is Busy holds an open task that names them; every task ringing or in progress at an
+/// agent makes that agent Busy with it; a task waits only while no agent is Available.
+pub fn check_nobody_stuck(api: &Api, key: &str, team: &str, agents: &[&str], context: &str) {
+    let open = assert_status(
+        &api.call(key, "GET", &format!("/v1.0/teams/{team}/tasks"), None),
+        200,
+    );
+    let open = open.as_array().cloned().unwrap_or_default();
+    let mut states = HashMap::new();
+    for agent in agents {
+        let availability = availability(api, key, agent);
+        if availability["State"] == "Busy" {
+            let task = open.iter().find(|t| t["Id"] == availability["TaskId"]);
+            assert!(
+                task.is_some_and(|t| t["AssignedUserId"] == *agent),
+                "{context}: {agent} is Busy with {} which is not at them: {open:?}",
+                availability["TaskId"]
+            );
+        }
+        states.insert(agent.to_string(), availability);
+    }
+    for task in &open {
+        let status = task["Status"].as_str().unwrap_or_default();
+        let user = task["AssignedUserId"].as_str().unwrap_or_default();
+        if status != "Queued" {
+            let state = &states[user];
+            assert_eq!(state["State"], "Busy", "{context}: {user} holds {task}");
+            assert_eq!(state["TaskId"], task["Id"], "{context}: {user}");
+        }
+    }
+    if open.iter().any(|t| t["Status"] == "Queued") {
+        for (agent, state) in &states {
+            assert_ne!(
+                state["State"], "Available",
+                "{context}: a task waits while {agent} is Available"
+            );
+        }
+    }
+}
+
+/// A request of the engine's paths that dies at its `step`-th store operation (for every step
+/// until one succeeds whole), then a repair window (the reservation grace), one run: nobody is
+/// stuck reserved, no task stuck ringing, nothing waits while an agent is free. The paths: a
+/// create that offers, an accept, a decline that offers again, a terminate, a ring timeout,
+/// and setting Available.
+pub fn a_request_dying_at_any_step_leaves_nobody_stuck(
+    api: &Api,
+    store: &crate::failing_store::FailingStore,
+) {
+    make_automatic(api, TEAM_SUPPORT, RING_SECONDS, 0, RESET_SECONDS);
+    let t = Tasks::new(api);
+    let key = t.key.clone();
+    let agents = [ANNA, BEN];
+    let settle = |context: &str| {
+        api.advance(crate::distribution::GRACE_MILLIS + 1);
+        run(api, &key, TEAM_SUPPORT);
+        check_nobody_stuck(api, &key, TEAM_SUPPORT, &agents, context);
+    };
+    let clean = || {
+        for task in t.list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks")) {
+            let id = task["Id"].as_str().unwrap_or_default();
+            let _ = api.call(&key, "POST", &format!("/v1.0/tasks/{id}/terminate"), None);
+        }
+        api.advance(1000);
+        set_state(api, &key, ANNA, "Available");
+        set_state(api, &key, BEN, "Away");
+        run(api, &key, TEAM_SUPPORT);
+        check_nobody_stuck(api, &key, TEAM_SUPPORT, &agents, "clean");
+    };
+    let paths = [
+        "create",
+        "accept",
+        "decline",
+        "terminate",
+        "ring timeout",
+        "available",
+    ];
+    let mut failures = 0;
+    for path in paths {
+        for step in 1..=80 {
+            clean();
+            // The task at Anna for the actions (Ben Away, so a decline comes back to her).
+            let ringing = match path {
+                "create" | "available" => None,
+                _ => {
+                    let id = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+                    assert_eq!(t.status(&id), "Ringing", "{path}: offered to Anna");
+                    if path == "terminate" {
+                        t.ok(&id, "accept", None);
+                    }
+                    Some(id)
+                }
+            };
+            if path == "available" {
+                set_state(api, &key, ANNA, "Away");
+                t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+            }
+            if path == "ring timeout" {
+                api.advance(seconds(RING_SECONDS));
+            }
+            let id = ringing.clone().unwrap_or_default();
+            let (method, target, body) = match path {
+                "create" => (
+                    "POST",
+                    format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"),
+                    Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41"}})),
+                ),
+                "accept" | "decline" | "terminate" => {
+                    ("POST", format!("/v1.0/tasks/{id}/{path}"), None)
+                }
+                "ring timeout" => (
+                    "POST",
+                    format!("/v1.0/teams/{TEAM_SUPPORT}/distribution/run"),
+                    None,
+                ),
+                _ => (
+                    "PUT",
+                    format!("/v1.0/users/{ANNA}/availability"),
+                    Some(json!({"State": "Available"})),
+                ),
+            };
+            store.arm(step);
+            let response = api.call(&key, method, &target, body);
+            let failed_inside = !store.armed();
+            store.arm(0);
+            settle(&format!("{path} dying at step {step}: {}", response.status));
+            if !failed_inside {
+                // The request finished before the failure: every step was tried.
+                break;
+            }
+            failures += 1;
+        }
+    }
+    assert!(failures > 60, "the failures hit: {failures}");
+}
+
+/// The reservation grace of the engine (a dead request's reservation is repaired after it).
+pub const GRACE_MILLIS: i64 = tm_core::engine::RESERVATION_GRACE_MILLIS;

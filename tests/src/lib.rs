@@ -4,8 +4,9 @@
 
 pub mod concurrency;
 pub mod contract;
-pub mod distribution;
 pub mod dev_server;
+pub mod distribution;
+pub mod failing_store;
 pub mod live;
 pub mod redis_server;
 pub mod scenarios;

@@ -4,9 +4,8 @@
 //! a cursor older than the newest 10,000 changes, and the same after a store failure at any step.
 
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tm_core::{MemoryStore, Store, StoreError};
+use tm_e2e_tests::failing_store::FailingStore;
 use tm_e2e_tests::scenarios::Tasks;
 use tm_e2e_tests::*;
 
@@ -173,86 +172,12 @@ fn a_cursor_is_checked_and_a_too_old_one_answers_410() {
     assert_eq!(events.len(), 150);
 }
 
-/// Fails the store's `n`-th operation after `arm` (once), as a crash at that step would.
-struct FailingStore {
-    inner: MemoryStore,
-    countdown: AtomicU64,
-    /// The next compare-and-swap of a key with this prefix fails.
-    fail_swap_of: std::sync::Mutex<Option<String>>,
-}
-
-impl FailingStore {
-    fn fail_next_swap_of(&self, prefix: &str) {
-        if let Ok(mut armed) = self.fail_swap_of.lock() {
-            *armed = Some(prefix.to_string());
-        }
-    }
-    fn arm(&self, n: u64) {
-        self.countdown.store(n, Ordering::SeqCst);
-    }
-    fn step(&self) -> Result<(), StoreError> {
-        let left = self.countdown.load(Ordering::SeqCst);
-        if left == 0 {
-            return Ok(());
-        }
-        self.countdown.store(left - 1, Ordering::SeqCst);
-        if left == 1 {
-            return Err(StoreError::Unavailable("injected".into()));
-        }
-        Ok(())
-    }
-}
-
-impl Store for FailingStore {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.step()?;
-        self.inner.get(key)
-    }
-    fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        self.step()?;
-        self.inner.get_many(keys)
-    }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.step()?;
-        self.inner.set(key, value)
-    }
-    fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
-        self.step()?;
-        self.inner.set_many(entries)
-    }
-    fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.step()?;
-        self.inner.delete(key)
-    }
-    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
-        self.step()?;
-        if let Ok(mut armed) = self.fail_swap_of.lock() {
-            if armed
-                .as_deref()
-                .is_some_and(|prefix| key.starts_with(prefix))
-            {
-                *armed = None;
-                return Err(StoreError::Unavailable("injected".into()));
-            }
-        }
-        self.inner.compare_and_swap(key, expected, new)
-    }
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
-        self.step()?;
-        self.inner.increment(key, delta)
-    }
-}
-
 /// A create, an offer and a hold, each with the store failing at every one of its steps in
 /// turn: afterwards (time moved past the feed's waits) the feed holds exactly the changes that
 /// committed, each once, each task's in version order.
 #[test]
 fn a_store_failure_at_any_step_loses_no_committed_change_and_adds_no_other() {
-    let store = Arc::new(FailingStore {
-        inner: MemoryStore::new(),
-        countdown: AtomicU64::new(0),
-        fail_swap_of: std::sync::Mutex::new(None),
-    });
+    let store = Arc::new(FailingStore::new());
     let api = Api::in_process_on(store.clone()).with_directory();
     let t = Tasks::new(&api);
     let start = t.read(&events_path(None))["Cursor"]

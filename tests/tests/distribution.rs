@@ -52,3 +52,10 @@ fn fifty_agents_and_five_hundred_parallel_calls_keep_every_invariant_on_redis() 
     eprintln!("on redis: {report:?}");
     assert!(report.ring_timeouts > 0, "some calls rang out: {report:?}");
 }
+
+#[test]
+fn a_request_dying_between_any_two_writes_leaves_no_agent_or_task_stuck() {
+    let store = std::sync::Arc::new(tm_e2e_tests::failing_store::FailingStore::new());
+    let api = Api::in_process_on(store.clone()).with_directory();
+    a_request_dying_at_any_step_leaves_nobody_stuck(&api, &store);
+}

@@ -31,6 +31,10 @@ pub struct StoredTask {
     /// it too long without the task knowing fenced them here (the newest few).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fenced_reservations: Vec<uuid::Uuid>,
+    /// The reservation whose offer of this task rang out last: a request that timed the offer
+    /// out and died before releasing the agent leaves them to be released as NotResponding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rang_out: Option<uuid::Uuid>,
 }
 
 impl StoredTask {
@@ -43,6 +47,7 @@ impl StoredTask {
             pending: false,
             reservation: None,
             fenced_reservations: Vec::new(),
+            rang_out: None,
         }
     }
 

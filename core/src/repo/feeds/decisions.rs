@@ -237,6 +237,7 @@ mod tests {
             pending,
             reservation: None,
             fenced_reservations: Vec::new(),
+            rang_out: None,
         }
     }
 

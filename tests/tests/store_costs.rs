@@ -275,3 +275,88 @@ fn longest_waiting_reads_the_same_bytes_however_many_tasks_wait() {
         "read {many_bytes} bytes with 2,000 waiting, {few_bytes} with 32"
     );
 }
+
+/// Issue 20: choosing the longest-idle eligible member among 10 or 5,000, and the next task
+/// among 10 or 5,000 waiting, costs the same number of store operations. Measured: a create in
+/// an Automatic team whose members are all Available (the create and its automatic offer), and
+/// an agent setting Available while tasks wait (the change and the offer of the longest waiting
+/// one to them).
+#[test]
+fn automatic_offers_cost_the_same_for_10_and_5000_members_and_waiting_tasks() {
+    use tm_e2e_tests::distribution::{agents_directory, set_state};
+    let with_members = |members: usize| -> (Api, Vec<String>, String) {
+        let api = Api::in_process();
+        let (directory, agents) = agents_directory(members);
+        assert_status(
+            &api.admin("PUT", "/admin/v1.0/directory", Some(directory)),
+            200,
+        );
+        let key = api.key(&[]);
+        (api, agents, key)
+    };
+    let create = |api: &Api, key: &str| -> (u64, String) {
+        let store = api.store().expect("in-process");
+        let before = store.operations();
+        let response = api.call(
+            key,
+            "POST",
+            &format!("/v1.0/teams/{TEAM_EMEA}/tasks"),
+            Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41"}})),
+        );
+        let id = assert_status(&response, 201)["Id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        (store.operations() - before, id)
+    };
+    let idle_members = |members: usize| -> u64 {
+        let (api, agents, key) = with_members(members);
+        for agent in &agents {
+            set_state(&api, &key, agent, "Available");
+            api.advance(1);
+        }
+        // A first create warms up what is created once (pool shards, feed blocks).
+        let _ = create(&api, &key);
+        let (operations, id) = create(&api, &key);
+        let task = assert_status(
+            &api.call(&key, "GET", &format!("/v1.0/tasks/{id}"), None),
+            200,
+        );
+        assert_eq!(task["Status"], "Ringing");
+        // The longest idle of those still free: the second to set Available (the first has
+        // the warm-up call).
+        assert_eq!(task["AssignedUserId"], agents[1].as_str());
+        operations
+    };
+    let waiting_tasks = |waiting: usize| -> u64 {
+        let (api, agents, key) = with_members(10);
+        let mut first = None;
+        for _ in 0..waiting {
+            let (_, id) = create(&api, &key);
+            first.get_or_insert(id);
+            api.advance(1);
+        }
+        let store = api.store().expect("in-process");
+        // A first agent warms up; the second is measured.
+        set_state(&api, &key, &agents[0], "Available");
+        let before = store.operations();
+        set_state(&api, &key, &agents[1], "Available");
+        let operations = store.operations() - before;
+        let second = assert_status(
+            &api.call(
+                &key,
+                "GET",
+                &format!("/v1.0/users/{}/tasks", agents[1]),
+                None,
+            ),
+            200,
+        );
+        assert_eq!(second.as_array().map(Vec::len), Some(1), "{second}");
+        operations
+    };
+    let members = (idle_members(10), idle_members(5000));
+    let waiting = (waiting_tasks(10), waiting_tasks(5000));
+    eprintln!("create + automatic offer, 10 / 5,000 idle members: {members:?}; set Available + offer, 10 / 5,000 waiting: {waiting:?}");
+    assert_eq!(members.0, members.1, "the pick grew with the members");
+    assert_eq!(waiting.0, waiting.1, "the pick grew with the waiting tasks");
+}

@@ -3,11 +3,13 @@
 //! The widget lists the user's current tasks and offers exactly the actions that
 //! `tm-core`'s state machine allows for each one; it never carries a copy of the rules.
 //!
+//! - [`availability`]: the agent's own state (Available, Away, WrapUp, …) shown and set.
 //! - [`view`]: pure rendering of tasks to HTML (tested natively and in the browser).
 //! - [`transport`]: how requests reach the API (`fetch`, or anything else in tests).
 //! - [`widget`]: the live widget: state, DOM events, refresh.
 //! - [`element`]: the custom element definition and the JS-facing API.
 
+pub mod availability;
 pub mod element;
 mod patch;
 pub mod transport;

@@ -156,6 +156,20 @@ pub fn card(task: &Task, state: &ViewState) -> Card {
         status = status_label(task.status),
         time = duration_text(state.now.unix_millis() - task.updated_at.unix_millis()),
     );
+    // An automatic offer rings out: the time left to accept instead of the time so far.
+    let head = match (task.status, task.ringing_until) {
+        (TaskStatus::Ringing, Some(until)) => head.replace(
+            &format!(
+                r#"<span class="tm-time">for {}</span>"#,
+                duration_text(state.now.unix_millis() - task.updated_at.unix_millis())
+            ),
+            &format!(
+                r#"<span class="tm-time">{} left to accept</span>"#,
+                duration_text(until.unix_millis() - state.now.unix_millis())
+            ),
+        ),
+        _ => head,
+    };
     let consultation = task
         .consultation_call
         .as_ref()
@@ -298,6 +312,7 @@ pub const FRAME: &str = concat!(
     r#"<section class="tm-widget" aria-label="My tasks">"#,
     r#"<div class="tm-message tm-error" role="alert"></div>"#,
     r#"<div class="tm-message tm-info" role="status"></div>"#,
+    r#"<div class="tm-availability" role="group" aria-label="My availability"></div>"#,
     r#"<div class="tm-list"></div></section>"#
 );
 
@@ -371,6 +386,12 @@ tm-agent-tasks .tm-message:empty { display: none; }
 tm-agent-tasks .tm-message { padding: .4rem .5rem; margin-bottom: .5rem; border-radius: var(--tm-radius, 8px); }
 tm-agent-tasks .tm-error { background: var(--tm-error-bg, #fdecea); color: var(--tm-danger, #c62828); }
 tm-agent-tasks .tm-info { background: var(--tm-info-bg, #eef3ff); }
+tm-agent-tasks .tm-availability:empty { display: none; }
+tm-agent-tasks .tm-availability { display: flex; flex-wrap: wrap; gap: .35rem .75rem; align-items: center; margin-bottom: .5rem; }
+tm-agent-tasks .tm-availability-state { font-weight: 600; margin-right: auto; }
+tm-agent-tasks .tm-availability-set { font: inherit; padding: .25rem .6rem; border-radius: var(--tm-radius, 8px); border: 1px solid var(--tm-accent, #1f5eff); background: var(--tm-button-bg, #fff); color: var(--tm-accent, #1f5eff); cursor: pointer; }
+tm-agent-tasks .tm-availability-set[aria-pressed="true"] { background: var(--tm-accent, #1f5eff); color: var(--tm-button-bg, #fff); }
+tm-agent-tasks .tm-availability-set:focus-visible { outline: 3px solid var(--tm-focus, #0b0c0c); outline-offset: 1px; }
 tm-agent-tasks .tm-empty { margin: .25rem; color: var(--tm-muted, #555e6b); }
 "#;
 

@@ -3,6 +3,7 @@
 //! changed; the list is then loaded again). It also refreshes when the page becomes visible
 //! again and, as a fallback, on an interval.
 
+use crate::availability;
 use crate::patch;
 use crate::transport::Transport;
 use crate::view::{self, Message, MessageKind, ViewState};
@@ -11,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use tm_core::ids::TaskId;
-use tm_core::model::Task;
+use tm_core::model::{Availability, ChosenState, Task};
 use tm_core::{Request, Response, TaskAction, Timestamp};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -74,6 +75,10 @@ struct State {
     loaded: bool,
     /// Where the user's change feed stood when the list was loaded (`X-Feed-Cursor`).
     cursor: Option<String>,
+    /// The agent's availability, when the key may read it (UsersReadonly).
+    availability: Option<Availability>,
+    /// A change of availability is in flight.
+    setting_availability: bool,
 }
 
 type Listener = (String, Closure<dyn FnMut(Event)>, bool);
@@ -87,6 +92,8 @@ pub struct Widget {
     state: RefCell<State>,
     listeners: RefCell<Vec<Listener>>,
     interval: RefCell<Option<Interval>>,
+    /// The one-second render timer of countdowns.
+    countdown: RefCell<Option<Interval>>,
     /// A control that had focus but could not get it back yet (disabled while busy).
     pending_focus: RefCell<Option<(String, String)>>,
     /// The cards as the page shows them now (`None` before the first render).
@@ -209,6 +216,7 @@ impl Widget {
             state: RefCell::new(State::default()),
             listeners: RefCell::new(Vec::new()),
             interval: RefCell::new(None),
+            countdown: RefCell::new(None),
             pending_focus: RefCell::new(None),
             rendered: RefCell::new(None),
             clock,
@@ -220,6 +228,7 @@ impl Widget {
         if widget.options.refresh_seconds > 0 {
             widget.start_interval();
         }
+        widget.start_countdown();
         let first = Rc::clone(&widget);
         let follow = widget.options.follow.then(|| Rc::downgrade(&widget));
         wasm_bindgen_futures::spawn_local(async move {
@@ -235,9 +244,11 @@ impl Widget {
     /// Stops timers, listeners and the feed loop (the element left the page).
     pub fn unmount(&self) {
         self.following.set(false);
-        if let Some((id, _)) = self.interval.borrow_mut().take() {
-            if let Some(window) = web_sys::window() {
-                window.clear_interval_with_handle(id);
+        for timer in [&self.interval, &self.countdown] {
+            if let Some((id, _)) = timer.borrow_mut().take() {
+                if let Some(window) = web_sys::window() {
+                    window.clear_interval_with_handle(id);
+                }
             }
         }
         for (event, closure, on_document) in self.listeners.borrow_mut().drain(..) {
@@ -319,6 +330,46 @@ impl Widget {
             }
             let ids: Vec<TaskId> = state.tasks.iter().map(|t| t.id).collect();
             state.targets.retain(|id, _| ids.contains(id));
+        }
+        self.refresh_availability().await;
+        self.render();
+    }
+
+    /// Reads the agent's availability; a key that may not (401) or any failure hides it
+    /// without a message (the tasks are what the widget is for).
+    async fn refresh_availability(&self) {
+        let user: String = js_sys::encode_uri_component(&self.options.user).into();
+        let request = availability::read_request(&user, &self.options.api_key);
+        let availability = match self.transport.send(request).await {
+            Ok(response) if response.status == 200 => {
+                serde_json::from_slice::<Availability>(&response.body).ok()
+            }
+            _ => None,
+        };
+        self.state.borrow_mut().availability = availability;
+    }
+
+    /// Sets the agent's chosen state, then refreshes (the service may offer a call at once).
+    pub async fn set_availability(self: &Rc<Self>, chosen: ChosenState) {
+        {
+            let mut state = self.state.borrow_mut();
+            if state.setting_availability {
+                return;
+            }
+            state.setting_availability = true;
+        }
+        self.render();
+        let user: String = js_sys::encode_uri_component(&self.options.user).into();
+        let request = availability::set_request(&user, &self.options.api_key, chosen);
+        let message = match self.transport.send(request).await {
+            Ok(response) if response.status < 300 => None,
+            Ok(response) => Some(error_message(error_text(&response))),
+            Err(error) => Some(error_message(format!("Cannot reach the service: {error}"))),
+        };
+        self.state.borrow_mut().setting_availability = false;
+        self.refresh().await;
+        if let Some(message) = message {
+            self.state.borrow_mut().message = Some((Source::Action, message));
         }
         self.render();
     }
@@ -441,6 +492,17 @@ impl Widget {
                 }
             }
         }
+        let shown = availability::html(
+            state.availability.as_ref(),
+            view.now,
+            state.setting_availability || state.stale,
+        );
+        if let Ok(Some(region)) = self.root.query_selector(".tm-availability") {
+            // Rewritten only when it changed (so a focused button keeps its focus otherwise).
+            if region.inner_html() != shown {
+                region.set_inner_html(&shown);
+            }
+        }
         let cards: Vec<view::Card> = state.tasks.iter().map(|t| view::card(t, &view)).collect();
         if let Ok(Some(list)) = self.root.query_selector(".tm-list") {
             let mut rendered = self.rendered.borrow_mut();
@@ -548,6 +610,19 @@ impl Widget {
 
     fn listen(self: &Rc<Self>) {
         self.add_listener("click", false, |widget, event| {
+            let choice = event
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|e| e.closest("button[data-availability]").ok().flatten())
+                .and_then(|b| b.get_attribute("data-availability"))
+                .and_then(|name| availability::choice_named(&name));
+            if let Some(choice) = choice {
+                let widget = Rc::clone(widget);
+                wasm_bindgen_futures::spawn_local(
+                    async move { widget.set_availability(choice).await },
+                );
+                return;
+            }
             let Some(button) = event
                 .target()
                 .and_then(|t| t.dyn_into::<Element>().ok())
@@ -604,6 +679,33 @@ impl Widget {
                 wasm_bindgen_futures::spawn_local(async move { widget.refresh().await });
             }
         });
+    }
+
+    /// Renders every second while something on screen counts down (an offer's time to accept,
+    /// the time left of WrapUp or NotResponding); a render changes only what differs.
+    fn start_countdown(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let tick = Closure::<dyn FnMut()>::new(move || {
+            if let Some(widget) = weak.upgrade() {
+                let counting = {
+                    let state = widget.state.borrow();
+                    let ringing: Vec<Timestamp> =
+                        state.tasks.iter().filter_map(|t| t.ringing_until).collect();
+                    availability::counts_down(state.availability.as_ref(), &ringing)
+                };
+                if counting {
+                    widget.render();
+                }
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            if let Ok(id) = window.set_interval_with_callback_and_timeout_and_arguments_0(
+                tick.as_ref().unchecked_ref(),
+                1000,
+            ) {
+                *self.countdown.borrow_mut() = Some((id, tick));
+            }
+        }
     }
 
     fn start_interval(self: &Rc<Self>) {

@@ -1185,3 +1185,96 @@ async fn the_feed_resumes_from_its_cursor_after_failures_and_relists_after_410()
         "it follows on from a newer cursor: {reads_after:?}"
     );
 }
+
+fn availability_text(root: &Element) -> String {
+    root.query_selector(".tm-availability-state")
+        .ok()
+        .flatten()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
+}
+
+/// Issue 20's widget bar: the agent sees their state and sets it (Available / Away) with the
+/// widget's own buttons; in an Automatic team an offer made by the service rings on screen
+/// within a second, through the feed the widget follows, with the time left to accept; the
+/// state then says Busy. A key without UsersReadonly shows no bar (the other tests).
+#[wasm_bindgen_test]
+async fn the_agent_sets_available_and_an_automatic_offer_rings_with_the_time_left() {
+    let api = InPageApi::new();
+    let mut directory = api
+        .handle(
+            &Request::new("GET", "/admin/v1.0/directory")
+                .header("Authorization", &format!("Bearer {ADMIN}")),
+        )
+        .json_body();
+    for team in directory["Teams"].as_array_mut().into_iter().flatten() {
+        if team["Id"] == SUPPORT.to_string() {
+            team["Distribution"] = json!({"Mode": "Automatic", "RingTimeoutSeconds": 20});
+        }
+    }
+    assert_eq!(
+        api.admin("PUT", "/admin/v1.0/directory", directory).status,
+        200
+    );
+    let created = api.admin(
+        "POST",
+        "/admin/v1.0/apikeys",
+        json!({"Name": "agent", "Roles": ["TasksManage", "TasksReadonly", "UsersReadonly", "UsersControl"]}),
+    );
+    let key = created.json_body()["Secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (widget, pauses) = following(&api, &key, "anna@contoso.com").await;
+    let root = widget.root().clone();
+    let (shown, _) = within(&pauses, 2_000.0, || availability_text(&root) == "Offline").await;
+    assert!(shown, "the state is shown: {:?}", availability_text(&root));
+    let available: HtmlElement = root
+        .query_selector(r#"button[data-availability="Available"]"#)
+        .ok()
+        .flatten()
+        .and_then(|b| b.dyn_into().ok())
+        .expect("an Available button");
+    assert_eq!(
+        available.get_attribute("aria-pressed").as_deref(),
+        Some("false")
+    );
+    available.click();
+    let (set, _) = within(&pauses, 2_000.0, || availability_text(&root) == "Available").await;
+    assert!(
+        set,
+        "Available after the click: {:?}",
+        availability_text(&root)
+    );
+    let sent_put = api
+        .sent
+        .borrow()
+        .iter()
+        .any(|r| r.method == "PUT" && r.path().ends_with("/availability"));
+    assert!(sent_put);
+    // A call arrives; the service offers it to Anna (the only one Available).
+    let call = api.call(
+        &key,
+        &format!("/v1.0/teams/{SUPPORT}/tasks"),
+        Some(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41445550100", "DisplayName": "Mia Weber"}})),
+    );
+    let id = call["Id"].as_str().unwrap_or_default().to_string();
+    let (rings, took) = within(&pauses, 1_000.0, || {
+        buttons(&root, &id).contains(&"Accept".to_string())
+    })
+    .await;
+    assert!(
+        rings,
+        "the automatic offer is not on screen after {took} ms"
+    );
+    assert!(took <= 1_000.0, "{took}");
+    let head = root
+        .query_selector(&format!(r#"li[data-task="{id}"] .tm-time"#))
+        .ok()
+        .flatten()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default();
+    assert_eq!(head, "20 s left to accept");
+    assert_eq!(availability_text(&root), "Busy");
+    widget.unmount();
+}

@@ -146,30 +146,27 @@ pub struct Card {
     pub buttons: Vec<CardButton>,
 }
 
+/// "for 45 s" (in the state so far), or for an automatic offer "15 s left to accept".
+fn time_text(task: &Task, now: Timestamp) -> String {
+    let now = now.unix_millis();
+    match (task.status, task.ringing_until) {
+        (TaskStatus::Ringing, Some(until)) => {
+            duration_text(until.unix_millis() - now) + " left to accept"
+        }
+        _ => "for ".to_string() + &duration_text(now - task.updated_at.unix_millis()),
+    }
+}
+
 pub fn card(task: &Task, state: &ViewState) -> Card {
     let name = &task.customer.display_name;
     let head = format!(
-        r#"<span class="tm-type">{kind}</span><span class="tm-customer" title="{uri}">{name}</span><span class="tm-state"><span class="tm-status">{status}</span> <span class="tm-time">for {time}</span></span>"#,
+        r#"<span class="tm-type">{kind}</span><span class="tm-customer" title="{uri}">{name}</span><span class="tm-state"><span class="tm-status">{status}</span> <span class="tm-time">{time}</span></span>"#,
         kind = type_label(task.task_type),
         uri = escape(&task.customer.uri),
         name = escape(name),
         status = status_label(task.status),
-        time = duration_text(state.now.unix_millis() - task.updated_at.unix_millis()),
+        time = time_text(task, state.now),
     );
-    // An automatic offer rings out: the time left to accept instead of the time so far.
-    let head = match (task.status, task.ringing_until) {
-        (TaskStatus::Ringing, Some(until)) => head.replace(
-            &format!(
-                r#"<span class="tm-time">for {}</span>"#,
-                duration_text(state.now.unix_millis() - task.updated_at.unix_millis())
-            ),
-            &format!(
-                r#"<span class="tm-time">{} left to accept</span>"#,
-                duration_text(until.unix_millis() - state.now.unix_millis())
-            ),
-        ),
-        _ => head,
-    };
     let consultation = task
         .consultation_call
         .as_ref()

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use tm_core::ids::TaskId;
-use tm_core::model::{Availability, ChosenState, Task};
+use tm_core::model::Task;
 use tm_core::{Request, Response, TaskAction, Timestamp};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -76,9 +76,7 @@ struct State {
     /// Where the user's change feed stood when the list was loaded (`X-Feed-Cursor`).
     cursor: Option<String>,
     /// The agent's availability, when the key may read it (UsersReadonly).
-    availability: Option<Availability>,
-    /// A change of availability is in flight.
-    setting_availability: bool,
+    availability: Option<availability::Shown>,
 }
 
 type Listener = (String, Closure<dyn FnMut(Event)>, bool);
@@ -341,37 +339,27 @@ impl Widget {
         let user: String = js_sys::encode_uri_component(&self.options.user).into();
         let request = availability::read_request(&user, &self.options.api_key);
         let availability = match self.transport.send(request).await {
-            Ok(response) if response.status == 200 => {
-                serde_json::from_slice::<Availability>(&response.body).ok()
-            }
+            Ok(response) if response.status == 200 => availability::Shown::parse(&response.body),
             _ => None,
         };
         self.state.borrow_mut().availability = availability;
     }
 
-    /// Sets the agent's chosen state, then refreshes (the service may offer a call at once).
-    pub async fn set_availability(self: &Rc<Self>, chosen: ChosenState) {
-        {
-            let mut state = self.state.borrow_mut();
-            if state.setting_availability {
-                return;
-            }
-            state.setting_availability = true;
-        }
-        self.render();
+    /// Sets the agent's chosen state, then refreshes (the service may offer a call at once);
+    /// a refusal is shown like an action's.
+    pub async fn set_availability(self: &Rc<Self>, chosen: &str) {
         let user: String = js_sys::encode_uri_component(&self.options.user).into();
         let request = availability::set_request(&user, &self.options.api_key, chosen);
-        let message = match self.transport.send(request).await {
+        let refused = match self.transport.send(request).await {
             Ok(response) if response.status < 300 => None,
-            Ok(response) => Some(error_message(error_text(&response))),
-            Err(error) => Some(error_message(format!("Cannot reach the service: {error}"))),
+            Ok(response) => Some(error_text(&response)),
+            Err(error) => Some(format!("Cannot reach the service: {error}")),
         };
-        self.state.borrow_mut().setting_availability = false;
         self.refresh().await;
-        if let Some(message) = message {
-            self.state.borrow_mut().message = Some((Source::Action, message));
+        if let Some(text) = refused {
+            self.state.borrow_mut().message = Some((Source::Action, error_message(text)));
+            self.render();
         }
-        self.render();
     }
 
     /// Performs `action` on `task` as shown on screen, then refreshes.
@@ -492,11 +480,7 @@ impl Widget {
                 }
             }
         }
-        let shown = availability::html(
-            state.availability.as_ref(),
-            view.now,
-            state.setting_availability || state.stale,
-        );
+        let shown = availability::html(state.availability.as_ref(), view.now, state.stale);
         if let Ok(Some(region)) = self.root.query_selector(".tm-availability") {
             // Rewritten only when it changed (so a focused button keeps its focus otherwise).
             if region.inner_html() != shown {
@@ -689,9 +673,8 @@ impl Widget {
             if let Some(widget) = weak.upgrade() {
                 let counting = {
                     let state = widget.state.borrow();
-                    let ringing: Vec<Timestamp> =
-                        state.tasks.iter().filter_map(|t| t.ringing_until).collect();
-                    availability::counts_down(state.availability.as_ref(), &ringing)
+                    let ringing = state.tasks.iter().any(|t| t.ringing_until.is_some());
+                    availability::counts_down(state.availability.as_ref(), ringing)
                 };
                 if counting {
                     widget.render();

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tm_core::{MemoryStore, Store, StoreError};
 
 /// Fails the store's `n`-th operation after `arm` (once), as a crash at that step would.
+#[derive(Default)]
 pub struct FailingStore {
     pub inner: MemoryStore,
     countdown: AtomicU64,
@@ -13,11 +14,7 @@ pub struct FailingStore {
 
 impl FailingStore {
     pub fn new() -> FailingStore {
-        FailingStore {
-            inner: MemoryStore::new(),
-            countdown: AtomicU64::new(0),
-            fail_swap_of: std::sync::Mutex::new(None),
-        }
+        FailingStore::default()
     }
 
     pub fn fail_next_swap_of(&self, prefix: &str) {

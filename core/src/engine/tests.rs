@@ -44,7 +44,8 @@ fn stored(status: TaskStatus, assigned: Option<u128>, reservation: Option<u128>)
 fn how_a_change_leaves_the_agent_who_held_the_task() {
     use TaskStatus as S;
     // (task after the change, assigned user after, reservation after) → release
-    let table: &[(TaskStatus, Option<u128>, Option<u128>, Option<Release>)] = &[
+    type Row = (TaskStatus, Option<u128>, Option<u128>, Option<Release>);
+    let table: &[Row] = &[
         // Accept, hold, resume, consultation: still theirs.
         (S::Connected, Some(2), Some(1), None),
         (S::OnHold, Some(2), Some(1), None),

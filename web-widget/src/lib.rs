@@ -11,6 +11,7 @@
 
 pub mod availability;
 pub mod element;
+mod feed;
 mod patch;
 pub mod transport;
 pub mod view;

@@ -4,6 +4,7 @@
 //! again and, as a fallback, on an interval.
 
 use crate::availability;
+use crate::feed;
 use crate::patch;
 use crate::transport::Transport;
 use crate::view::{self, Message, MessageKind, ViewState};
@@ -45,14 +46,6 @@ impl Default for Options {
     }
 }
 
-/// How long a feed read may wait on the server for a change, in seconds (the API's most).
-pub const FEED_WAIT_SECONDS: u32 = 25;
-/// The pause after a feed read that found nothing (a server that does not wait answers at
-/// once; after a read that waited, a change during the pause is answered at once by the next).
-const FEED_PAUSE_MILLIS: f64 = 1_000.0;
-/// The longest pause after failed feed reads (it doubles from one second).
-const FEED_MAX_BACKOFF_MILLIS: f64 = 16_000.0;
-
 /// Where the current message came from: a refresh's message goes away with the next good
 /// refresh, an action's stays until the next action or Escape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +57,7 @@ enum Source {
 }
 
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     tasks: Vec<Task>,
     message: Option<(Source, Message)>,
     busy: Option<TaskId>,
@@ -74,7 +67,7 @@ struct State {
     /// The task list was loaded at least once (the first load is not announced).
     loaded: bool,
     /// Where the user's change feed stood when the list was loaded (`X-Feed-Cursor`).
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
     /// The agent's availability, when the key may read it (UsersReadonly).
     availability: Option<availability::Shown>,
 }
@@ -85,9 +78,9 @@ type Interval = (i32, Closure<dyn FnMut()>);
 
 pub struct Widget {
     root: HtmlElement,
-    transport: Rc<dyn Transport>,
-    options: Options,
-    state: RefCell<State>,
+    pub(crate) transport: Rc<dyn Transport>,
+    pub(crate) options: Options,
+    pub(crate) state: RefCell<State>,
     listeners: RefCell<Vec<Listener>>,
     interval: RefCell<Option<Interval>>,
     /// The one-second render timer of countdowns.
@@ -99,9 +92,9 @@ pub struct Widget {
     /// The time shown durations count to (the page's clock; tests pass their own).
     clock: Box<dyn Fn() -> Timestamp>,
     /// Mounted: the feed loop goes on while this is set.
-    following: std::cell::Cell<bool>,
+    pub(crate) following: std::cell::Cell<bool>,
     /// How the widget waits between feed reads (the page's timers; tests pass their own).
-    pause: Pause,
+    pub(crate) pause: Pause,
 }
 
 /// Waits the given milliseconds.
@@ -119,7 +112,10 @@ pub fn events_request(options: &Options, cursor: &str) -> Request {
     let cursor: String = js_sys::encode_uri_component(cursor).into();
     Request::new(
         "GET",
-        &format!("/v1.0/users/{user}/events?after={cursor}&wait={FEED_WAIT_SECONDS}"),
+        &format!(
+            "/v1.0/users/{user}/events?after={cursor}&wait={}",
+            feed::FEED_WAIT_SECONDS
+        ),
     )
     .header("api_key", &options.api_key)
 }
@@ -195,7 +191,7 @@ impl Widget {
         transport: Rc<dyn Transport>,
         clock: Box<dyn Fn() -> Timestamp>,
     ) -> Rc<Widget> {
-        let pause: Pause = Box::new(|millis| Box::pin(sleep(millis)));
+        let pause: Pause = Box::new(|millis| Box::pin(feed::sleep(millis)));
         Widget::mount_with(root, options, transport, clock, pause)
     }
 
@@ -233,7 +229,7 @@ impl Widget {
             first.refresh().await;
             drop(first);
             if let Some(weak) = follow {
-                follow_feed(weak).await;
+                feed::follow_feed(weak).await;
             }
         });
         widget
@@ -711,86 +707,6 @@ impl Widget {
             }
         }
     }
-}
-
-/// Follows the user's change feed while the widget is mounted: a read that waits on the
-/// server until one of the user's tasks changes, then the list again (which also gives the
-/// cursor to go on from). A cursor the feed no longer keeps (410) is answered by listing again;
-/// failed reads (network down, laptop asleep) are retried from the same cursor after a pause
-/// that doubles up to 16 s. Holds the widget only while a request is out.
-async fn follow_feed(weak: Weak<Widget>) {
-    let mut failures: u32 = 0;
-    loop {
-        let Some(widget) = weak.upgrade() else {
-            return;
-        };
-        if !widget.following.get() {
-            return;
-        }
-        let Some(cursor) = widget.state.borrow().cursor.clone() else {
-            // No list loaded yet (or the service was unreachable): the list comes first.
-            widget.refresh().await;
-            failures += 1;
-            let pause = (widget.pause)(backoff(failures));
-            drop(widget);
-            pause.await;
-            continue;
-        };
-        let result = widget
-            .transport
-            .send(events_request(&widget.options, &cursor))
-            .await;
-        if !widget.following.get() {
-            return;
-        }
-        match result {
-            Ok(response) if response.status == 200 => {
-                failures = 0;
-                let page = response.json_body();
-                if page["Events"].as_array().is_some_and(|e| !e.is_empty()) {
-                    widget.refresh().await;
-                    continue;
-                }
-                if let Some(next) = page["Cursor"].as_str() {
-                    let mut state = widget.state.borrow_mut();
-                    if state.cursor.as_deref() == Some(cursor.as_str()) {
-                        state.cursor = Some(next.to_string());
-                    }
-                }
-                let pause = (widget.pause)(FEED_PAUSE_MILLIS);
-                drop(widget);
-                pause.await;
-            }
-            Ok(response) if response.status == 410 => {
-                failures = 0;
-                widget.refresh().await;
-            }
-            _ => {
-                failures += 1;
-                let pause = (widget.pause)(backoff(failures));
-                drop(widget);
-                pause.await;
-            }
-        }
-    }
-}
-
-/// The pause after `failures` failed feed reads in a row: 1 s, 2 s, 4 s, … up to 16 s.
-fn backoff(failures: u32) -> f64 {
-    (1_000.0 * 2f64.powi(failures.saturating_sub(1).min(10) as i32)).min(FEED_MAX_BACKOFF_MILLIS)
-}
-
-/// Resolves after `millis` (a timer of the page).
-async fn sleep(millis: f64) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-                &resolve,
-                millis.max(0.0) as i32,
-            );
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// The page's focused element.

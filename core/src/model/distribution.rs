@@ -20,14 +20,39 @@ pub struct Distribution {
     #[serde(default)]
     pub mode: DistributionMode,
     /// How long an automatic offer rings before it goes back to the queue (RONA).
-    #[serde(default = "Distribution::default_ring_timeout")]
+    #[serde(
+        default = "Distribution::default_ring_timeout",
+        deserialize_with = "whole_seconds"
+    )]
     pub ring_timeout_seconds: u32,
     /// After-call work: how long an agent gets no offer after a task of theirs ended.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_seconds")]
     pub wrap_up_seconds: u32,
     /// How long an agent who let an offer ring out stays NotResponding (no offers).
-    #[serde(default = "Distribution::default_not_responding_reset")]
+    #[serde(
+        default = "Distribution::default_not_responding_reset",
+        deserialize_with = "whole_seconds"
+    )]
     pub not_responding_reset_seconds: u32,
+}
+
+/// A number of seconds: a whole number, also written as `20.0` (JSON Schema's `integer` allows
+/// it, so generated clients may send it); anything else is refused naming the field.
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Whole(u64),
+        Float(f64),
+    }
+    let whole = match Number::deserialize(deserializer)? {
+        Number::Whole(n) => u32::try_from(n).ok(),
+        Number::Float(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => {
+            Some(f as u32)
+        }
+        Number::Float(_) => None,
+    };
+    whole.ok_or_else(|| serde::de::Error::custom("a whole number of seconds is required"))
 }
 
 impl Distribution {
@@ -117,6 +142,29 @@ mod tests {
                 not_responding_reset_seconds: 600,
             })
         );
+    }
+
+    #[test]
+    fn seconds_are_whole_numbers_also_written_with_a_zero_fraction() {
+        let parsed = |text: &str| serde_json::from_str::<Distribution>(text).ok();
+        assert_eq!(
+            parsed(r#"{"RingTimeoutSeconds": 53.0}"#).map(|d| d.ring_timeout_seconds),
+            Some(53)
+        );
+        assert_eq!(
+            parsed(r#"{"WrapUpSeconds": 30}"#).map(|d| d.wrap_up_seconds),
+            Some(30)
+        );
+        for refused in [
+            r#"{"RingTimeoutSeconds": 20.5}"#,
+            r#"{"RingTimeoutSeconds": -1}"#,
+            r#"{"RingTimeoutSeconds": "20"}"#,
+            r#"{"RingTimeoutSeconds": 4294967296}"#,
+            r#"{"Mode": "Sometimes"}"#,
+            r#"{"Ring": 20}"#,
+        ] {
+            assert_eq!(parsed(refused), None, "{refused}");
+        }
     }
 
     #[test]

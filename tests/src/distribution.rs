@@ -726,3 +726,23 @@ pub fn a_request_dying_at_any_step_leaves_nobody_stuck(
 
 /// The reservation grace of the engine (a dead request's reservation is repaired after it).
 pub const GRACE_MILLIS: i64 = tm_core::engine::RESERVATION_GRACE_MILLIS;
+
+/// A member added to an Automatic team by the admin (single membership PUT) who is Available
+/// gets its waiting task at once.
+pub fn a_member_added_by_the_admin_gets_the_waiting_task(api: &Api) {
+    make_automatic(api, TEAM_SUPPORT, RING_SECONDS, 0, RESET_SECONDS);
+    let t = Tasks::new(api);
+    let key = &t.key;
+    set_state(api, key, CARLA, "Available");
+    let call = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    assert_eq!(t.status(&call), "Queued", "nobody in Support is Available");
+    assert_status(
+        &api.admin(
+            "PUT",
+            &format!("/admin/v1.0/teams/{TEAM_SUPPORT}/members/{CARLA}"),
+            Some(json!({"IsActive": true})),
+        ),
+        201,
+    );
+    assert_eq!(t.get(&call)["AssignedUserId"], CARLA);
+}

@@ -59,3 +59,8 @@ fn a_request_dying_between_any_two_writes_leaves_no_agent_or_task_stuck() {
     let api = Api::in_process_on(store.clone()).with_directory();
     a_request_dying_at_any_step_leaves_nobody_stuck(&api, &store);
 }
+
+#[test]
+fn a_member_added_by_the_admin_who_is_available_gets_the_waiting_task() {
+    a_member_added_by_the_admin_gets_the_waiting_task(&Api::in_process().with_directory());
+}

@@ -225,12 +225,25 @@ pub fn put_membership(ctx: &mut Ctx) -> Result<Response, ApiError> {
         user_id: user,
         is_active: body.is_active,
     };
-    edit(ctx, |directory| {
+    let response = edit(ctx, |directory| {
         let created = upsert(&mut directory.memberships, membership.clone(), |m| {
             m.team_id == team && m.user_id == user
         });
         Ok((membership, created))
-    })
+    })?;
+    if body.is_active {
+        // A new or unblocked member who is free joins the team's idle pool now (and may get
+        // its waiting tasks); a failure is caught up at their next availability change.
+        let _ = ctx.repo.reconcile_idle_entry(team, user).and_then(|()| {
+            let record = ctx.repo.team(team)?;
+            let mut engine = crate::engine::Engine::new(&ctx.repo, &mut *ctx.ids, ctx.now);
+            match record {
+                Some(record) => engine.run_team(&record).map(|_| ()),
+                None => Ok(()),
+            }
+        });
+    }
+    Ok(response)
 }
 
 pub fn delete_membership(ctx: &mut Ctx) -> Result<Response, ApiError> {

@@ -84,6 +84,25 @@ pub struct RouteSpec {
     pub response: Body,
     /// Listed in the vendor's document (the others are this implementation's additions).
     pub vendor: bool,
+    /// What else it answers or takes, for the OpenAPI document.
+    pub extras: Extras,
+}
+
+/// What a route answers or takes beyond its body and status, stated where the route is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// 204 without a body when there is nothing to answer.
+    pub none_is_204: bool,
+    /// `offset` and `limit` (see `api::paging`).
+    pub paged: bool,
+    /// `?status=Active|Inactive`.
+    pub status_filter: bool,
+    /// `If-None-Match` with 304, and `X-Feed-Cursor` on the answer.
+    pub conditional_list: bool,
+    /// A change feed: `after`, `wait`, 410 for a cursor too old, 429 beyond the waiting caps.
+    pub feed: bool,
+    /// Writes the directory (409 while another directory write runs).
+    pub writes_directory: bool,
 }
 
 use Access::{Admin, ApiKey, Public};
@@ -92,32 +111,85 @@ use Method::{Delete, Get, Patch, Post, Put};
 use Operation as O;
 use Role::{TasksManage, TasksReadonly, TeamsReadonly, UsersControl, UsersReadonly};
 
-#[allow(clippy::too_many_arguments)]
-const fn r(
-    method: Method,
-    path: &'static str,
-    operation: Operation,
-    access: Access,
-    summary: &'static str,
-    request: Body,
-    status: u16,
-    response: Body,
-    vendor: bool,
-) -> RouteSpec {
+/// A route: where it is, what it does and who may call it; the rest is added by name
+/// (`.summary(…)`, `.takes(…)`, `.answers(…)`, `.vendor()`).
+const fn at(method: Method, path: &'static str, operation: Operation, access: Access) -> RouteSpec {
     RouteSpec {
         method,
         path,
         operation,
         access,
-        summary,
-        request,
-        status,
-        response,
-        vendor,
+        summary: "",
+        request: Body::None,
+        status: 200,
+        response: Body::None,
+        vendor: false,
+        extras: Extras {
+            none_is_204: false,
+            paged: false,
+            status_filter: false,
+            conditional_list: false,
+            feed: false,
+            writes_directory: false,
+        },
     }
 }
 
 impl RouteSpec {
+    const fn summary(mut self, summary: &'static str) -> Self {
+        self.summary = summary;
+        self
+    }
+
+    /// The request body it takes.
+    const fn takes(mut self, request: Body) -> Self {
+        self.request = request;
+        self
+    }
+
+    /// The success status and body it answers.
+    const fn answers(mut self, status: u16, response: Body) -> Self {
+        self.status = status;
+        self.response = response;
+        self
+    }
+
+    /// Listed in the vendor's document.
+    const fn vendor(mut self) -> Self {
+        self.vendor = true;
+        self
+    }
+
+    const fn none_is_204(mut self) -> Self {
+        self.extras.none_is_204 = true;
+        self
+    }
+
+    const fn paged(mut self) -> Self {
+        self.extras.paged = true;
+        self
+    }
+
+    const fn status_filter(mut self) -> Self {
+        self.extras.status_filter = true;
+        self
+    }
+
+    const fn conditional_list(mut self) -> Self {
+        self.extras.conditional_list = true;
+        self
+    }
+
+    const fn feed(mut self) -> Self {
+        self.extras.feed = true;
+        self
+    }
+
+    const fn writes_directory(mut self) -> Self {
+        self.extras.writes_directory = true;
+        self
+    }
+
     /// The names of the path's parameters, in order (`{taskIdentifier}` → `taskIdentifier`).
     pub fn param_names(&self) -> impl Iterator<Item = &'static str> {
         self.path
@@ -126,98 +198,244 @@ impl RouteSpec {
     }
 }
 
-const fn act(
-    action: TaskAction,
-    path: &'static str,
-    summary: &'static str,
-    request: Body,
-    vendor: bool,
-) -> RouteSpec {
+/// A task action's route: `POST`, TasksManage, answering TaskStatusData (a new consultation
+/// call answers 201 with the call).
+const fn act(action: TaskAction, path: &'static str) -> RouteSpec {
     let (status, response) = match action {
         TaskAction::ConsultationCall => (201, One("ConsultationCall")),
         _ => (200, One("TaskStatusData")),
     };
-    r(
-        Post,
-        path,
-        O::Act(action),
-        ApiKey(TasksManage),
-        summary,
-        request,
-        status,
-        response,
-        vendor,
-    )
+    at(Post, path, O::Act(action), ApiKey(TasksManage)).answers(status, response)
 }
 
-const NONE: Body = Body::None;
 const TASKS_READ: Access = ApiKey(TasksReadonly);
 
 pub const ROUTES: &[RouteSpec] = &[
     // ---- Task API (vendor) ----
-    r(Get, "/v1.0/teams/{teamIdentifier}/tasks", O::ListTeamTasks, TASKS_READ, "Retrieves a list of team tasks.", NONE, 200, ArrayOf("Task"), true),
-    r(Get, "/v1.0/teams/{teamIdentifier}/longestwaitingtask", O::LongestWaitingTask, TASKS_READ, "Retrieves the longest waiting task of the team (204 when none waits).", NONE, 200, One("Task"), true),
-    r(Get, "/v1.0/tasks/byteamsmember/{userIdentifier}", O::TasksByTeamsMember, TASKS_READ, "Retrieves the tasks of the teams the user is a member of.", NONE, 200, ArrayOf("Task"), true),
-    r(Post, "/v1.0/tasks/outboundCall/start", O::StartOutboundCall, ApiKey(TasksManage), "Start Outbound Call.", One("StartOutboundCallRequest"), 201, One("Task"), true),
-    r(Get, "/v1.0/users/{userIdentifier}/tasks", O::ListUserTasks, TASKS_READ, "Retrieves the current tasks assigned to the user.", NONE, 200, ArrayOf("Task"), true),
-    act(TaskAction::Transfer, "/v1.0/tasks/{taskIdentifier}/transfer", "Transfer the task. Applicable only for the incoming call tasks.", One("TargetRequest"), true),
-    act(TaskAction::Hold, "/v1.0/tasks/{taskIdentifier}/hold", "Put existing task on Hold. Returns TaskStatusData object.", NONE, true),
-    act(TaskAction::Resume, "/v1.0/tasks/{taskIdentifier}/resume", "Resume task from Hold state. Returns TaskStatusData object.", NONE, true),
-    act(TaskAction::Terminate, "/v1.0/tasks/{taskIdentifier}/terminate", "Terminate the task.", NONE, true),
-    act(TaskAction::ConsultationCall, "/v1.0/tasks/{taskIdentifier}/consultationCall", "Make a new consult call. Applicable only for the incoming call tasks.", One("TargetRequest"), true),
-    r(Get, "/v1.0/tasks/{taskIdentifier}/consultationCall", O::GetConsultationCall, TASKS_READ, "Get consultation call status.", NONE, 200, One("ConsultationCall"), true),
-    act(TaskAction::ConsultationMerge, "/v1.0/tasks/{taskIdentifier}/consultationCall/merge", "Merge the consultation call with the customer. Applicable only for the incoming call tasks.", NONE, true),
-    act(TaskAction::ConsultationTransfer, "/v1.0/tasks/{taskIdentifier}/consultationCall/transfer", "Transfer the consultation call with the customer. Applicable only for the incoming call tasks.", NONE, true),
-    act(TaskAction::ConsultationTerminate, "/v1.0/tasks/{taskIdentifier}/consultationCall/terminate", "Terminate consultation call.", NONE, true),
-    act(TaskAction::ConsultationLeave, "/v1.0/tasks/{taskIdentifier}/consultationCall/leave", "Leave the merged consultation call: customer and consultant stay connected.", NONE, true),
-    act(TaskAction::ConsultationAudioRoutes, "/v1.0/tasks/{taskIdentifier}/consultationCall/audioRoutes", "Set audio routes for merged consultation call. Applicable only for the incoming call tasks.", One("AudioRoutes"), true),
-    act(TaskAction::ConsultationTerminateCustomerCall, "/v1.0/tasks/{taskIdentifier}/consultationCall/terminateCustomerCall", "Terminate customer call during the consultation call. Applicable only for the incoming call tasks.", NONE, true),
-    r(Get, "/v1.0/users/{userIdentifier}/consultativeCalls", O::UserConsultativeCalls, TASKS_READ, "Get the user's active consultative calls.", NONE, 200, ArrayOf("ConsultationCall"), true),
+    at(Get, "/v1.0/teams/{teamIdentifier}/tasks", O::ListTeamTasks, TASKS_READ)
+        .conditional_list()
+        .summary("Retrieves a list of team tasks.")
+        .answers(200, ArrayOf("Task"))
+        .vendor(),
+    at(Get, "/v1.0/teams/{teamIdentifier}/longestwaitingtask", O::LongestWaitingTask, TASKS_READ)
+        .none_is_204()
+        .summary("Retrieves the longest waiting task of the team (204 when none waits).")
+        .answers(200, One("Task"))
+        .vendor(),
+    at(Get, "/v1.0/tasks/byteamsmember/{userIdentifier}", O::TasksByTeamsMember, TASKS_READ)
+        .summary("Retrieves the tasks of the teams the user is a member of.")
+        .answers(200, ArrayOf("Task"))
+        .vendor(),
+    at(Post, "/v1.0/tasks/outboundCall/start", O::StartOutboundCall, ApiKey(TasksManage))
+        .summary("Start Outbound Call.")
+        .takes(One("StartOutboundCallRequest"))
+        .answers(201, One("Task"))
+        .vendor(),
+    at(Get, "/v1.0/users/{userIdentifier}/tasks", O::ListUserTasks, TASKS_READ)
+        .conditional_list()
+        .summary("Retrieves the current tasks assigned to the user.")
+        .answers(200, ArrayOf("Task"))
+        .vendor(),
+    act(TaskAction::Transfer, "/v1.0/tasks/{taskIdentifier}/transfer")
+        .summary("Transfer the task. Applicable only for the incoming call tasks.")
+        .takes(One("TargetRequest"))
+        .vendor(),
+    act(TaskAction::Hold, "/v1.0/tasks/{taskIdentifier}/hold")
+        .summary("Put existing task on Hold. Returns TaskStatusData object.")
+        .vendor(),
+    act(TaskAction::Resume, "/v1.0/tasks/{taskIdentifier}/resume")
+        .summary("Resume task from Hold state. Returns TaskStatusData object.")
+        .vendor(),
+    act(TaskAction::Terminate, "/v1.0/tasks/{taskIdentifier}/terminate")
+        .summary("Terminate the task.")
+        .vendor(),
+    act(TaskAction::ConsultationCall, "/v1.0/tasks/{taskIdentifier}/consultationCall")
+        .summary("Make a new consult call. Applicable only for the incoming call tasks.")
+        .takes(One("TargetRequest"))
+        .vendor(),
+    at(Get, "/v1.0/tasks/{taskIdentifier}/consultationCall", O::GetConsultationCall, TASKS_READ)
+        .summary("Get consultation call status.")
+        .answers(200, One("ConsultationCall"))
+        .vendor(),
+    act(TaskAction::ConsultationMerge, "/v1.0/tasks/{taskIdentifier}/consultationCall/merge")
+        .summary("Merge the consultation call with the customer. Applicable only for the incoming call tasks.")
+        .vendor(),
+    act(TaskAction::ConsultationTransfer, "/v1.0/tasks/{taskIdentifier}/consultationCall/transfer")
+        .summary("Transfer the consultation call with the customer. Applicable only for the incoming call tasks.")
+        .vendor(),
+    act(TaskAction::ConsultationTerminate, "/v1.0/tasks/{taskIdentifier}/consultationCall/terminate")
+        .summary("Terminate consultation call.")
+        .vendor(),
+    act(TaskAction::ConsultationLeave, "/v1.0/tasks/{taskIdentifier}/consultationCall/leave")
+        .summary("Leave the merged consultation call: customer and consultant stay connected.")
+        .vendor(),
+    act(TaskAction::ConsultationAudioRoutes, "/v1.0/tasks/{taskIdentifier}/consultationCall/audioRoutes")
+        .summary("Set audio routes for merged consultation call. Applicable only for the incoming call tasks.")
+        .takes(One("AudioRoutes"))
+        .vendor(),
+    act(TaskAction::ConsultationTerminateCustomerCall, "/v1.0/tasks/{taskIdentifier}/consultationCall/terminateCustomerCall")
+        .summary("Terminate customer call during the consultation call. Applicable only for the incoming call tasks.")
+        .vendor(),
+    at(Get, "/v1.0/users/{userIdentifier}/consultativeCalls", O::UserConsultativeCalls, TASKS_READ)
+        .summary("Get the user's active consultative calls.")
+        .answers(200, ArrayOf("ConsultationCall"))
+        .vendor(),
     // ---- Task API (extensions) ----
-    r(Get, "/v1.0/teams/{teamIdentifier}/events", O::TeamEvents, TASKS_READ, "The team's change feed: every committed change of its tasks after a cursor, in order (see the API description).", NONE, 200, One("FeedPage"), false),
-    r(Get, "/v1.0/users/{userIdentifier}/events", O::UserEvents, TASKS_READ, "The user's change feed: every committed change of the tasks the user is assigned to or consults on (before or after the change), after a cursor, in order.", NONE, 200, One("FeedPage"), false),
-    r(Post, "/v1.0/teams/{teamIdentifier}/tasks", O::CreateTask, ApiKey(TasksManage), "Create a task in the team's queue.", One("CreateTaskRequest"), 201, One("Task"), false),
-    r(Get, "/v1.0/tasks/{taskIdentifier}", O::GetTask, TASKS_READ, "Get a task.", NONE, 200, One("Task"), false),
-    act(TaskAction::Offer, "/v1.0/tasks/{taskIdentifier}/offer", "Offer a queued task to an active team member.", One("OfferRequest"), false),
-    act(TaskAction::Accept, "/v1.0/tasks/{taskIdentifier}/accept", "Accept an offered task.", NONE, false),
-    act(TaskAction::Decline, "/v1.0/tasks/{taskIdentifier}/decline", "Decline an offered task: it goes back to its place in the queue.", NONE, false),
-    act(TaskAction::Answered, "/v1.0/tasks/{taskIdentifier}/answered", "Report that an outbound call was answered.", NONE, false),
-    act(TaskAction::ConsultationAnswered, "/v1.0/tasks/{taskIdentifier}/consultationCall/answered", "Report that the consultation call was answered.", NONE, false),
+    at(Get, "/v1.0/teams/{teamIdentifier}/events", O::TeamEvents, TASKS_READ)
+        .feed()
+        .summary("The team's change feed: every committed change of its tasks after a cursor, in order (see the API description).")
+        .answers(200, One("FeedPage")),
+    at(Get, "/v1.0/users/{userIdentifier}/events", O::UserEvents, TASKS_READ)
+        .feed()
+        .summary("The user's change feed: every committed change of the tasks the user is assigned to or consults on (before or after the change), after a cursor, in order.")
+        .answers(200, One("FeedPage")),
+    at(Post, "/v1.0/teams/{teamIdentifier}/tasks", O::CreateTask, ApiKey(TasksManage))
+        .summary("Create a task in the team's queue.")
+        .takes(One("CreateTaskRequest"))
+        .answers(201, One("Task")),
+    at(Get, "/v1.0/tasks/{taskIdentifier}", O::GetTask, TASKS_READ)
+        .summary("Get a task.")
+        .answers(200, One("Task")),
+    act(TaskAction::Offer, "/v1.0/tasks/{taskIdentifier}/offer")
+        .summary("Offer a queued task to an active team member.")
+        .takes(One("OfferRequest")),
+    act(TaskAction::Accept, "/v1.0/tasks/{taskIdentifier}/accept")
+        .summary("Accept an offered task."),
+    act(TaskAction::Decline, "/v1.0/tasks/{taskIdentifier}/decline")
+        .summary("Decline an offered task: it goes back to its place in the queue."),
+    act(TaskAction::Answered, "/v1.0/tasks/{taskIdentifier}/answered")
+        .summary("Report that an outbound call was answered."),
+    act(TaskAction::ConsultationAnswered, "/v1.0/tasks/{taskIdentifier}/consultationCall/answered")
+        .summary("Report that the consultation call was answered."),
     // ---- Team API ----
-    r(Get, "/v1.0/teams", O::ListTeams, ApiKey(TeamsReadonly), "Retrieves all teams; filter with ?status=Active|Inactive.", NONE, 200, ArrayOf("Team"), true),
-    r(Get, "/v1.0/teams/{teamIdentifier}", O::GetTeam, ApiKey(TeamsReadonly), "Retrieve team identified by teamIdentifier.", NONE, 200, One("Team"), true),
-    r(Get, "/v1.0/teams/bymember/{userIdentifier}", O::TeamsByMember, ApiKey(TeamsReadonly), "Retrieves all the teams where user is a member.", NONE, 200, ArrayOf("Team"), true),
-    r(Get, "/v1.0/organizationunits/{ouIdentifier}/teams", O::OrganizationUnitTeams, ApiKey(TeamsReadonly), "Retrieves the teams of the organization unit and its children.", NONE, 200, ArrayOf("Team"), true),
-    r(Get, "/v1.0/users/{userIdentifier}/teams/conversationas", O::UserConversationAs, ApiKey(TeamsReadonly), "Get per user the available conversation as services.", NONE, 200, ArrayOf("ConversationAs"), true),
+    at(Get, "/v1.0/teams", O::ListTeams, ApiKey(TeamsReadonly))
+        .status_filter()
+        .paged()
+        .summary("Retrieves all teams; filter with ?status=Active|Inactive.")
+        .answers(200, ArrayOf("Team"))
+        .vendor(),
+    at(Get, "/v1.0/teams/{teamIdentifier}", O::GetTeam, ApiKey(TeamsReadonly))
+        .summary("Retrieve team identified by teamIdentifier.")
+        .answers(200, One("Team"))
+        .vendor(),
+    at(Get, "/v1.0/teams/bymember/{userIdentifier}", O::TeamsByMember, ApiKey(TeamsReadonly))
+        .summary("Retrieves all the teams where user is a member.")
+        .answers(200, ArrayOf("Team"))
+        .vendor(),
+    at(Get, "/v1.0/organizationunits/{ouIdentifier}/teams", O::OrganizationUnitTeams, ApiKey(TeamsReadonly))
+        .summary("Retrieves the teams of the organization unit and its children.")
+        .answers(200, ArrayOf("Team"))
+        .vendor(),
+    at(Get, "/v1.0/users/{userIdentifier}/teams/conversationas", O::UserConversationAs, ApiKey(TeamsReadonly))
+        .summary("Get per user the available conversation as services.")
+        .answers(200, ArrayOf("ConversationAs"))
+        .vendor(),
     // ---- User API ----
-    r(Get, "/v1.0/users/{userIdentifier}", O::GetUser, ApiKey(UsersReadonly), "Get a user by Id, SIP URI or UPN (case insensitive).", NONE, 200, One("User"), true),
-    r(Get, "/v1.0/users", O::ListUsers, ApiKey(UsersReadonly), "Get all users in the system.", NONE, 200, ArrayOf("User"), true),
-    r(Get, "/v1.0/teams/{teamIdentifier}/users", O::TeamUsers, ApiKey(UsersReadonly), "Get the members of the team.", NONE, 200, ArrayOf("TeamMember"), true),
-    r(Post, "/v1.0/teams/{teamIdentifier}/users/{userIdentifier}/active", O::SetTeamMemberActive, ApiKey(UsersControl), "Block (Active=false) or unblock a user in the team.", One("ActiveRequest"), 200, One("TeamMember"), true),
+    at(Get, "/v1.0/users/{userIdentifier}", O::GetUser, ApiKey(UsersReadonly))
+        .summary("Get a user by Id, SIP URI or UPN (case insensitive).")
+        .answers(200, One("User"))
+        .vendor(),
+    at(Get, "/v1.0/users", O::ListUsers, ApiKey(UsersReadonly))
+        .paged()
+        .summary("Get all users in the system.")
+        .answers(200, ArrayOf("User"))
+        .vendor(),
+    at(Get, "/v1.0/teams/{teamIdentifier}/users", O::TeamUsers, ApiKey(UsersReadonly))
+        .paged()
+        .summary("Get the members of the team.")
+        .answers(200, ArrayOf("TeamMember"))
+        .vendor(),
+    at(Post, "/v1.0/teams/{teamIdentifier}/users/{userIdentifier}/active", O::SetTeamMemberActive, ApiKey(UsersControl))
+        .summary("Block (Active=false) or unblock a user in the team.")
+        .takes(One("ActiveRequest"))
+        .answers(200, One("TeamMember"))
+        .vendor(),
     // ---- Distribution (extensions) ----
-    r(Get, "/v1.0/users/{userIdentifier}/availability", O::GetAvailability, ApiKey(UsersReadonly), "The user's availability: the effective State (Available, Away, Offline, Busy, WrapUp, NotResponding), what they chose, since and until when.", NONE, 200, One("Availability"), false),
-    r(Put, "/v1.0/users/{userIdentifier}/availability", O::SetAvailability, ApiKey(UsersControl), "Set the user's chosen state (Available, Away or Offline) with an optional reason; ends WrapUp and NotResponding.", One("AvailabilityRequest"), 200, One("Availability"), false),
-    r(Post, "/v1.0/teams/{teamIdentifier}/distribution/run", O::RunDistribution, ApiKey(TasksManage), "Apply the team's due ring timeouts and offer its waiting tasks now (for a scheduler; requests do it too).", NONE, 200, One("DistributionRun"), false),
+    at(Get, "/v1.0/users/{userIdentifier}/availability", O::GetAvailability, ApiKey(UsersReadonly))
+        .summary("The user's availability: the effective State (Available, Away, Offline, Busy, WrapUp, NotResponding), what they chose, since and until when.")
+        .answers(200, One("Availability")),
+    at(Put, "/v1.0/users/{userIdentifier}/availability", O::SetAvailability, ApiKey(UsersControl))
+        .summary("Set the user's chosen state (Available, Away or Offline) with an optional reason; ends WrapUp and NotResponding.")
+        .takes(One("AvailabilityRequest"))
+        .answers(200, One("Availability")),
+    at(Post, "/v1.0/teams/{teamIdentifier}/distribution/run", O::RunDistribution, ApiKey(TasksManage))
+        .summary("Apply the team's due ring timeouts and offer its waiting tasks now (for a scheduler; requests do it too).")
+        .answers(200, One("DistributionRun")),
     // ---- Service ----
-    r(Get, "/health", O::Health, Public, "Health check.", NONE, 200, One("Health"), false),
-    r(Get, "/v1.0/openapi.json", O::OpenApi, Public, "This OpenAPI document.", NONE, 200, Body::None, false),
+    at(Get, "/health", O::Health, Public)
+        .summary("Health check.")
+        .answers(200, One("Health")),
+    at(Get, "/v1.0/openapi.json", O::OpenApi, Public)
+        .summary("This OpenAPI document.")
+        .answers(200, Body::None),
     // ---- Admin API ----
-    r(Get, "/admin/v1.0/directory", O::GetDirectory, Admin, "Get the directory.", NONE, 200, One("Directory"), false),
-    r(Put, "/admin/v1.0/directory", O::PutDirectory, Admin, "Replace the whole directory (synchronisation): writes only what changed and answers the counts.", One("Directory"), 200, One("DirectoryChanges"), false),
-    r(Put, "/admin/v1.0/organizationunits/{ouId}", O::PutOrganizationUnit, Admin, "Create or replace an organization unit (201 when created).", One("OrganizationUnitInput"), 200, One("OrganizationUnit"), false),
-    r(Delete, "/admin/v1.0/organizationunits/{ouId}", O::DeleteOrganizationUnit, Admin, "Delete an organization unit that has no child units and no teams.", NONE, 204, Body::None, false),
-    r(Put, "/admin/v1.0/teams/{teamId}", O::PutTeam, Admin, "Create or replace a team (201 when created).", One("TeamInput"), 200, One("Team"), false),
-    r(Delete, "/admin/v1.0/teams/{teamId}", O::DeleteTeam, Admin, "Delete a team without open tasks, with its memberships and conversation-as rights.", NONE, 204, Body::None, false),
-    r(Put, "/admin/v1.0/users/{userId}", O::PutUser, Admin, "Create or replace a user (201 when created).", One("UserInput"), 200, One("User"), false),
-    r(Delete, "/admin/v1.0/users/{userId}", O::DeleteUser, Admin, "Delete a user without open tasks, with their memberships and conversation-as rights.", NONE, 204, Body::None, false),
-    r(Put, "/admin/v1.0/teams/{teamId}/members/{userId}", O::PutMembership, Admin, "Make a user a member of a team, or change IsActive (201 when created).", One("MembershipInput"), 200, One("Membership"), false),
-    r(Delete, "/admin/v1.0/teams/{teamId}/members/{userId}", O::DeleteMembership, Admin, "Remove a user from a team.", NONE, 204, Body::None, false),
-    r(Put, "/admin/v1.0/users/{userId}/conversationas/{teamId}", O::PutConversationAs, Admin, "Let a user converse as a team (201 when created).", One("ConversationAsInput"), 200, One("ConversationAsRight"), false),
-    r(Delete, "/admin/v1.0/users/{userId}/conversationas/{teamId}", O::DeleteConversationAs, Admin, "Take a conversation-as right away.", NONE, 204, Body::None, false),
-    r(Post, "/admin/v1.0/apikeys", O::CreateApiKey, Admin, "Create an API key; the secret is returned once.", One("CreateApiKeyRequest"), 201, One("CreatedApiKey"), false),
-    r(Get, "/admin/v1.0/apikeys", O::ListApiKeys, Admin, "List API keys (never their secrets).", NONE, 200, ArrayOf("ApiKey"), false),
-    r(Patch, "/admin/v1.0/apikeys/{apiKeyId}", O::PatchApiKey, Admin, "Change an API key's roles or expiry.", One("PatchApiKeyRequest"), 200, One("ApiKey"), false),
-    r(Delete, "/admin/v1.0/apikeys/{apiKeyId}", O::DeleteApiKey, Admin, "Revoke an API key.", NONE, 204, Body::None, false),
+    at(Get, "/admin/v1.0/directory", O::GetDirectory, Admin)
+        .summary("Get the directory.")
+        .answers(200, One("Directory")),
+    at(Put, "/admin/v1.0/directory", O::PutDirectory, Admin)
+        .writes_directory()
+        .summary("Replace the whole directory (synchronisation): writes only what changed and answers the counts.")
+        .takes(One("Directory"))
+        .answers(200, One("DirectoryChanges")),
+    at(Put, "/admin/v1.0/organizationunits/{ouId}", O::PutOrganizationUnit, Admin)
+        .writes_directory()
+        .summary("Create or replace an organization unit (201 when created).")
+        .takes(One("OrganizationUnitInput"))
+        .answers(200, One("OrganizationUnit")),
+    at(Delete, "/admin/v1.0/organizationunits/{ouId}", O::DeleteOrganizationUnit, Admin)
+        .writes_directory()
+        .summary("Delete an organization unit that has no child units and no teams.")
+        .answers(204, Body::None),
+    at(Put, "/admin/v1.0/teams/{teamId}", O::PutTeam, Admin)
+        .writes_directory()
+        .summary("Create or replace a team (201 when created).")
+        .takes(One("TeamInput"))
+        .answers(200, One("Team")),
+    at(Delete, "/admin/v1.0/teams/{teamId}", O::DeleteTeam, Admin)
+        .writes_directory()
+        .summary("Delete a team without open tasks, with its memberships and conversation-as rights.")
+        .answers(204, Body::None),
+    at(Put, "/admin/v1.0/users/{userId}", O::PutUser, Admin)
+        .writes_directory()
+        .summary("Create or replace a user (201 when created).")
+        .takes(One("UserInput"))
+        .answers(200, One("User")),
+    at(Delete, "/admin/v1.0/users/{userId}", O::DeleteUser, Admin)
+        .writes_directory()
+        .summary("Delete a user without open tasks, with their memberships and conversation-as rights.")
+        .answers(204, Body::None),
+    at(Put, "/admin/v1.0/teams/{teamId}/members/{userId}", O::PutMembership, Admin)
+        .writes_directory()
+        .summary("Make a user a member of a team, or change IsActive (201 when created).")
+        .takes(One("MembershipInput"))
+        .answers(200, One("Membership")),
+    at(Delete, "/admin/v1.0/teams/{teamId}/members/{userId}", O::DeleteMembership, Admin)
+        .writes_directory()
+        .summary("Remove a user from a team.")
+        .answers(204, Body::None),
+    at(Put, "/admin/v1.0/users/{userId}/conversationas/{teamId}", O::PutConversationAs, Admin)
+        .writes_directory()
+        .summary("Let a user converse as a team (201 when created).")
+        .takes(One("ConversationAsInput"))
+        .answers(200, One("ConversationAsRight")),
+    at(Delete, "/admin/v1.0/users/{userId}/conversationas/{teamId}", O::DeleteConversationAs, Admin)
+        .writes_directory()
+        .summary("Take a conversation-as right away.")
+        .answers(204, Body::None),
+    at(Post, "/admin/v1.0/apikeys", O::CreateApiKey, Admin)
+        .summary("Create an API key; the secret is returned once.")
+        .takes(One("CreateApiKeyRequest"))
+        .answers(201, One("CreatedApiKey")),
+    at(Get, "/admin/v1.0/apikeys", O::ListApiKeys, Admin)
+        .summary("List API keys (never their secrets).")
+        .answers(200, ArrayOf("ApiKey")),
+    at(Patch, "/admin/v1.0/apikeys/{apiKeyId}", O::PatchApiKey, Admin)
+        .summary("Change an API key's roles or expiry.")
+        .takes(One("PatchApiKeyRequest"))
+        .answers(200, One("ApiKey")),
+    at(Delete, "/admin/v1.0/apikeys/{apiKeyId}", O::DeleteApiKey, Admin)
+        .summary("Revoke an API key.")
+        .answers(204, Body::None),
 ];
 
 /// The outcome of routing a request.

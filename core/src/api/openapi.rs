@@ -60,7 +60,7 @@ fn operation(spec: &RouteSpec) -> Value {
             json!({"description": "This document (OpenAPI 3.1)", "content": json_content(schema_ref("OpenApiDocument"))}),
         );
     }
-    if spec.path.ends_with("/longestwaitingtask") {
+    if spec.extras.none_is_204 {
         responses.insert("204".into(), json!({"description": "No task is waiting"}));
     }
     let mut errors = vec![
@@ -73,7 +73,7 @@ fn operation(spec: &RouteSpec) -> Value {
     if spec.request != Body::None {
         errors.push((
             "413",
-            if spec.path.starts_with("/admin/") {
+            if spec.access == Access::Admin {
                 "Body larger than 32 MiB"
             } else {
                 "Body larger than 64 KiB"
@@ -81,7 +81,7 @@ fn operation(spec: &RouteSpec) -> Value {
         ));
         errors.push(("415", "Body is not application/json"));
     }
-    if writes_directory(spec) {
+    if spec.extras.writes_directory {
         errors.push((
             "409",
             "Another directory write is in progress, or a team or user to delete has open tasks",
@@ -91,10 +91,7 @@ fn operation(spec: &RouteSpec) -> Value {
         errors.push(("409", "Action not allowed in the task's current state"));
         errors.push(("412", "If-Match does not match the task's Version"));
     }
-    let waits = matches!(
-        spec.operation,
-        crate::routes::Operation::TeamEvents | crate::routes::Operation::UserEvents
-    );
+    let waits = spec.extras.feed;
     if waits {
         errors.push((
             "429",
@@ -118,11 +115,11 @@ fn operation(spec: &RouteSpec) -> Value {
         .param_names()
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
         .collect();
-    if spec.path == "/v1.0/teams" {
+    if spec.extras.status_filter {
         parameters.push(json!({"name": "status", "in": "query", "required": false,
             "schema": schema_ref("TeamStatus")}));
     }
-    if PAGED_PATHS.contains(&spec.path) {
+    if spec.extras.paged {
         parameters.push(json!({"name": "offset", "in": "query", "required": false,
             "description": "Paging: items to skip (with it or `limit`, the answer carries `X-Total-Count` and a `Link` to the next page)",
             "schema": {"type": "integer", "minimum": 0}}));
@@ -130,10 +127,7 @@ fn operation(spec: &RouteSpec) -> Value {
             "description": "Paging: items per page (1 to 1000); without `offset` and `limit` the whole list",
             "schema": {"type": "integer", "minimum": 1, "maximum": super::paging::MAX_LIMIT}}));
     }
-    if matches!(
-        spec.operation,
-        crate::routes::Operation::ListTeamTasks | crate::routes::Operation::ListUserTasks
-    ) {
+    if spec.extras.conditional_list {
         parameters.push(json!({"name": "If-None-Match", "in": "header", "required": false,
             "description": "The list's ETag from an earlier answer: 304 without a body while the list is the same.",
             "schema": {"type": "string"}}));
@@ -142,18 +136,12 @@ fn operation(spec: &RouteSpec) -> Value {
             json!({"description": "The list is unchanged (same ETag)"}),
         );
     }
-    if matches!(
-        spec.operation,
-        crate::routes::Operation::ListTeamTasks | crate::routes::Operation::ListUserTasks
-    ) {
+    if spec.extras.conditional_list {
         if let Some(success) = responses.get_mut("200") {
             success["headers"] = json!({"X-Feed-Cursor": {"description": "Where the change feed of this team or user stands, read before the list: follow its `/events?after=` from it to miss no later change.", "schema": {"type": "string"}}});
         }
     }
-    if matches!(
-        spec.operation,
-        crate::routes::Operation::TeamEvents | crate::routes::Operation::UserEvents
-    ) {
+    if spec.extras.feed {
         parameters.push(json!({"name": "after", "in": "query", "required": false,
             "description": "The cursor to read after: the `Cursor` of the last answer or event, or the list's `X-Feed-Cursor`. Without it, the feed's current end (an empty page with the cursor to follow).",
             "schema": {"type": "string", "pattern": "^[0-9]+$"}}));
@@ -211,32 +199,6 @@ fn operation(spec: &RouteSpec) -> Value {
     }
     op
 }
-
-/// Admin writes of the directory (one at a time; 409 while another runs).
-fn writes_directory(spec: &RouteSpec) -> bool {
-    use crate::routes::Operation as O;
-    matches!(
-        spec.operation,
-        O::PutDirectory
-            | O::PutOrganizationUnit
-            | O::DeleteOrganizationUnit
-            | O::PutTeam
-            | O::DeleteTeam
-            | O::PutUser
-            | O::DeleteUser
-            | O::PutMembership
-            | O::DeleteMembership
-            | O::PutConversationAs
-            | O::DeleteConversationAs
-    )
-}
-
-/// The list endpoints that take `offset` and `limit`.
-pub const PAGED_PATHS: &[&str] = &[
-    "/v1.0/users",
-    "/v1.0/teams",
-    "/v1.0/teams/{teamIdentifier}/users",
-];
 
 fn tag(spec: &RouteSpec) -> &'static str {
     match spec.access {

@@ -21,7 +21,7 @@ fn decided_by_chain<'a>(
         .map(|next| next.after_change == Some(entry.change))
 }
 
-/// What the task as stored says about `entry` (`None`: not yet known).
+/// What the task as stored says about `entry` ([`Decision::Unknown`]: not yet known).
 fn decided_by_task(entry: &FeedEntry, task: Option<&StoredTask>, now: Timestamp) -> Decision {
     let Some(stored) = task else {
         let abandoned = entry.at.plus_millis(CREATE_ABANDONED_AFTER_MILLIS) < now;
@@ -63,13 +63,14 @@ enum Decision {
 
 impl Repo<'_> {
     /// Decides the undecided intents among `places`: from a later intent of the same task, then
-    /// from the tasks (one batch read), fencing stale ones; `keep`: writes the new decisions back.
+    /// from the tasks (one batch read), fencing stale ones; `write_back`: writes the new
+    /// decisions into the intents (the upkeep does; readers do not).
     pub(super) fn decide_places(
         &self,
         feed: FeedId,
         places: &mut [Option<FeedEntry>],
         now: Timestamp,
-        keep: bool,
+        write_back: bool,
     ) -> Result<(), RepoError> {
         let undecided: Vec<usize> = (0..places.len())
             .filter(|&i| matches!(&places[i], Some(e) if e.committed.is_none()))
@@ -116,7 +117,7 @@ impl Repo<'_> {
                 entry.committed = decided;
             }
         }
-        if !keep {
+        if !write_back {
             return Ok(());
         }
         let decided = undecided

@@ -51,7 +51,7 @@ impl Repo<'_> {
     /// on when it lagged a block or more (the upkeep moves it only over whole decided blocks).
     pub fn feed_cursor(&self, feed: FeedId, now: Timestamp) -> Result<u64, RepoError> {
         let mark = self.decided_mark(feed)?;
-        let cursor = self.scan(feed, mark, now, None, false)?.cursor;
+        let cursor = self.scan(feed, mark, now, None)?.cursor;
         if cursor >= mark + CHORE_EVERY {
             // A plain write: whatever value wins, everything up to it is decided.
             self.store.set(&feed.decided_key(), &encode(&cursor)?)?;
@@ -136,7 +136,7 @@ impl Repo<'_> {
                 return Ok(FeedRead::Gone);
             }
         }
-        let scan = self.scan(feed, after, now, Some(FEED_ANSWER_LIMIT), false)?;
+        let scan = self.scan(feed, after, now, Some(FEED_ANSWER_LIMIT))?;
         if scan.gone {
             return Ok(FeedRead::Gone);
         }
@@ -147,16 +147,16 @@ impl Repo<'_> {
     }
 
     /// Decides the places after `after` in order and stops at the first undecided one (or
-    /// after `limit` committed changes, or [`MAX_WINDOWS`] windows); `keep`: writes the new
-    /// decisions into the intents.
+    /// after `limit` committed changes, or [`MAX_WINDOWS`] windows). Readers do not write the
+    /// decisions they make back into the intents: only the upkeep does ([`Repo::settle_block`]).
     fn scan(
         &self,
         feed: FeedId,
         after: u64,
         now: Timestamp,
         limit: Option<usize>,
-        keep: bool,
     ) -> Result<Scan, RepoError> {
+        const WRITE_BACK: bool = false;
         let mut scan = Scan {
             events: Vec::new(),
             cursor: after,
@@ -170,7 +170,7 @@ impl Repo<'_> {
             };
             let window_full = last_present as u64 + 1 == WINDOW;
             places.truncate(last_present + 1);
-            self.decide_places(feed, &mut places, now, keep)?;
+            self.decide_places(feed, &mut places, now, WRITE_BACK)?;
             let gap_places: Vec<u64> = (from..)
                 .zip(&places)
                 .filter(|(_, found)| found.is_none())
@@ -193,7 +193,7 @@ impl Repo<'_> {
                         }
                         Gap::Filled(entry) => {
                             let mut one = vec![Some(*entry)];
-                            self.decide_places(feed, &mut one, now, keep)?;
+                            self.decide_places(feed, &mut one, now, WRITE_BACK)?;
                             match one.pop().flatten() {
                                 Some(entry) => entry,
                                 None => return Ok(scan),
@@ -263,8 +263,12 @@ impl Repo<'_> {
         let found = self.get_keys(&keys)?;
         let (mut notes, mut voids, mut read_again) = (Vec::new(), Vec::new(), Vec::new());
         let mut gaps = Vec::with_capacity(places.len());
-        for (&seq, pair) in places.iter().zip(found.chunks(2)) {
-            let gap = match (&pair[0], &pair[1]) {
+        // Read as (gap note, void mark) per place, in the order the keys were asked.
+        for (&seq, pair) in places.iter().zip(found.chunks_exact(2)) {
+            let [gap_note, void_mark] = pair else {
+                continue;
+            };
+            let gap = match (gap_note, void_mark) {
                 (_, Some(_)) => None,
                 (None, None) => {
                     notes.push(feed.gap_key(seq));

@@ -246,27 +246,23 @@ impl<'e, 'a> Engine<'e, 'a> {
             self.hint_free(held.user, Release::RingTimeout, &team.distribution)?;
         }
         let meta = self.meta(KIND_RING_TIMEOUT);
-        let mut not_due = false;
         let mut held_before = None;
         let result = self.repo.update_task(task, &meta, |stored| {
             if !due(&stored.task) {
-                not_due = true;
-                return Err(RepoError::Refused(crate::ApiError::Conflict(
-                    "The offer is not ringing out.".into(),
-                )));
+                return Err(RepoError::NoLongerApplies);
             }
             held_before = Held::of(stored);
             // Back to its place in the queue, as a decline does.
             stored.task =
                 task_change::apply(&stored.task, TaskAction::Decline, &ActionInput::None, now)
-                    .map_err(|e| RepoError::Refused(crate::ApiError::Conflict(e.to_string())))?;
+                    .map_err(|_| RepoError::NoLongerApplies)?;
             stored.task.ringing_until = None;
             stored.rang_out = stored.reservation.take();
             Ok(())
         });
         match result {
             Ok(_) => {}
-            Err(_) if not_due => return Ok(false),
+            Err(RepoError::NoLongerApplies) => return Ok(false),
             Err(error) => return Err(error),
         }
         if let Some(held) = held_before {
@@ -379,30 +375,25 @@ impl<'e, 'a> Engine<'e, 'a> {
     ) -> Result<bool, RepoError> {
         let meta = self.meta(KIND_AUTOMATIC_OFFER);
         let now = self.now;
-        let mut taken = false;
         let result = self.repo.update_task(task, &meta, |stored| {
             if stored.task.status != TaskStatus::Queued
                 || stored.fenced_reservations.contains(&reservation.id)
             {
-                taken = true;
-                return Err(RepoError::Refused(crate::ApiError::Conflict(
-                    "The task is no longer queued.".into(),
-                )));
+                return Err(RepoError::NoLongerApplies);
             }
             let input = ActionInput::Offer {
                 user,
                 membership: Some(true),
             };
             stored.task = task_change::apply(&stored.task, TaskAction::Offer, &input, now)
-                .map_err(|e| RepoError::Refused(crate::ApiError::Conflict(e.to_string())))?;
+                .map_err(|_| RepoError::NoLongerApplies)?;
             stored.task.ringing_until = Some(reservation.ring_until);
             stored.reservation = Some(reservation.id);
             Ok(())
         });
         match result {
             Ok(_) => Ok(true),
-            Err(_) if taken => Ok(false),
-            Err(RepoError::TaskNotFound(_)) => Ok(false),
+            Err(RepoError::NoLongerApplies | RepoError::TaskNotFound(_)) => Ok(false),
             Err(error) => Err(error),
         }
     }

@@ -5,6 +5,7 @@
 //! Its output goes to a file in its state dir, never to the test runner's pipes (an orphan
 //! holding them open would keep the runner from finishing).
 
+use serde_json::Value;
 use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -319,4 +320,33 @@ pub fn demo_keys_in(output: &str) -> Vec<String> {
         .skip(1)
         .filter_map(|rest| rest.split_whitespace().next().map(str::to_string))
         .collect()
+}
+
+/// One HTTP call for the bench tools: the JSON answer, or a panic naming the request and the
+/// status (a bench that cannot seed has nothing to measure).
+pub fn blocking_call(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Value {
+    let mut request = agent.request(method, url);
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let result = match body {
+        Some(body) => request.send_json(body),
+        None => request.call(),
+    };
+    match result {
+        Ok(response) => response.into_json().unwrap_or(Value::Null),
+        Err(ureq::Error::Status(code, response)) => {
+            panic!(
+                "{method} {url}: {code} {}",
+                response.into_string().unwrap_or_default()
+            )
+        }
+        Err(error) => panic!("{method} {url}: {error}"),
+    }
 }

@@ -87,7 +87,12 @@ pub fn wait_seconds(request: &Request) -> Result<u64, ApiError> {
 pub const RUN_SLOT_MILLIS: i64 = 500;
 
 fn runs_engine(ctx: &Ctx) -> Result<bool, ApiError> {
-    Ok(wait_seconds(ctx.request)? > 0 && ctx.now.unix_millis().rem_euclid(1000) < RUN_SLOT_MILLIS)
+    Ok(wait_seconds(ctx.request)? > 0 && in_run_slot(ctx.now))
+}
+
+/// Whether `now` is in the first [`RUN_SLOT_MILLIS`] of its second.
+fn in_run_slot(now: Timestamp) -> bool {
+    now.unix_millis().rem_euclid(1000) < RUN_SLOT_MILLIS
 }
 
 pub fn team_events(ctx: &mut Ctx) -> Result<Response, ApiError> {
@@ -184,5 +189,25 @@ fn admit_wait(ctx: &Ctx, seconds: u64) -> Result<Wait, ApiError> {
 pub fn end_wait(store: &dyn Store, wait: &Wait) {
     if let Some(lease) = &wait.lease {
         Repo::new(store).release_wait(lease);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waiting_read_runs_the_engine_in_the_first_half_of_each_second() {
+        let at = |millis: i64| Timestamp::from_unix_millis(1_767_600_000_000 + millis);
+        let table = [
+            (0, true),
+            (499, true),
+            (500, false),
+            (999, false),
+            (1000, true),
+        ];
+        for (millis, runs) in table {
+            assert_eq!(in_run_slot(at(millis)), runs, "{millis}");
+        }
     }
 }

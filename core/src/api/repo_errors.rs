@@ -45,6 +45,9 @@ impl From<RepoError> for ApiError {
                 "Not deleted while tasks are open (terminate or transfer them first): {}.",
                 busy.join("; ")
             )),
+            RepoError::NoLongerApplies => ApiError::Conflict(
+                "The task changed meanwhile; the service's change no longer applies.".into(),
+            ),
             RepoError::Refused(error) => error,
         }
     }

@@ -39,6 +39,10 @@ pub enum RepoError {
     /// Entities to delete still have open tasks (up to 20 named).
     #[error("entities to delete have open tasks: {}", .0.join("; "))]
     OpenTasks(Vec<String>),
+    /// The record no longer allows the change a caller meant to make (the service's own
+    /// changes: the offer is no longer ringing out, the task is no longer queued).
+    #[error("the change no longer applies to the record as it is now")]
+    NoLongerApplies,
     /// A caller's change refused itself (its own error, passed through unchanged).
     #[error(transparent)]
     Refused(ApiError),

@@ -6,38 +6,12 @@
 //! throughput of create + automatic offer, as shell assignments:
 //! `tm-bench-distribution <base-url> <admin-token> <seconds> <threads>`.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tm_e2e_tests::distribution::agents_directory;
+use tm_e2e_tests::live::blocking_call as call;
 use tm_e2e_tests::TEAM_EMEA;
-
-fn call(
-    agent: &ureq::Agent,
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Value {
-    let mut request = agent.request(method, url);
-    for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request.send_json(body),
-        None => request.call(),
-    };
-    match result {
-        Ok(response) => response.into_json().unwrap_or(Value::Null),
-        Err(ureq::Error::Status(code, response)) => {
-            panic!(
-                "{method} {url}: {code} {}",
-                response.into_string().unwrap_or_default()
-            )
-        }
-        Err(error) => panic!("{method} {url}: {error}"),
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

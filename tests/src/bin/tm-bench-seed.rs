@@ -5,37 +5,11 @@
 //! other teams; the measured team (Support) holds the given number of queued tasks, 64 more
 //! for offer / decline, and 64 connected calls for hold / resume.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tm_e2e_tests::live::blocking_call as call;
 use tm_e2e_tests::{large_directory, ANNA, BEN, TEAM_EMEA, TEAM_SUPPORT};
-
-fn call(
-    agent: &ureq::Agent,
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Value {
-    let mut request = agent.request(method, url);
-    for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request.send_json(body),
-        None => request.call(),
-    };
-    match result {
-        Ok(response) => response.into_json().unwrap_or(Value::Null),
-        Err(ureq::Error::Status(code, response)) => {
-            panic!(
-                "{method} {url}: {code} {}",
-                response.into_string().unwrap_or_default()
-            )
-        }
-        Err(error) => panic!("{method} {url}: {error}"),
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -232,3 +232,16 @@ fn only_the_reservation_held_is_released() {
     // A void reservation is as if it had never been made: the idle order is kept.
     assert_eq!(agent.free_from(), Some(at(10)));
 }
+
+#[test]
+fn derived_states_end_exactly_at_their_until() {
+    // Wrap-up until 120 s, NotResponding until 690 s (see `agent_in`).
+    for (start, until) in [(Start::WrapUp, 120), (Start::NotResponding, 690)] {
+        let agent = agent_in(start);
+        let before = at(until).plus_millis(-1);
+        assert!(!agent.is_free_at(before), "{start:?} 1 ms before");
+        assert_ne!(agent.availability(before).state, AgentState::Available);
+        assert!(agent.is_free_at(at(until)), "{start:?} at its end");
+        assert_eq!(agent.availability(at(until)).state, AgentState::Available);
+    }
+}

@@ -1,4 +1,6 @@
-//! Authentication: API keys for `/v1.0`, the operator's admin token for `/admin`.
+//! Authentication: API keys for `/v1.0` (the vendor's `api_key` header), agent sessions for
+//! what one agent may do on `/v1.0` (`Authorization: Bearer tms_…`, see `model::session`), the
+//! operator's admin token for `/admin`.
 //!
 //! A key's secret has the form `tm_<key id, 32 hex>_<64 hex random>`. The key id locates
 //! the record; the secret's SHA-256 is compared with the stored hash in constant time.
@@ -109,6 +111,35 @@ pub fn authorize_api_key(
     })
 }
 
+/// An agent's session that authenticated: who the agent is.
+#[derive(Debug)]
+pub struct AgentSession {
+    pub user: crate::model::User,
+    pub session: crate::ids::SessionId,
+}
+
+/// The token of `Authorization: Bearer <token>`, if the header has that form.
+pub fn bearer_token(header: Option<&str>) -> Option<&str> {
+    let (scheme, token) = header?.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
+}
+
+/// Checks an agent session's token: one batch read (the agent's sessions and user record),
+/// nothing for a token of the wrong shape. The agent's user must still exist.
+pub fn authorize_session(
+    repo: &Repo,
+    token: &str,
+    now: Timestamp,
+) -> Result<AgentSession, ApiError> {
+    use crate::model::session::{token_names, SessionRefused};
+    let refused = |why: SessionRefused| ApiError::Unauthorized(why.to_string());
+    let (user_id, _) = token_names(token).ok_or_else(|| refused(SessionRefused::NotValid))?;
+    let (sessions, user) = repo.agent_sessions_and_user(user_id)?;
+    let session = sessions.verify(token, now).map_err(refused)?.id;
+    let user = user.ok_or_else(|| refused(SessionRefused::AgentGone))?;
+    Ok(AgentSession { user, session })
+}
+
 /// How stale `LastUsedAt` may be: it is written at most once per this many milliseconds.
 pub const LAST_USED_RESOLUTION_MILLIS: i64 = 60_000;
 
@@ -126,14 +157,9 @@ pub fn authorize_admin(header: Option<&str>, admin_token: Option<&str>) -> Resul
             min_chars: MIN_ADMIN_TOKEN_CHARS,
         });
     }
-    let presented = header
-        .and_then(|h| {
-            let (scheme, token) = h.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
-        })
-        .ok_or_else(|| {
-            ApiError::Unauthorized("Header 'Authorization: Bearer <admin token>' not found.".into())
-        })?;
+    let presented = bearer_token(header).ok_or_else(|| {
+        ApiError::Unauthorized("Header 'Authorization: Bearer <admin token>' not found.".into())
+    })?;
     if secrets_match(presented, &sha256_hex(configured.as_bytes())) {
         Ok(())
     } else {

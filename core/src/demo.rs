@@ -1,29 +1,21 @@
-//! Demo data, so that a fresh deployment serves something real: a small directory,
-//! a few waiting tasks and one API key with every role.
+//! Demo data, so that a fresh deployment serves something real: a small directory, a few
+//! waiting tasks and one demo API key that expires (read-only unless `demo_data` asks for
+//! full access). The demo page itself needs no key: it gets agent sessions from the
+//! component (`api::demo`).
 
 use crate::api::{self, Env};
 use crate::error::ApiError;
 use crate::http::Request;
-use crate::ids::{OrganizationUnitId, TeamId, UserId};
+use crate::ids::UserId;
 use crate::model::{
     ConversationAsRight, ConversationAsService, Directory, Membership, OrganizationUnit, Role,
     Team, TeamStatus, User,
 };
 use crate::repo::{keys, Repo};
 use serde_json::json;
-use uuid::Uuid;
 
-const fn id(n: u128) -> Uuid {
-    Uuid::from_u128(0x7d3a_0000_0000_4000_8000_0000_0000_0000 | n)
-}
-
-pub const HEADQUARTERS: OrganizationUnitId = OrganizationUnitId(id(0x101));
-pub const CUSTOMER_CARE: OrganizationUnitId = OrganizationUnitId(id(0x102));
-pub const SUPPORT: TeamId = TeamId(id(0x201));
-pub const SALES: TeamId = TeamId(id(0x202));
-pub const ANNA: UserId = UserId(id(0x301));
-pub const BEN: UserId = UserId(id(0x302));
-pub const CARLA: UserId = UserId(id(0x303));
+pub mod ids;
+pub use ids::*;
 
 fn user(id: UserId, first: &str, last: &str) -> User {
     let login = first.to_lowercase();
@@ -96,11 +88,51 @@ pub fn directory() -> Directory {
     }
 }
 
-/// Loads the demo directory, three waiting Support tasks (one already ringing at Anna's)
-/// and a demo key with every role, if the store has no directory yet. Runs at most once
-/// per store (an atomic gate), so concurrent first requests do not load it twice.
-/// Returns the demo key's secret when it was created now (it is shown only once).
+/// What the operator's `demo_data` setting asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DemoData {
+    /// No demo data (`false`, the empty string or anything unknown).
+    Off,
+    /// Demo data with a read-only demo key (`true`).
+    On,
+    /// Demo data with a demo key of every role (`full`).
+    FullAccessKey,
+}
+
+impl DemoData {
+    pub fn parse(flag: Option<&str>) -> DemoData {
+        match flag.map(|f| f.trim().to_ascii_lowercase()).as_deref() {
+            Some("true" | "1" | "yes" | "on") => DemoData::On,
+            Some("full") => DemoData::FullAccessKey,
+            _ => DemoData::Off,
+        }
+    }
+
+    pub fn is_on(self) -> bool {
+        self != DemoData::Off
+    }
+}
+
+/// The demo key expires a week after the demo data was loaded.
+pub const DEMO_KEY_LIFETIME_MILLIS: i64 = 7 * 24 * 3600 * 1000;
+/// The roles of the demo key unless `demo_data` is `full`: enough to try every read.
+pub const DEMO_KEY_READ_ROLES: [Role; 3] = [
+    Role::TasksReadonly,
+    Role::TeamsReadonly,
+    Role::UsersReadonly,
+];
+
+/// [`load_with`] with a demo key of every role (tests and the native dev server).
 pub fn load_if_empty(env: &mut Env) -> Result<Option<String>, ApiError> {
+    load_with(env, DemoData::FullAccessKey)
+}
+
+/// Loads the demo directory, three waiting Support tasks (one already ringing at Anna's)
+/// and a demo key (of every role for `FullAccessKey`, else read-only; expiring after a week),
+/// if the store has no directory yet. Runs at most once per store (an atomic gate), so
+/// concurrent first requests do not load it twice. Returns the demo key's secret when it was
+/// created now (it is shown only once).
+pub fn load_with(env: &mut Env, demo: DemoData) -> Result<Option<String>, ApiError> {
     let repo = Repo::new(env.store);
     if repo.directory_meta()?.is_some() || !repo.first_time(keys::DEMO_GATE)? {
         return Ok(None);
@@ -118,9 +150,11 @@ pub fn load_if_empty(env: &mut Env) -> Result<Option<String>, ApiError> {
             request: &Request::default(),
             params: &[],
             caller: "admin",
+            agent: None,
             config: env.config,
         };
-        api::admin_new_api_key(&mut ctx, "demo".into(), Role::ALL.to_vec(), None)?
+        let expires = env.now.plus_millis(DEMO_KEY_LIFETIME_MILLIS);
+        api::admin_new_api_key(&mut ctx, "demo".into(), Role::ALL.to_vec(), Some(expires))?
     };
     let customers = [
         ("IncomingCall", "tel:+41445550101", "Mia Weber", "High"),
@@ -147,6 +181,13 @@ pub fn load_if_empty(env: &mut Env) -> Result<Option<String>, ApiError> {
             .header("api_key", &created.secret)
             .json(&json!({"UserIdentifier": "anna@contoso.com"}));
         api::handle(&offer, env);
+    }
+    // The demo tasks were made with every role; the key keeps only reading unless asked.
+    if demo != DemoData::FullAccessKey {
+        repo.update_api_key(created.id, |record| {
+            record.roles = DEMO_KEY_READ_ROLES.to_vec();
+            Ok(true)
+        })?;
     }
     Ok(Some(created.secret))
 }

@@ -42,7 +42,7 @@ impl Method {
 
 /// An HTTP request as the core sees it. `method` is kept as text so that an unknown
 /// method still gets a proper 405 instead of failing in the host.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request {
     pub method: String,
     /// The path with its query string, e.g. `/v1.0/teams?status=Active`.

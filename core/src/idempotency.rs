@@ -66,7 +66,7 @@ pub struct Claim {
 
 /// Fields of an answer that are never stored: an API key's secret exists in clear only in the
 /// first answer (only its hash is stored), so a replay carries `null` in its place.
-const NEVER_STORED_FIELDS: &[&str] = &["Secret"];
+const NEVER_STORED_FIELDS: &[&str] = &["Secret", "Token"];
 
 fn without_secrets(body: &[u8]) -> String {
     match serde_json::from_slice::<serde_json::Value>(body) {

@@ -67,6 +67,10 @@ macro_rules! typed_id {
 }
 
 typed_id!(
+    /// An agent's session (see `model::session`).
+    SessionId
+);
+typed_id!(
     /// An organization unit.
     OrganizationUnitId
 );

@@ -5,6 +5,7 @@
 //! the task state machine, validation, storage layout) lives here, so that the Spin
 //! component and the browser widget share one implementation.
 
+pub mod agent_access;
 pub mod api;
 pub mod auth;
 pub mod demo;

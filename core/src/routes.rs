@@ -35,6 +35,12 @@ pub enum Operation {
     GetAvailability,
     SetAvailability,
     RunDistribution,
+    // Agent sessions (extensions)
+    CreateSession,
+    EndSessions,
+    // Demo (only with demo data)
+    DemoSession,
+    DemoCall,
     // Service
     Health,
     OpenApi,
@@ -55,6 +61,9 @@ pub enum Operation {
     ListApiKeys,
     PatchApiKey,
     DeleteApiKey,
+    ListSessions,
+    AdminEndSessions,
+    AdminEndSession,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +95,27 @@ pub struct RouteSpec {
     pub vendor: bool,
     /// What else it answers or takes, for the OpenAPI document.
     pub extras: Extras,
+    /// What an agent session may do here (nothing unless stated).
+    pub agents: AgentRule,
+}
+
+/// What an agent's session (`Authorization: Bearer tms_…`) may call, route by route; an API
+/// key with the route's role may call it whatever this says. Decided by `agent_access`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentRule {
+    /// Not with a session: an API key with the route's role is needed.
+    Refused,
+    /// The `{userIdentifier}` in the path is the session's agent.
+    OwnUser,
+    /// The `{taskIdentifier}` task is assigned to the agent, or they take part in its
+    /// consultation call (as the one who consults or the one consulted).
+    TaskTheyTakePartIn,
+    /// The `{taskIdentifier}` task is assigned to the agent.
+    TaskAssignedToThem,
+    /// The `{teamIdentifier}` team has the agent as a member.
+    TheirTeam,
+    /// The body's user is the agent (checked where the body is read).
+    AsThemselves,
 }
 
 /// What a route answers or takes beyond its body and status, stated where the route is.
@@ -103,6 +133,8 @@ pub struct Extras {
     pub feed: bool,
     /// Writes the directory (409 while another directory write runs).
     pub writes_directory: bool,
+    /// The request body may be left out (its fields then take their defaults).
+    pub body_optional: bool,
 }
 
 use Access::{Admin, ApiKey, Public};
@@ -131,7 +163,9 @@ const fn at(method: Method, path: &'static str, operation: Operation, access: Ac
             conditional_list: false,
             feed: false,
             writes_directory: false,
+            body_optional: false,
         },
+        agents: AgentRule::Refused,
     }
 }
 
@@ -151,6 +185,12 @@ impl RouteSpec {
     const fn answers(mut self, status: u16, response: Body) -> Self {
         self.status = status;
         self.response = response;
+        self
+    }
+
+    /// What an agent session may do here.
+    const fn agents(mut self, rule: AgentRule) -> Self {
+        self.agents = rule;
         self
     }
 
@@ -185,6 +225,11 @@ impl RouteSpec {
         self
     }
 
+    const fn body_optional(mut self) -> Self {
+        self.extras.body_optional = true;
+        self
+    }
+
     const fn writes_directory(mut self) -> Self {
         self.extras.writes_directory = true;
         self
@@ -205,7 +250,15 @@ const fn act(action: TaskAction, path: &'static str) -> RouteSpec {
         TaskAction::ConsultationCall => (201, One("ConsultationCall")),
         _ => (200, One("TaskStatusData")),
     };
-    at(Post, path, O::Act(action), ApiKey(TasksManage)).answers(status, response)
+    // Offering is the distributor's decision (the service's engine or the integrator's), never
+    // the agent's own; every other action an agent takes on a task of theirs.
+    let agents = match action {
+        TaskAction::Offer => AgentRule::Refused,
+        _ => AgentRule::TaskAssignedToThem,
+    };
+    at(Post, path, O::Act(action), ApiKey(TasksManage))
+        .answers(status, response)
+        .agents(agents)
 }
 
 const TASKS_READ: Access = ApiKey(TasksReadonly);
@@ -227,11 +280,13 @@ pub const ROUTES: &[RouteSpec] = &[
         .answers(200, ArrayOf("Task"))
         .vendor(),
     at(Post, "/v1.0/tasks/outboundCall/start", O::StartOutboundCall, ApiKey(TasksManage))
+        .agents(AgentRule::AsThemselves)
         .summary("Start Outbound Call.")
         .takes(One("StartOutboundCallRequest"))
         .answers(201, One("Task"))
         .vendor(),
     at(Get, "/v1.0/users/{userIdentifier}/tasks", O::ListUserTasks, TASKS_READ)
+        .agents(AgentRule::OwnUser)
         .conditional_list()
         .summary("Retrieves the current tasks assigned to the user.")
         .answers(200, ArrayOf("Task"))
@@ -254,6 +309,7 @@ pub const ROUTES: &[RouteSpec] = &[
         .takes(One("TargetRequest"))
         .vendor(),
     at(Get, "/v1.0/tasks/{taskIdentifier}/consultationCall", O::GetConsultationCall, TASKS_READ)
+        .agents(AgentRule::TaskTheyTakePartIn)
         .summary("Get consultation call status.")
         .answers(200, One("ConsultationCall"))
         .vendor(),
@@ -277,6 +333,7 @@ pub const ROUTES: &[RouteSpec] = &[
         .summary("Terminate customer call during the consultation call. Applicable only for the incoming call tasks.")
         .vendor(),
     at(Get, "/v1.0/users/{userIdentifier}/consultativeCalls", O::UserConsultativeCalls, TASKS_READ)
+        .agents(AgentRule::OwnUser)
         .summary("Get the user's active consultative calls.")
         .answers(200, ArrayOf("ConsultationCall"))
         .vendor(),
@@ -286,6 +343,7 @@ pub const ROUTES: &[RouteSpec] = &[
         .summary("The team's change feed: every committed change of its tasks after a cursor, in order (see the API description).")
         .answers(200, One("FeedPage")),
     at(Get, "/v1.0/users/{userIdentifier}/events", O::UserEvents, TASKS_READ)
+        .agents(AgentRule::OwnUser)
         .feed()
         .summary("The user's change feed: every committed change of the tasks the user is assigned to or consults on (before or after the change), after a cursor, in order.")
         .answers(200, One("FeedPage")),
@@ -294,6 +352,7 @@ pub const ROUTES: &[RouteSpec] = &[
         .takes(One("CreateTaskRequest"))
         .answers(201, One("Task")),
     at(Get, "/v1.0/tasks/{taskIdentifier}", O::GetTask, TASKS_READ)
+        .agents(AgentRule::TaskTheyTakePartIn)
         .summary("Get a task.")
         .answers(200, One("Task")),
     act(TaskAction::Offer, "/v1.0/tasks/{taskIdentifier}/offer")
@@ -315,10 +374,12 @@ pub const ROUTES: &[RouteSpec] = &[
         .answers(200, ArrayOf("Team"))
         .vendor(),
     at(Get, "/v1.0/teams/{teamIdentifier}", O::GetTeam, ApiKey(TeamsReadonly))
+        .agents(AgentRule::TheirTeam)
         .summary("Retrieve team identified by teamIdentifier.")
         .answers(200, One("Team"))
         .vendor(),
     at(Get, "/v1.0/teams/bymember/{userIdentifier}", O::TeamsByMember, ApiKey(TeamsReadonly))
+        .agents(AgentRule::OwnUser)
         .summary("Retrieves all the teams where user is a member.")
         .answers(200, ArrayOf("Team"))
         .vendor(),
@@ -327,11 +388,13 @@ pub const ROUTES: &[RouteSpec] = &[
         .answers(200, ArrayOf("Team"))
         .vendor(),
     at(Get, "/v1.0/users/{userIdentifier}/teams/conversationas", O::UserConversationAs, ApiKey(TeamsReadonly))
+        .agents(AgentRule::OwnUser)
         .summary("Get per user the available conversation as services.")
         .answers(200, ArrayOf("ConversationAs"))
         .vendor(),
     // ---- User API ----
     at(Get, "/v1.0/users/{userIdentifier}", O::GetUser, ApiKey(UsersReadonly))
+        .agents(AgentRule::OwnUser)
         .summary("Get a user by Id, SIP URI or UPN (case insensitive).")
         .answers(200, One("User"))
         .vendor(),
@@ -352,15 +415,35 @@ pub const ROUTES: &[RouteSpec] = &[
         .vendor(),
     // ---- Distribution (extensions) ----
     at(Get, "/v1.0/users/{userIdentifier}/availability", O::GetAvailability, ApiKey(UsersReadonly))
+        .agents(AgentRule::OwnUser)
         .summary("The user's availability: the effective State (Available, Away, Offline, Busy, WrapUp, NotResponding), what they chose, since and until when.")
         .answers(200, One("Availability")),
     at(Put, "/v1.0/users/{userIdentifier}/availability", O::SetAvailability, ApiKey(UsersControl))
+        .agents(AgentRule::OwnUser)
         .summary("Set the user's chosen state (Available, Away or Offline) with an optional reason; ends WrapUp and NotResponding.")
         .takes(One("AvailabilityRequest"))
         .answers(200, One("Availability")),
     at(Post, "/v1.0/teams/{teamIdentifier}/distribution/run", O::RunDistribution, ApiKey(TasksManage))
         .summary("Apply the team's due ring timeouts and offer its waiting tasks now (for a scheduler; requests do it too).")
         .answers(200, One("DistributionRun")),
+    // ---- Agent sessions (extensions) ----
+    at(Post, "/v1.0/users/{userIdentifier}/sessions", O::CreateSession, ApiKey(UsersControl))
+        .body_optional()
+        .summary("A session for the agent, for their browser: a token (shown once) sent as `Authorization: Bearer <token>` that may do only what this agent may. Optional body {\"LifetimeSeconds\"}: 60 to 86400, default 28800.")
+        .takes(One("SessionRequest"))
+        .answers(201, One("CreatedSession")),
+    at(Delete, "/v1.0/users/{userIdentifier}/sessions", O::EndSessions, ApiKey(UsersControl))
+        .summary("Ends every session of the agent (e.g. when they leave); their tokens get 401 'revoked'.")
+        .answers(204, Body::None),
+    // ---- Demo (only when the service loaded its demo data) ----
+    at(Post, "/demo/v1.0/sessions", O::DemoSession, Public)
+        .summary("The demo page's backend: a one-hour session for one of the demo agents (404 unless demo data is on).")
+        .takes(One("DemoSessionRequest"))
+        .answers(201, One("CreatedSession")),
+    at(Post, "/demo/v1.0/calls", O::DemoCall, Public)
+        .summary("The demo page's backend: a new demo call in the agent's first team, offered to the agent (404 unless demo data is on).")
+        .takes(One("DemoSessionRequest"))
+        .answers(201, One("Task")),
     // ---- Service ----
     at(Get, "/health", O::Health, Public)
         .summary("Health check.")
@@ -433,6 +516,15 @@ pub const ROUTES: &[RouteSpec] = &[
         .summary("Change an API key's roles or expiry.")
         .takes(One("PatchApiKeyRequest"))
         .answers(200, One("ApiKey")),
+    at(Get, "/admin/v1.0/users/{userId}/sessions", O::ListSessions, Admin)
+        .summary("The agent's live sessions (never their tokens).")
+        .answers(200, ArrayOf("Session")),
+    at(Delete, "/admin/v1.0/users/{userId}/sessions", O::AdminEndSessions, Admin)
+        .summary("Ends every session of the agent.")
+        .answers(204, Body::None),
+    at(Delete, "/admin/v1.0/users/{userId}/sessions/{sessionId}", O::AdminEndSession, Admin)
+        .summary("Ends one session of the agent (404 when it is not live).")
+        .answers(204, Body::None),
     at(Delete, "/admin/v1.0/apikeys/{apiKeyId}", O::DeleteApiKey, Admin)
         .summary("Revoke an API key.")
         .answers(204, Body::None),

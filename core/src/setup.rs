@@ -7,7 +7,7 @@
 //! the store is prepared (the demo key is made by preparing).
 
 use crate::api::{handle, Env};
-use crate::demo;
+use crate::demo::{self, DemoData};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::repo::Repo;
@@ -25,7 +25,7 @@ pub enum Prepared {
     Empty,
 }
 
-pub fn prepare_store(env: &mut Env, demo_data: bool) -> Result<Prepared, ApiError> {
+pub fn prepare_store(env: &mut Env, demo_data: DemoData) -> Result<Prepared, ApiError> {
     let repo = Repo::new(env.store);
     if repo.directory_meta()?.is_some() {
         return Ok(Prepared::Ready);
@@ -34,10 +34,10 @@ pub fn prepare_store(env: &mut Env, demo_data: bool) -> Result<Prepared, ApiErro
     if repo.migrate_single_document_directory(env.now, holder)? {
         return Ok(Prepared::Migrated);
     }
-    if !demo_data {
+    if !demo_data.is_on() {
         return Ok(Prepared::Empty);
     }
-    Ok(match demo::load_if_empty(env)? {
+    Ok(match demo::load_with(env, demo_data)? {
         Some(secret) => Prepared::DemoLoaded(secret),
         None => Prepared::Ready,
     })
@@ -49,7 +49,7 @@ pub fn prepare_store(env: &mut Env, demo_data: bool) -> Result<Prepared, ApiErro
 pub fn handle_preparing(
     request: &Request,
     env: &mut Env,
-    demo_data: impl FnOnce() -> bool,
+    demo_data: impl FnOnce() -> DemoData,
     on_prepared: impl FnOnce(Result<Prepared, ApiError>),
 ) -> Response {
     let first = request.path() == "/health" || request.is_admin();

@@ -49,6 +49,11 @@ fn open_store(redis_url: Option<String>) -> Result<Box<dyn Store>, StoreError> {
     }
 }
 
+/// The `demo_data` variable (`true`, `full` or off).
+fn demo_data_setting() -> tm_core::demo::DemoData {
+    tm_core::demo::DemoData::parse(variables::get("demo_data").ok().as_deref())
+}
+
 fn too_large(limit: usize) -> Response {
     into_spin(tm_core::api::finish(
         ApiError::PayloadTooLarge { limit }.into_response(),
@@ -83,7 +88,7 @@ async fn handle(request: IncomingRequest) -> Response {
     }
     // Variables are read only when the request needs them: each read costs a host call.
     let needs = convert::Needs::of(&core_request);
-    let config = convert::config(
+    let mut config = convert::config(
         needs
             .admin_token
             .then(|| variables::get("admin_token").ok())
@@ -95,6 +100,8 @@ async fn handle(request: IncomingRequest) -> Response {
         variables::get("max_waiting_reads_per_key").ok(),
         variables::get("max_waiting_reads").ok(),
     );
+    // The demo page's backend answers only while the demo data is on.
+    config.demo = needs.demo && demo_data_setting().is_on();
     // The body, up to the limit the head allows (the admin limit only with a valid admin token).
     let limit = tm_core::api::body_limit(&core_request, &config);
     let declared = body::declared_length(
@@ -135,11 +142,10 @@ async fn handle(request: IncomingRequest) -> Response {
             ids: &mut ids,
             config: &config,
         };
-        let demo_data = || convert::is_enabled(variables::get("demo_data").ok().as_deref());
-        tm_core::setup::handle_preparing(request, &mut env, demo_data, |done| match done {
+        tm_core::setup::handle_preparing(request, &mut env, demo_data_setting, |done| match done {
             // The one time the demo key exists in clear: the operator needs it to try the API.
             Ok(Prepared::DemoLoaded(secret)) => {
-                eprintln!("Demo data loaded. Demo API key (all roles, shown once): {secret}")
+                eprintln!("Demo data loaded. Demo API key (shown once; read-only unless demo_data is \"full\"; expires in 7 days): {secret}")
             }
             Ok(Prepared::Migrated) => eprintln!("Directory moved to per-entity records."),
             Ok(_) => {}

@@ -57,6 +57,7 @@ pub fn config(
             tm_core::api::DEFAULT_MAX_WAITING_READS_PER_KEY,
         ),
         max_waiting_reads: cap(max_waiting_reads, tm_core::api::DEFAULT_MAX_WAITING_READS),
+        demo: false,
         admin_token: admin_token.filter(|t| !t.trim().is_empty()),
         cors_allowed_origins: cors_allowed_origins
             .unwrap_or_default()
@@ -74,6 +75,8 @@ pub fn config(
 pub struct Needs {
     pub admin_token: bool,
     pub cors: bool,
+    /// The demo page's backend (`/demo/…`) answers only while the demo data is on.
+    pub demo: bool,
 }
 
 impl Needs {
@@ -81,16 +84,12 @@ impl Needs {
         Needs {
             admin_token: request.is_admin(),
             cors: request.header_value("Origin").is_some(),
+            demo: request
+                .path()
+                .get(..6)
+                .is_some_and(|p| p.eq_ignore_ascii_case("/demo/")),
         }
     }
-}
-
-/// Spin variables are strings; these count as "on".
-pub fn is_enabled(flag: Option<&str>) -> bool {
-    matches!(
-        flag.map(|f| f.trim().to_ascii_lowercase()).as_deref(),
-        Some("true" | "1" | "yes" | "on")
-    )
 }
 
 #[cfg(test)]
@@ -104,7 +103,8 @@ mod tests {
             Needs::of(&plain),
             Needs {
                 admin_token: false,
-                cors: false
+                cors: false,
+                demo: false
             }
         );
         let admin = tm_core::Request::new("PUT", "/Admin/v1.0/directory");
@@ -115,7 +115,8 @@ mod tests {
             Needs::of(&browser),
             Needs {
                 admin_token: false,
-                cors: true
+                cors: true,
+                demo: false
             }
         );
     }
@@ -169,8 +170,12 @@ mod tests {
             config.cors_allowed_origins,
             ["https://a.example", "https://b.example"]
         );
-        assert!(is_enabled(Some("True")));
-        assert!(!is_enabled(Some("false")));
-        assert!(!is_enabled(None));
+        use tm_core::demo::DemoData;
+        assert_eq!(DemoData::parse(Some("True")), DemoData::On);
+        assert_eq!(DemoData::parse(Some(" full ")), DemoData::FullAccessKey);
+        assert_eq!(DemoData::parse(Some("false")), DemoData::Off);
+        assert_eq!(DemoData::parse(None), DemoData::Off);
+        let demo_page = tm_core::Request::new("POST", "/Demo/v1.0/sessions");
+        assert!(Needs::of(&demo_page).demo);
     }
 }

@@ -189,4 +189,25 @@ pub const ROLE_TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/admin/v1.0/apikeys", "Admin"),
     ("PATCH", "/admin/v1.0/apikeys/{apiKeyId}", "Admin"),
     ("DELETE", "/admin/v1.0/apikeys/{apiKeyId}", "Admin"),
+    // Agent sessions (issue 21): an integrator's backend asks for them with UsersControl; the
+    // admin lists and ends them; the demo page's backend is public (and only with demo data).
+    (
+        "POST",
+        "/v1.0/users/{userIdentifier}/sessions",
+        "UsersControl",
+    ),
+    (
+        "DELETE",
+        "/v1.0/users/{userIdentifier}/sessions",
+        "UsersControl",
+    ),
+    ("GET", "/admin/v1.0/users/{userId}/sessions", "Admin"),
+    ("DELETE", "/admin/v1.0/users/{userId}/sessions", "Admin"),
+    (
+        "DELETE",
+        "/admin/v1.0/users/{userId}/sessions/{sessionId}",
+        "Admin",
+    ),
+    ("POST", "/demo/v1.0/sessions", "Public"),
+    ("POST", "/demo/v1.0/calls", "Public"),
 ];

@@ -10,6 +10,7 @@ pub mod failing_store;
 pub mod live;
 pub mod redis_server;
 pub mod scenarios;
+pub mod sessions;
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};

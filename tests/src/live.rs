@@ -311,7 +311,7 @@ pub fn live_processes_in_group(group: i32) -> Vec<i32> {
 }
 
 /// The line the component writes once when it loads the demo data (see README).
-pub const DEMO_KEY_LINE: &str = "Demo API key (all roles, shown once): ";
+pub const DEMO_KEY_LINE: &str = "expires in 7 days): ";
 
 /// Every demo key that `output` shows, in order.
 pub fn demo_keys_in(output: &str) -> Vec<String> {

@@ -49,6 +49,14 @@ pub const ALL: &[Scenario] = &[
         "openapi_and_health_are_public",
         openapi_and_health_are_public,
     ),
+    (
+        "agent_sessions_route_by_caller",
+        crate::sessions::route_by_caller_table,
+    ),
+    (
+        "agent_sessions_end_when_asked_and_with_their_agent",
+        crate::sessions::sessions_end_when_asked_and_with_their_agent,
+    ),
 ];
 
 /// Task helpers bound to one key with every role.
@@ -921,6 +929,10 @@ pub fn role_matrix(api: &Api) {
             api.send(request)
         };
         match *access {
+            // The demo page's backend exists only while the demo data is on (off here).
+            "Public" if path.starts_with("/demo/") => {
+                assert_error(&send(None, false), 404, "NotFound");
+            }
             "Public" => assert_eq!(send(None, false).status, 200, "{path}"),
             "Admin" => {
                 assert_error(&send(None, false), 401, "Unauthorized");

@@ -420,8 +420,12 @@ fn a_directory_stored_as_one_document_by_an_earlier_version_is_moved_on_first_us
     let request =
         Request::new("GET", "/v1.0/teams/sip:support@contoso.com").header("api_key", &key);
     let mut prepared = None;
-    let response =
-        tm_core::setup::handle_preparing(&request, &mut env, || true, |done| prepared = Some(done));
+    let response = tm_core::setup::handle_preparing(
+        &request,
+        &mut env,
+        || tm_core::demo::DemoData::On,
+        |done| prepared = Some(done),
+    );
     assert_eq!(prepared, Some(Ok(tm_core::setup::Prepared::Migrated)));
     assert_eq!(assert_status(&response, 200)["Id"], TEAM_SUPPORT);
     // As stored then, with what teams say now that a stored team did not: the default
@@ -441,7 +445,12 @@ fn a_directory_stored_as_one_document_by_an_earlier_version_is_moved_on_first_us
     );
     // Moved, so no demo data either: the next call finds it ready.
     let mut again = None;
-    tm_core::setup::handle_preparing(&request, &mut env, || true, |done| again = Some(done));
+    tm_core::setup::handle_preparing(
+        &request,
+        &mut env,
+        || tm_core::demo::DemoData::On,
+        |done| again = Some(done),
+    );
     assert_eq!(again, None, "a 200 prepares nothing");
 }
 

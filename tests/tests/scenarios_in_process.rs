@@ -24,6 +24,8 @@ const TESTED: &[&str] = &[
     "admin_directory_one_entity_at_a_time",
     "idempotent_retries",
     "openapi_and_health_are_public",
+    "agent_sessions_route_by_caller",
+    "agent_sessions_end_when_asked_and_with_their_agent",
 ];
 
 #[test]
@@ -110,4 +112,14 @@ fn openapi_and_health_are_public() {
 #[test]
 fn idempotent_retries() {
     run(scenarios::idempotent_retries);
+}
+
+#[test]
+fn agent_sessions_route_by_caller() {
+    run(tm_e2e_tests::sessions::route_by_caller_table);
+}
+
+#[test]
+fn agent_sessions_end_when_asked_and_with_their_agent() {
+    run(tm_e2e_tests::sessions::sessions_end_when_asked_and_with_their_agent);
 }

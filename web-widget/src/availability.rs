@@ -30,14 +30,13 @@ impl Shown {
 }
 
 /// `GET /v1.0/users/{user}/availability`.
-pub fn read_request(user: &str, api_key: &str) -> Request {
-    Request::new("GET", &format!("/v1.0/users/{user}/availability")).header("api_key", api_key)
+pub fn read_request(user: &str) -> Request {
+    Request::new("GET", &format!("/v1.0/users/{user}/availability"))
 }
 
 /// `PUT /v1.0/users/{user}/availability` with `{"State": chosen}` (one of [`CHOICES`]).
-pub fn set_request(user: &str, api_key: &str, chosen: &str) -> Request {
+pub fn set_request(user: &str, chosen: &str) -> Request {
     let mut request = Request::new("PUT", &format!("/v1.0/users/{user}/availability"))
-        .header("api_key", api_key)
         .header("Content-Type", "application/json");
     request.body = format!(r#"{{"State":"{chosen}"}}"#).into_bytes();
     request

@@ -20,7 +20,7 @@ export function define_element(name, mount, style) {
   }
   if (customElements.get(name)) return;
   customElements.define(name, class extends HTMLElement {
-    static get observedAttributes() { return ["api-base", "api-key", "user", "refresh-seconds", "follow"]; }
+    static get observedAttributes() { return ["api-base", "session", "session-url", "api-key", "user", "refresh-seconds", "follow"]; }
     connectedCallback() { this.remount(); }
     disconnectedCallback() { if (this.handle) { this.handle.free(); this.handle = null; } }
     attributeChangedCallback() { if (this.handle) this.remount(); }
@@ -29,6 +29,8 @@ export function define_element(name, mount, style) {
       const seconds = Number(this.getAttribute("refresh-seconds") ?? "60");
       this.handle = mount(this, {
         apiBase: this.getAttribute("api-base") || "",
+        session: this.getAttribute("session") || "",
+        sessionUrl: this.getAttribute("session-url") || "",
         apiKey: this.getAttribute("api-key") || "",
         user: this.getAttribute("user") || "",
         refreshSeconds: Number.isFinite(seconds) && seconds >= 0 ? Math.floor(seconds) : 60,
@@ -79,7 +81,8 @@ impl Drop for WidgetHandle {
     }
 }
 
-/// Mounts a widget into `element` with options `{apiBase, apiKey, user, refreshSeconds, follow}`.
+/// Mounts a widget into `element` with options
+/// `{apiBase, session, sessionUrl, apiKey, user, refreshSeconds, follow}`.
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<WidgetHandle, JsValue> {
     let options: Options = serde_wasm_bindgen::from_value(options)

@@ -35,10 +35,7 @@ pub(crate) async fn follow_feed(weak: Weak<Widget>) {
             pause.await;
             continue;
         };
-        let result = widget
-            .transport
-            .send(events_request(&widget.options, &cursor))
-            .await;
+        let result = widget.send(events_request(&widget.user(), &cursor)).await;
         if !widget.following.get() {
             return;
         }

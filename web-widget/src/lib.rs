@@ -10,6 +10,7 @@
 //! - [`element`]: the custom element definition and the JS-facing API.
 
 pub mod availability;
+pub mod credential;
 pub mod element;
 mod feed;
 mod patch;

@@ -12,6 +12,8 @@ pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, String>>>
 pub trait Transport {
     /// Sends a request whose path is relative to the API base (`/v1.0/...`).
     fn send(&self, request: Request) -> ResponseFuture;
+    /// Asks the page's own backend for an agent session: `POST url` with the page's cookies.
+    fn session(&self, url: &str) -> ResponseFuture;
 }
 
 /// `window.fetch` against `base_url` (empty: same origin).
@@ -30,9 +32,12 @@ fn describe(error: JsValue) -> String {
         .unwrap_or_else(|| "network error".into())
 }
 
-async fn fetch(url: String, request: Request) -> Result<Response, String> {
+async fn fetch(url: String, request: Request, with_cookies: bool) -> Result<Response, String> {
     let init = web_sys::RequestInit::new();
     init.set_method(&request.method);
+    if with_cookies {
+        init.set_credentials(web_sys::RequestCredentials::Include);
+    }
     let headers = web_sys::Headers::new().map_err(describe)?;
     for (name, value) in &request.headers {
         headers.append(name, value).map_err(describe)?;
@@ -73,6 +78,11 @@ impl Transport for FetchTransport {
             self.base_url.trim_end_matches('/'),
             request.path_and_query
         );
-        Box::pin(fetch(url, request))
+        Box::pin(fetch(url, request, false))
+    }
+
+    fn session(&self, url: &str) -> ResponseFuture {
+        // The page's URL as given (relative to the page, not to the API base).
+        Box::pin(fetch(url.to_string(), Request::new("POST", url), true))
     }
 }

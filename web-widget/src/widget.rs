@@ -4,6 +4,7 @@
 //! again and, as a fallback, on an interval.
 
 use crate::availability;
+use crate::credential::{Credential, Next, SessionAnswer};
 use crate::feed;
 use crate::patch;
 use crate::transport::Transport;
@@ -25,8 +26,14 @@ use web_sys::{Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent};
 pub struct Options {
     /// Base URL of the API; empty for the page's own origin.
     pub api_base: String,
+    /// An agent session's token (`Authorization: Bearer`); the page replaces it to renew it.
+    pub session: String,
+    /// Where the widget gets and renews the agent's session itself (`POST`, with the page's
+    /// cookies); answered like `POST /v1.0/users/{u}/sessions`.
+    pub session_url: String,
+    /// For compatibility: an API key (it can do what the key can, for every agent).
     pub api_key: String,
-    /// The agent: Id, SIP URI or UPN.
+    /// The agent: Id, SIP URI or UPN (with a session, the session's agent when left out).
     pub user: String,
     /// Refresh interval (the fallback to following the feed); 0 turns it off.
     pub refresh_seconds: u32,
@@ -38,6 +45,8 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             api_base: String::new(),
+            session: String::new(),
+            session_url: String::new(),
             api_key: String::new(),
             user: String::new(),
             refresh_seconds: 0,
@@ -80,6 +89,8 @@ pub struct Widget {
     root: HtmlElement,
     pub(crate) transport: Rc<dyn Transport>,
     pub(crate) options: Options,
+    /// What requests authenticate with (see `credential`).
+    credential: Credential,
     pub(crate) state: RefCell<State>,
     listeners: RefCell<Vec<Listener>>,
     interval: RefCell<Option<Interval>>,
@@ -100,15 +111,15 @@ pub struct Widget {
 /// Waits the given milliseconds.
 pub type Pause = Box<dyn Fn(f64) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
 
-/// `GET /v1.0/users/{user}/tasks` with the key.
-pub fn list_request(options: &Options) -> Request {
-    let user: String = js_sys::encode_uri_component(&options.user).into();
-    Request::new("GET", &format!("/v1.0/users/{user}/tasks")).header("api_key", &options.api_key)
+/// `GET /v1.0/users/{user}/tasks` (the credential is added when it is sent).
+pub fn list_request(user: &str) -> Request {
+    let user: String = js_sys::encode_uri_component(user).into();
+    Request::new("GET", &format!("/v1.0/users/{user}/tasks"))
 }
 
-/// `GET /v1.0/users/{user}/events?after={cursor}&wait=25` with the key.
-pub fn events_request(options: &Options, cursor: &str) -> Request {
-    let user: String = js_sys::encode_uri_component(&options.user).into();
+/// `GET /v1.0/users/{user}/events?after={cursor}&wait=25`.
+pub fn events_request(user: &str, cursor: &str) -> Request {
+    let user: String = js_sys::encode_uri_component(user).into();
     let cursor: String = js_sys::encode_uri_component(cursor).into();
     Request::new(
         "GET",
@@ -117,22 +128,15 @@ pub fn events_request(options: &Options, cursor: &str) -> Request {
             feed::FEED_WAIT_SECONDS
         ),
     )
-    .header("api_key", &options.api_key)
 }
 
-/// The request a button sends: `POST /v1.0/tasks/{id}/{action}` with the key, `If-Match` of
-/// the version on screen, and `{"Target": ...}` for transfer and consultation.
-pub fn action_request(
-    options: &Options,
-    task: &Task,
-    action: TaskAction,
-    target: &str,
-) -> Result<Request, String> {
+/// The request a button sends: `POST /v1.0/tasks/{id}/{action}` with `If-Match` of the
+/// version on screen, and `{"Target": ...}` for transfer and consultation.
+pub fn action_request(task: &Task, action: TaskAction, target: &str) -> Result<Request, String> {
     let mut request = Request::new(
         "POST",
         &format!("/v1.0/tasks/{}/{}", task.id, action.endpoint()),
     )
-    .header("api_key", &options.api_key)
     .header("If-Match", &task.etag());
     if view::needs_target(action) {
         let target = target.trim();
@@ -203,9 +207,11 @@ impl Widget {
         clock: Box<dyn Fn() -> Timestamp>,
         pause: Pause,
     ) -> Rc<Widget> {
+        let credential = Credential::new(&options.api_key, &options.session, &options.session_url);
         let widget = Rc::new(Widget {
             root,
             transport,
+            credential,
             options,
             state: RefCell::new(State::default()),
             listeners: RefCell::new(Vec::new()),
@@ -266,9 +272,65 @@ impl Widget {
         &self.root
     }
 
+    /// The agent: the `user` attribute, else the session's agent.
+    pub(crate) fn user(&self) -> String {
+        match self.options.user.trim() {
+            "" => self
+                .credential
+                .agent()
+                .map(|user| user.to_string())
+                .unwrap_or_default(),
+            user => user.to_string(),
+        }
+    }
+
+    /// Sends `request` with the credential: a session due for renewal (or none yet) is got
+    /// from the page's session URL first, and a session refused with 401 is replaced once.
+    pub(crate) async fn send(&self, request: Request) -> Result<Response, String> {
+        let response = self.send_once(request.clone()).await?;
+        if response.status == 401 && self.credential.renews() {
+            self.credential.forget();
+            return self.send_once(request).await;
+        }
+        Ok(response)
+    }
+
+    async fn send_once(&self, request: Request) -> Result<Response, String> {
+        let request = self.authorized(request).await?;
+        self.transport.send(request).await
+    }
+
+    /// `request` with the credential, getting a session from the page's URL first when none is
+    /// held or the held one is due for renewal.
+    async fn authorized(&self, request: Request) -> Result<Request, String> {
+        let url = match self.credential.next(request.clone(), (self.clock)()) {
+            Next::Send(ready) => return Ok(ready),
+            Next::GetSession(url) => url,
+        };
+        let answer = self.transport.session(&url).await?;
+        if !matches!(answer.status, 200 | 201) {
+            return Err(format!(
+                "the page's session URL answered {}: {}",
+                answer.status,
+                error_text(&answer)
+            ));
+        }
+        let session: SessionAnswer = serde_json::from_slice(&answer.body)
+            .map_err(|e| format!("the page's session URL answered no session: {e}"))?;
+        self.credential.hold(session, (self.clock)());
+        match self.credential.next(request, (self.clock)()) {
+            Next::Send(ready) => Ok(ready),
+            Next::GetSession(_) => Err("the page's session URL answered an expired session".into()),
+        }
+    }
+
     /// Reloads the user's tasks.
     pub async fn refresh(self: &Rc<Self>) {
-        let result = self.transport.send(list_request(&self.options)).await;
+        // Without a `user` attribute the session names the agent: get it before the list.
+        if self.user().is_empty() && self.credential.renews() {
+            let _ = self.authorized(Request::default()).await;
+        }
+        let result = self.send(list_request(&self.user())).await;
         {
             let mut state = self.state.borrow_mut();
             match result {
@@ -332,9 +394,9 @@ impl Widget {
     /// Reads the agent's availability; a key that may not (401) or any failure hides it
     /// without a message (the tasks are what the widget is for).
     async fn refresh_availability(&self) {
-        let user: String = js_sys::encode_uri_component(&self.options.user).into();
-        let request = availability::read_request(&user, &self.options.api_key);
-        let availability = match self.transport.send(request).await {
+        let user: String = js_sys::encode_uri_component(&self.user()).into();
+        let request = availability::read_request(&user);
+        let availability = match self.send(request).await {
             Ok(response) if response.status == 200 => availability::Shown::parse(&response.body),
             _ => None,
         };
@@ -344,9 +406,9 @@ impl Widget {
     /// Sets the agent's chosen state, then refreshes (the service may offer a call at once);
     /// a refusal is shown like an action's.
     pub async fn set_availability(self: &Rc<Self>, chosen: &str) {
-        let user: String = js_sys::encode_uri_component(&self.options.user).into();
-        let request = availability::set_request(&user, &self.options.api_key, chosen);
-        let refused = match self.transport.send(request).await {
+        let user: String = js_sys::encode_uri_component(&self.user()).into();
+        let request = availability::set_request(&user, chosen);
+        let refused = match self.send(request).await {
             Ok(response) if response.status < 300 => None,
             Ok(response) => Some(error_text(&response)),
             Err(error) => Some(format!("Cannot reach the service: {error}")),
@@ -372,7 +434,7 @@ impl Widget {
                 return;
             }
             let target = state.targets.get(&task_id).cloned().unwrap_or_default();
-            match action_request(&self.options, &task, action, &target) {
+            match action_request(&task, action, &target) {
                 Ok(request) => {
                     state.busy = Some(task_id);
                     request
@@ -386,7 +448,7 @@ impl Widget {
             }
         };
         self.render();
-        let result = self.transport.send(request).await;
+        let result = self.send(request).await;
         let message = match result {
             Ok(response) if response.status < 300 => {
                 self.state.borrow_mut().targets.remove(&task_id);

@@ -32,6 +32,8 @@ struct InPageApi {
     feed_reads_failing: Cell<u32>,
     /// Feed reads from this cursor answer 410 (older than the feed keeps).
     feed_gone_after: RefCell<Option<String>>,
+    /// Sessions the page's backend made (see `InPageTransport::session`).
+    sessions_made: Cell<u32>,
 }
 
 impl InPageApi {
@@ -49,6 +51,7 @@ impl InPageApi {
             strip_if_match: Cell::new(false),
             feed_reads_failing: Cell::new(0),
             feed_gone_after: RefCell::new(None),
+            sessions_made: Cell::new(0),
         });
         let directory = serde_json::to_value(tm_core::demo::directory()).unwrap_or_default();
         assert_eq!(
@@ -125,6 +128,33 @@ impl InPageApi {
 struct InPageTransport(Rc<InPageApi>);
 
 impl Transport for InPageTransport {
+    /// The page's own backend: `/backend/session?user=…&seconds=…` asks the API for a session
+    /// of that agent with a UsersControl key, as an integrator's backend would.
+    fn session(&self, url: &str) -> ResponseFuture {
+        let request = Request::new("POST", url);
+        let user = request.query_param("user").unwrap_or_default();
+        let seconds: u32 = request
+            .query_param("seconds")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3600);
+        let created = self.0.admin(
+            "POST",
+            "/admin/v1.0/apikeys",
+            json!({"Name": "backend", "Roles": ["UsersControl"]}),
+        );
+        let key = created.json_body()["Secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let response = self.0.handle(
+            &Request::new("POST", &format!("/v1.0/users/{user}/sessions"))
+                .header("api_key", &key)
+                .json(&json!({"LifetimeSeconds": seconds})),
+        );
+        self.0.sessions_made.set(self.0.sessions_made.get() + 1);
+        Box::pin(async move { Ok(response) })
+    }
+
     fn send(&self, mut request: Request) -> ResponseFuture {
         self.0.sent.borrow_mut().push(request.clone());
         if self.0.strip_if_match.get() {
@@ -189,12 +219,21 @@ async fn mount_in_page(
     pause: tm_web_widget::widget::Pause,
 ) -> Rc<Widget> {
     let options = Options {
-        api_base: String::new(),
         api_key: key.into(),
         user: user.into(),
         refresh_seconds: 0,
         follow,
+        ..Options::default()
     };
+    mount_with_options(api, options, pause).await
+}
+
+/// A widget on the in-page API with `options`.
+async fn mount_with_options(
+    api: &Rc<InPageApi>,
+    options: Options,
+    pause: tm_web_widget::widget::Pause,
+) -> Rc<Widget> {
     let clock = Rc::clone(api);
     let widget = Widget::mount_with(
         container(),
@@ -1277,4 +1316,97 @@ async fn the_agent_sets_available_and_an_automatic_offer_rings_with_the_time_lef
     assert_eq!(head, "20 s left to accept");
     assert_eq!(availability_text(&root), "Busy");
     widget.unmount();
+}
+
+/// Issue 21: the widget acts as one agent on a session it gets from the page's backend (no key
+/// in the page), renews it before it runs out and after a 401, and works on a `session` token
+/// given directly; the agent comes from the session when no `user` is set.
+#[wasm_bindgen_test]
+async fn the_widget_works_on_a_session_it_gets_and_renews() {
+    let api = InPageApi::new();
+    let key = api.key();
+    let id = api.task_for_anna(&key, &[]);
+    let pause: tm_web_widget::widget::Pause = Box::new(|_| Box::pin(settle()));
+    let options = Options {
+        session_url: format!("/backend/session?user={ANNA}&seconds=60"),
+        refresh_seconds: 0,
+        follow: false,
+        ..Options::default()
+    };
+    api.sent.borrow_mut().clear();
+    let widget = mount_with_options(&api, options, pause).await;
+    let root = widget.root().clone();
+    assert_eq!(api.sessions_made.get(), 1);
+    let ids: Vec<String> = widget.tasks().iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(
+        ids,
+        vec![id.clone()],
+        "Anna's task, the agent taken from the session"
+    );
+    let every_request_on_the_session = || {
+        api.sent.borrow().iter().all(|r| {
+            r.header_value("api_key").is_none()
+                && r.header_value("Authorization")
+                    .is_some_and(|a| a.starts_with("Bearer tms_"))
+        })
+    };
+    assert!(every_request_on_the_session());
+    // Accepting works on the session.
+    button(&root, &id, TaskAction::Accept).click();
+    settle().await;
+    assert_eq!(
+        status_of(&api, &key, &id)["Status"],
+        "Connected",
+        "{}",
+        message(&root)
+    );
+    assert_eq!(api.sessions_made.get(), 1, "not renewed before it is due");
+    // 48 s of its 60: renewed before the next request.
+    api.now.set(api.now.get() + 48_000);
+    widget.refresh().await;
+    assert_eq!(api.sessions_made.get(), 2);
+    // Every session of Anna's ended by the integrator: the 401 makes the widget get a new one.
+    let revoke = Request::new("DELETE", &format!("/admin/v1.0/users/{ANNA}/sessions"))
+        .header("Authorization", &format!("Bearer {ADMIN}"));
+    assert_eq!(api.handle(&revoke).status, 204);
+    widget.refresh().await;
+    assert_eq!(api.sessions_made.get(), 3);
+    assert_eq!(widget.tasks().len(), 1);
+    assert!(
+        !message(&root).contains("Not authorized"),
+        "{}",
+        message(&root)
+    );
+    assert!(every_request_on_the_session());
+    widget.unmount();
+    root.remove();
+
+    // A session token given as the attribute, without `user`.
+    let backend = api.admin(
+        "POST",
+        "/admin/v1.0/apikeys",
+        json!({"Name": "backend", "Roles": ["UsersControl"]}),
+    );
+    let backend = backend.json_body()["Secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let created = api.handle(
+        &Request::new("POST", &format!("/v1.0/users/{ANNA}/sessions")).header("api_key", &backend),
+    );
+    let token = created.json_body()["Token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let options = Options {
+        session: token,
+        refresh_seconds: 0,
+        follow: false,
+        ..Options::default()
+    };
+    let pause: tm_web_widget::widget::Pause = Box::new(|_| Box::pin(settle()));
+    let widget = mount_with_options(&api, options, pause).await;
+    assert_eq!(widget.tasks().len(), 1);
+    widget.unmount();
+    widget.root().remove();
 }

@@ -199,13 +199,17 @@ pub fn put_user(ctx: &mut Ctx) -> Result<Response, ApiError> {
 
 pub fn delete_user(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let id = path_id(ctx, 0, "User", UserId::parse)?;
-    remove(ctx, "User", |directory| {
+    let response = remove(ctx, "User", |directory| {
         let before = directory.users.len();
         directory.users.retain(|u| u.id != id);
         directory.memberships.retain(|m| m.user_id != id);
         directory.conversation_as.retain(|c| c.user_id != id);
         directory.users.len() != before
-    })
+    })?;
+    // The agent's sessions end with them (a session also needs its user to exist, so one that
+    // this misses, e.g. after a store error, still opens nothing).
+    ctx.repo.revoke_agent_sessions(id, ctx.now)?;
+    Ok(response)
 }
 
 // ---- memberships and conversation-as rights ------------------------------------------

@@ -3,10 +3,13 @@
 
 mod admin;
 mod admin_directory;
+mod agent_session;
 mod availability;
+mod demo;
 pub mod feeds;
 mod paging;
 mod repo_errors;
+mod sessions;
 pub use admin::new_api_key as admin_new_api_key;
 pub mod openapi;
 mod tasks;
@@ -43,6 +46,8 @@ pub struct Config {
     pub max_waiting_reads_per_key: u64,
     /// Feed reads the whole service (every instance on the store) may have waiting at once.
     pub max_waiting_reads: u64,
+    /// The demo data is on: the demo page's backend (`/demo/v1.0/…`) answers.
+    pub demo: bool,
 }
 
 /// Default of [`Config::max_waiting_reads_per_key`]: one agent widget per agent of a large
@@ -58,6 +63,7 @@ impl Default for Config {
             cors_allowed_origins: Vec::new(),
             max_waiting_reads_per_key: DEFAULT_MAX_WAITING_READS_PER_KEY,
             max_waiting_reads: DEFAULT_MAX_WAITING_READS,
+            demo: false,
         }
     }
 }
@@ -77,8 +83,11 @@ pub struct Ctx<'a, 'r> {
     pub ids: &'r mut dyn IdSource,
     pub request: &'r Request,
     pub params: &'r [String],
-    /// Who is calling: the API key's id, `admin` or `public`.
+    /// Who is calling: the API key's id, `agent/<user id>` for an agent's session, `admin` or
+    /// `public` (scopes idempotency keys and waiting caps).
     pub caller: &'r str,
+    /// The agent, when the caller is an agent's session (it may act only as them).
+    pub agent: Option<UserId>,
     pub config: &'r Config,
 }
 
@@ -207,18 +216,28 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
     // Authentication first: the key's record and last use are the only reads of a request
     // that ends in 401.
     let mut log = None;
+    let mut agent = None;
     let scope = match spec.access {
         Access::Public => "public".to_string(),
-        Access::ApiKey(role) => {
-            let authorized = auth::authorize_api_key(
-                &repo,
-                request.header_value(auth::API_KEY_HEADER),
-                role,
-                env.now,
-            )?;
-            log = authorized.last_use_not_recorded;
-            authorized.record.id.to_string()
-        }
+        // The vendor's header first, exactly as before; a session only without it.
+        Access::ApiKey(role) => match agent_session::presented(request) {
+            Some(token) => {
+                let session = auth::authorize_session(&repo, token, env.now)?;
+                let scope = format!("agent/{}", session.user.id);
+                agent = Some(session);
+                scope
+            }
+            None => {
+                let authorized = auth::authorize_api_key(
+                    &repo,
+                    request.header_value(auth::API_KEY_HEADER),
+                    role,
+                    env.now,
+                )?;
+                log = authorized.last_use_not_recorded;
+                authorized.record.id.to_string()
+            }
+        },
         Access::Admin => {
             auth::authorize_admin(
                 request.header_value("Authorization"),
@@ -228,6 +247,10 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         }
     };
     repo.read_ahead(&named_in_path(spec, &params))?;
+    if let Some(session) = &agent {
+        agent_session::check(&repo, spec, &params, &session.user)?;
+    }
+    let agent = agent.map(|session| session.user.id);
     check_content_type(spec, request)?;
     let idempotency_key = match takes_idempotency_key(spec.operation) {
         true => idempotency::key_of(request)?,
@@ -250,6 +273,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         request,
         params: &params,
         caller: &scope,
+        agent,
         config: env.config,
     };
     let mut response = run(spec, &mut ctx).unwrap_or_else(ApiError::into_response);
@@ -352,6 +376,13 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
         Operation::GetAvailability => availability::get_availability(ctx),
         Operation::SetAvailability => availability::set_availability(ctx),
         Operation::RunDistribution => availability::run_distribution(ctx),
+        Operation::CreateSession => sessions::create_session(ctx),
+        Operation::EndSessions => sessions::end_sessions(ctx),
+        Operation::ListSessions => sessions::list_sessions(ctx),
+        Operation::AdminEndSessions => sessions::admin_end_sessions(ctx),
+        Operation::AdminEndSession => sessions::admin_end_session(ctx),
+        Operation::DemoSession => demo::demo_session(ctx),
+        Operation::DemoCall => demo::demo_call(ctx),
         Operation::Health => health(ctx),
         Operation::OpenApi => Ok(Response::json(200, &openapi::document())),
         Operation::GetDirectory => admin_directory::get_directory(ctx),

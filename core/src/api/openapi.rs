@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the route table so that it can never
 //! miss an endpoint the router serves.
 
-use crate::routes::{Access, Body, RouteSpec, ROUTES};
+use crate::routes::{Access, AgentRule, Body, Operation, RouteSpec, ROUTES};
 use crate::state_machine::TaskAction;
 use serde_json::{json, Map, Value};
 
@@ -54,7 +54,7 @@ fn operation(spec: &RouteSpec) -> Value {
         None => json!({"description": "Success"}),
     };
     responses.insert(spec.status.to_string(), success);
-    if spec.operation == crate::routes::Operation::OpenApi {
+    if spec.operation == Operation::OpenApi {
         responses.insert(
             "200".into(),
             json!({"description": "This document (OpenAPI 3.1)", "content": json_content(schema_ref("OpenApiDocument"))}),
@@ -87,7 +87,7 @@ fn operation(spec: &RouteSpec) -> Value {
             "Another directory write is in progress, or a team or user to delete has open tasks",
         ));
     }
-    if matches!(spec.operation, crate::routes::Operation::Act(_)) {
+    if matches!(spec.operation, Operation::Act(_)) {
         errors.push(("409", "Action not allowed in the task's current state"));
         errors.push(("412", "If-Match does not match the task's Version"));
     }
@@ -174,7 +174,7 @@ fn operation(spec: &RouteSpec) -> Value {
             )
         });
     }
-    if matches!(spec.operation, crate::routes::Operation::Act(_)) {
+    if matches!(spec.operation, Operation::Act(_)) {
         parameters.push(json!({"name": "If-Match", "in": "header", "required": false,
             "description": "The task's Version as an entity tag, e.g. \"3\"; 412 when it is not the current one",
             "schema": {"type": "string"}}));
@@ -187,10 +187,16 @@ fn operation(spec: &RouteSpec) -> Value {
         "responses": responses,
     });
     if let Some(schema) = body_schema(spec.request) {
-        op["requestBody"] = json!({"required": true, "content": json_content(schema)});
+        op["requestBody"] =
+            json!({"required": !spec.extras.body_optional, "content": json_content(schema)});
     }
     match spec.access {
         Access::Public => op["security"] = json!([]),
+        Access::ApiKey(role) if spec.agents != AgentRule::Refused => {
+            op["security"] = json!([{"api_key": []}, {"agent_session": []}]);
+            op["x-required-role"] = json!(format!("{role:?}"));
+            op["x-agent-session"] = json!(agent_rule_text(spec.agents));
+        }
         Access::ApiKey(role) => {
             op["security"] = json!([{"api_key": []}]);
             op["x-required-role"] = json!(format!("{role:?}"));
@@ -200,7 +206,22 @@ fn operation(spec: &RouteSpec) -> Value {
     op
 }
 
+/// What an agent session may do on a route, for `x-agent-session`.
+fn agent_rule_text(rule: AgentRule) -> &'static str {
+    match rule {
+        AgentRule::Refused => "Not with an agent session.",
+        AgentRule::OwnUser => "An agent session for the user in the path only.",
+        AgentRule::TaskTheyTakePartIn => "An agent session for a task assigned to its agent, or whose consultation call the agent takes part in.",
+        AgentRule::TaskAssignedToThem => "An agent session for a task assigned to its agent.",
+        AgentRule::TheirTeam => "An agent session for a team its agent is a member of.",
+        AgentRule::AsThemselves => "An agent session as its own agent (UserIdentifier) only.",
+    }
+}
+
 fn tag(spec: &RouteSpec) -> &'static str {
+    if matches!(spec.operation, Operation::DemoSession | Operation::DemoCall) {
+        return "Demo";
+    }
     match spec.access {
         Access::Admin => "Admin",
         Access::Public => "Service",
@@ -426,6 +447,36 @@ fn schemas() -> Value {
         json!({"State": chosen_state, "Reason": nullable(json!({"type": "string", "maxLength": 100}))}),
     )
     .closed();
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let when = json!({"type": "string", "format": "date-time"});
+    named["SessionRequest"] = json!({"type": "object", "properties": {
+        "LifetimeSeconds": {"type": "integer", "minimum": crate::model::session::MIN_LIFETIME_SECONDS,
+            "maximum": crate::model::session::MAX_LIFETIME_SECONDS,
+            "description": "Default 28800 (8 hours)"}}})
+    .closed();
+    named["CreatedSession"] = object(
+        &[
+            "Token",
+            "SessionId",
+            "UserId",
+            "ExpiresAt",
+            "ExpiresInSeconds",
+        ],
+        json!({
+            "Token": {"type": "string", "description": "Shown once: `Authorization: Bearer <Token>` on /v1.0. Only its hash is stored."},
+            "SessionId": uuid.clone(), "UserId": uuid.clone(), "ExpiresAt": when.clone(),
+            "ExpiresInSeconds": {"type": "integer", "minimum": 1, "description": "The lifetime, for renewing by the browser's own clock"}}),
+    );
+    named["Session"] = object(
+        &["Id", "UserId", "CreatedAt", "ExpiresAt", "CreatedBy"],
+        json!({"Id": uuid.clone(), "UserId": uuid, "CreatedAt": when.clone(), "ExpiresAt": when,
+            "CreatedBy": {"type": "string", "description": "The API key's id that asked for it, `admin` or `demo`"}}),
+    );
+    named["DemoSessionRequest"] = object(
+        &["User"],
+        json!({"User": {"type": "string", "description": "A demo agent: Id, SIP URI or UPN"}}),
+    )
+    .closed();
     named["DistributionRun"] = object(
         &["Offers", "RingTimeouts", "Repairs"],
         json!({
@@ -479,7 +530,7 @@ pub fn document() -> Value {
         "info": {
             "title": "TM Task / Team / User API",
             "version": "1.0",
-            "description": "Tasks, teams, organization units and users of the TM contact center. Every /v1.0 request carries the header `api_key` with an API key (`api_key: tm_...`), not an Authorization header. The admin API under /admin/v1.0 takes `Authorization: Bearer <admin token>`.\n\nPaths: a literal segment always wins over a parameter, so `/v1.0/tasks/byteamsmember/{userIdentifier}` is never read as `/v1.0/tasks/{taskId}/...` (task ids are GUIDs).",
+            "description": "Tasks, teams, organization units and users of the TM contact center. Every /v1.0 request carries the header `api_key` with an API key (`api_key: tm_...`), or, from an agent's browser, `Authorization: Bearer tms_...` with that agent's session (`POST /v1.0/users/{userIdentifier}/sessions`), which may do only what the agent may (`x-agent-session`). The admin API under /admin/v1.0 takes `Authorization: Bearer <admin token>`.\n\nPaths: a literal segment always wins over a parameter, so `/v1.0/tasks/byteamsmember/{userIdentifier}` is never read as `/v1.0/tasks/{taskId}/...` (task ids are GUIDs).",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}
         },
         "servers": [{"url": "/"}],
@@ -488,6 +539,7 @@ pub fn document() -> Value {
             {"name": "Teams", "description": "Teams and organization units, read only."},
             {"name": "Users", "description": "Users, their teams and conversation-as rights; blocking a user in a team."},
             {"name": "Service", "description": "Health and this document; no key needed."},
+            {"name": "Demo", "description": "The demo page's backend, only while the demo data is on (404 otherwise); for the demo agents only."},
             {"name": "Admin", "description": "The operator's API: API keys and the directory. `Authorization: Bearer <admin token>`."}
         ],
         "paths": paths,
@@ -495,7 +547,9 @@ pub fn document() -> Value {
             "schemas": schemas(),
             "securitySchemes": {
                 "api_key": {"type": "apiKey", "in": "header", "name": "api_key",
-                    "description": "Every /v1.0 request: the header `api_key` with the key's secret (`api_key: tm_...`). Not `Authorization: Bearer`, which /v1.0 answers with 401. Each route needs one role (`x-required-role`)."},
+                    "description": "Every /v1.0 request: the header `api_key` with the key's secret (`api_key: tm_...`). `Authorization: Bearer` carries an agent's session instead (see `agent_session`). Each route needs one role (`x-required-role`)."},
+                "agent_session": {"type": "http", "scheme": "bearer",
+                    "description": "An agent's session (`Authorization: Bearer tms_...`), from `POST /v1.0/users/{userIdentifier}/sessions`: may do only what that agent may (`x-agent-session` on each route that takes it; every other route answers 401). Used only when no `api_key` header is sent."},
                 "admin_token": {"type": "http", "scheme": "bearer",
                     "description": "The admin API (/admin/v1.0): `Authorization: Bearer <admin token>`, the token set with the `admin_token` variable."}
             }

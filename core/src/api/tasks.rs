@@ -328,6 +328,8 @@ pub fn create_task(ctx: &mut Ctx) -> Result<Response, ApiError> {
 pub fn start_outbound_call(ctx: &mut Ctx) -> Result<Response, ApiError> {
     let body: StartOutboundCallRequest = ctx.body()?;
     let user = find_user(&ctx.repo, &body.user_identifier)?;
+    crate::agent_access::may_act_as(ctx.agent, user.id)
+        .map_err(|refused| ApiError::Unauthorized(refused.to_string()))?;
     let rights = ctx.repo.conversation_as(user.id)?;
     let team = match body.team_identifier.as_deref().filter(|t| !t.trim().is_empty()) {
         Some(identifier) => {

@@ -38,7 +38,9 @@ pub struct Distribution {
 
 /// A number of seconds: a whole number, also written as `20.0` (JSON Schema's `integer` allows
 /// it, so generated clients may send it); anything else is refused naming the field.
-fn whole_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+pub(crate) fn whole_seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u32, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Number {

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod apikey;
 pub mod directory;
 pub mod distribution;
+pub mod session;
 pub mod task;
 
 pub use action::TaskAction;

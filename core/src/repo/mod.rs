@@ -133,6 +133,10 @@ pub mod keys {
     pub fn agent(user: UserId) -> String {
         format!("agent/{user}")
     }
+    /// All sessions of one agent (see `sessions`).
+    pub fn agent_sessions(user: UserId) -> String {
+        format!("sessions/{user}")
+    }
     /// One shard of a team's pool of idle agents (see `agents`).
     pub fn idle_pool(team: TeamId, shard: u8) -> String {
         format!("dist/idle/{team}/{shard}")
@@ -187,6 +191,7 @@ pub fn key_layout_samples() -> Vec<String> {
         keys::user_teams(user),
         keys::conversation_as(user),
         keys::agent(user),
+        keys::agent_sessions(user),
         keys::idle_pool(team, 15),
         keys::creation_gate(&keys::team_index(team)),
     ];
@@ -209,6 +214,7 @@ mod idempotency_records;
 mod queue_heads;
 mod read_ahead;
 mod reservations;
+mod sessions;
 mod stored_task;
 mod task_index;
 mod tasks;
@@ -260,6 +266,12 @@ impl<'a> Repo<'a> {
             store,
             prefetched: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Another repo on the same store, with nothing read ahead (for a request a handler makes
+    /// on its own, like the demo's calls).
+    pub(crate) fn sibling(&self) -> Repo<'a> {
+        Repo::new(self.store)
     }
 
     /// Reads `keys` in one batch now; each is then served once from it, as if read now, and

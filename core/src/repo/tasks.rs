@@ -46,6 +46,21 @@ impl Repo<'_> {
             .and_then(|v| v.value.written()))
     }
 
+    /// [`Repo::task`], leaving a read-ahead value in place for the request's next read of it
+    /// (an agent session's check reads the task its handler reads again).
+    pub fn task_keeping_read_ahead(&self, id: TaskId) -> Result<Option<StoredTask>, RepoError> {
+        let key = keys::task(id);
+        let raw = match self.take_prefetched(&key) {
+            Some(raw) => raw,
+            None => self.store.get(&key)?,
+        };
+        self.prefetched
+            .borrow_mut()
+            .insert(key.clone(), raw.clone());
+        let Some(raw) = raw else { return Ok(None) };
+        Ok(decode::<StoredTask>(&key, &raw)?.written())
+    }
+
     /// A queue sequence number for a new task.
     pub fn next_queue_sequence(&self) -> Result<i64, RepoError> {
         Ok(self.store.increment(keys::QUEUE_SEQUENCE, 1)?)

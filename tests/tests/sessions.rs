@@ -1,0 +1,25 @@
+//! Agent sessions (issue 21) on a real redis-server (in process they run with the shared
+//! scenarios, live with `scenarios_live_spin`).
+
+use tm_e2e_tests::redis_server::redis_or_skip;
+use tm_e2e_tests::*;
+
+fn on_redis(scenario: fn(&Api)) {
+    let Some(server) = redis_or_skip("agent sessions on redis") else {
+        return;
+    };
+    let transport = tm_host_spin::redis_store::native::NativeRedis::open(&server.url())
+        .expect("a Redis client");
+    let store = std::sync::Arc::new(tm_host_spin::redis_store::RedisStore::new(transport));
+    scenario(&Api::in_process_on(store).with_directory());
+}
+
+#[test]
+fn route_by_caller_on_redis() {
+    on_redis(sessions::route_by_caller_table);
+}
+
+#[test]
+fn sessions_end_when_asked_and_with_their_agent_on_redis() {
+    on_redis(sessions::sessions_end_when_asked_and_with_their_agent);
+}

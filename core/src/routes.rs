@@ -437,7 +437,8 @@ pub const ROUTES: &[RouteSpec] = &[
         .answers(204, Body::None),
     // ---- Demo (only when the service loaded its demo data) ----
     at(Post, "/demo/v1.0/sessions", O::DemoSession, Public)
-        .summary("The demo page's backend: a one-hour session for one of the demo agents (404 unless demo data is on).")
+        .body_optional()
+        .summary("The demo page's backend: a one-hour session for one of the demo agents, named by `?user=` or the body's User (404 unless demo data is on).")
         .takes(One("DemoSessionRequest"))
         .answers(201, One("CreatedSession")),
     at(Post, "/demo/v1.0/calls", O::DemoCall, Public)

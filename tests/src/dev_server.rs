@@ -73,6 +73,8 @@ pub fn start(address: &str, root: &Path, admin_token: &str) -> std::io::Result<D
     let config = Config {
         admin_token: Some(admin_token.to_string()),
         cors_allowed_origins: vec![],
+        // The demo page's backend (`/demo/…`), as under `spin up` with demo data on.
+        demo: true,
         ..Default::default()
     };
     let demo_key = with_env(&store, &config, tm_core::demo::load_if_empty)

@@ -216,7 +216,7 @@ fn a_person_accepts_holds_consults_merges_and_transfers_a_demo_call() {
         return;
     }
     let server = dev_server::start("127.0.0.1:0", &root, "e2e-admin").expect("dev server");
-    walk_the_demo_page(&server.base_url, &server.demo_key);
+    walk_the_demo_page(&server.base_url);
 }
 
 /// The same path against a real `spin up` with demo data, the key read from its output.
@@ -241,13 +241,24 @@ fn the_demo_page_works_the_same_under_spin() {
         "the demo key on spin's output:\n{}",
         spin.output()
     );
-    walk_the_demo_page(&spin.base_url, &keys[0]);
+    // The demo key (printed for trying the API) only reads unless demo_data is "full".
+    let denied = ureq::post(&format!(
+        "{}/v1.0/teams/{}/tasks",
+        spin.base_url,
+        tm_core::demo::SUPPORT
+    ))
+    .set("api_key", &keys[0])
+    .send_json(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41445550123"}}));
+    assert!(
+        matches!(denied, Err(ureq::Error::Status(401, _))),
+        "the demo key may not create tasks"
+    );
+    walk_the_demo_page(&spin.base_url);
 }
 
-/// A `/v1.0` request with the key, as another client of the API would send it.
-fn api_post(base_url: &str, key: &str, path: &str, body: Value) -> Value {
+/// A request to the demo's backend, as another client would send it.
+fn demo_post(base_url: &str, path: &str, body: Value) -> Value {
     match ureq::post(&format!("{base_url}{path}"))
-        .set("api_key", key)
         .timeout(Duration::from_secs(30))
         .send_json(body)
     {
@@ -256,9 +267,9 @@ fn api_post(base_url: &str, key: &str, path: &str, body: Value) -> Value {
     }
 }
 
-fn walk_the_demo_page(base_url: &str, demo_key: &str) {
+fn walk_the_demo_page(base_url: &str) {
     let driver = Driver::start();
-    driver.go(&format!("{base_url}/widget/?key={demo_key}"));
+    driver.go(&format!("{base_url}/widget/"));
     // The page has its main landmark and declares its icon (no request for /favicon.ico).
     assert_eq!(
         driver.script("return document.querySelectorAll('main').length === 1 && !!document.querySelector('main tm-agent-tasks')"),
@@ -270,6 +281,20 @@ fn walk_the_demo_page(base_url: &str, demo_key: &str) {
     );
     // The demo's first call rings at Anna's (the page's default agent).
     driver.wait_for_status("Ringing");
+    // The page holds no secret: nothing typed, nothing in its URL, its storage or its markup;
+    // the widget works on a session it keeps in memory (issue 21).
+    assert_eq!(
+        driver.script(
+            "const w = document.querySelector('tm-agent-tasks'); \
+             return location.search === '' && sessionStorage.length === 0 && localStorage.length === 0 \
+               && !w.hasAttribute('api-key') && !w.hasAttribute('session') \
+               && w.getAttribute('session-url').startsWith('/demo/v1.0/sessions') \
+               && !document.documentElement.outerHTML.includes('tms_') \
+               && document.querySelectorAll('input[type=password]').length === 0"
+        ),
+        Value::Bool(true),
+        "the page holds no key or token"
+    );
     assert_eq!(
         driver.accessibility_violations(),
         Vec::<String>::new(),
@@ -344,22 +369,19 @@ fn walk_the_demo_page(base_url: &str, demo_key: &str) {
         "the list after remounting",
         "return document.querySelector('tm-agent-tasks .tm-empty') !== null",
     );
-    let created = api_post(
+    let created = demo_post(
         base_url,
-        demo_key,
-        &format!("/v1.0/teams/{}/tasks", tm_core::demo::SUPPORT),
-        json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41445550123", "DisplayName": "Offered Elsewhere"}}),
+        "/demo/v1.0/calls",
+        json!({"User": "sip:anna@contoso.com"}),
     );
-    let id = created["Id"].as_str().unwrap_or_default().to_string();
-    api_post(
-        base_url,
-        demo_key,
-        &format!("/v1.0/tasks/{id}/offer"),
-        json!({"UserIdentifier": "sip:anna@contoso.com"}),
-    );
+    let caller = created["Customer"]["DisplayName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(caller.starts_with("Caller "), "{created}");
     driver.wait_for(
         "the call offered elsewhere",
-        "return document.querySelector('tm-agent-tasks')?.textContent.includes('Offered Elsewhere') ?? false",
+        &format!("return document.querySelector('tm-agent-tasks')?.textContent.includes('{caller}') ?? false"),
     );
     driver.wait_for_status("Ringing");
 

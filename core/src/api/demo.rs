@@ -21,7 +21,8 @@ pub struct DemoSessionRequest {
     pub user: String,
 }
 
-/// The demo agent the body names; 404 unless the demo is on and the user is a demo agent.
+/// The demo agent the request names (`?user=` or the body's `User`); 404 unless the demo is
+/// on and the user is a demo agent.
 fn demo_agent(ctx: &Ctx) -> Result<User, ApiError> {
     if !ctx.config.demo {
         return Err(ApiError::NotFound(format!(
@@ -29,7 +30,11 @@ fn demo_agent(ctx: &Ctx) -> Result<User, ApiError> {
             ctx.request.path()
         )));
     }
-    let body: DemoSessionRequest = ctx.body()?;
+    let named = match ctx.request.query_param("user") {
+        Some(user) => user,
+        None => ctx.body::<DemoSessionRequest>()?.user,
+    };
+    let body = DemoSessionRequest { user: named };
     let user = find_user(&ctx.repo, &body.user)?;
     if !demo::AGENTS.contains(&user.id) {
         return Err(ApiError::BadRequest(format!(

@@ -12,10 +12,10 @@ fn main() {
     match tm_e2e_tests::dev_server::start(&address, &root, &admin_token) {
         Ok(server) => {
             println!("Serving on {} (in memory; admin token from TM_ADMIN_TOKEN, default dev-admin-token-0123456789abcdef)", server.base_url);
-            println!("Demo API key (all roles): {}", server.demo_key);
+            println!("Demo API key (all roles, for /docs): {}", server.demo_key);
             println!(
-                "Widget demo: {}/widget/?key={}",
-                server.base_url, server.demo_key
+                "Widget demo (no key needed: it gets agent sessions): {}/widget/",
+                server.base_url
             );
             loop {
                 std::thread::park();

@@ -332,3 +332,63 @@ pub fn sessions_end_when_asked_and_with_their_agent(api: &Api) {
     );
     assert_status(&both, 200);
 }
+
+/// Parallel requests on one agent's sessions document (several Spin instances): sessions made
+/// at once are all kept (none lost to a stale write), and a revocation racing with new sessions
+/// leaves each token either working or told "revoked", never "not valid" (a lost session).
+pub fn parallel_sessions_lose_nothing(api: &Api) {
+    let key = api.key(&["UsersControl"]);
+    let own = |token: &str| {
+        api.send(with_session(
+            token,
+            "GET",
+            &format!("/v1.0/users/{ANNA}"),
+            None,
+        ))
+    };
+    let made = |count: usize| -> Vec<String> {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..count)
+                .map(|_| scope.spawn(|| session_of(api, &key, ANNA, None).0))
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| worker.join().expect("a session request"))
+                .collect()
+        })
+    };
+    // 20 at once: exactly the live limit, so every one must still work.
+    let tokens = made(tm_core::model::session::MAX_LIVE_SESSIONS);
+    for token in &tokens {
+        assert_status(&own(token), 200);
+    }
+    // Ten more racing with the integrator ending all of Anna's sessions.
+    let (racing, ended) = std::thread::scope(|scope| {
+        let revoke = scope.spawn(|| {
+            api.call(
+                &key,
+                "DELETE",
+                &format!("/v1.0/users/{ANNA}/sessions"),
+                None,
+            )
+            .status
+        });
+        let racing = made(10);
+        (racing, revoke.join().expect("the revoke"))
+    });
+    assert_eq!(ended, 204);
+    for token in &tokens {
+        let message = assert_error(&own(token), 401, "Unauthorized");
+        assert_eq!(
+            message, "The session has been revoked.",
+            "made before the revoke"
+        );
+    }
+    for token in &racing {
+        let answer = own(token);
+        if answer.status != 200 {
+            let message = assert_error(&answer, 401, "Unauthorized");
+            assert_eq!(message, "The session has been revoked.", "never lost");
+        }
+    }
+}

@@ -23,3 +23,15 @@ fn route_by_caller_on_redis() {
 fn sessions_end_when_asked_and_with_their_agent_on_redis() {
     on_redis(sessions::sessions_end_when_asked_and_with_their_agent);
 }
+
+#[test]
+fn parallel_sessions_lose_nothing_in_memory() {
+    let api = Api::in_process().with_directory();
+    api.interleave_store_operations();
+    sessions::parallel_sessions_lose_nothing(&api);
+}
+
+#[test]
+fn parallel_sessions_lose_nothing_on_redis() {
+    on_redis(sessions::parallel_sessions_lose_nothing);
+}

@@ -41,7 +41,8 @@ impl Repo<'_> {
         now: Timestamp,
     ) -> Result<Vec<SessionId>, RepoError> {
         let key = keys::agent_sessions(user);
-        self.ensure_exists(&key, &encode(&AgentSessions::default())?, false)?;
+        // Repairing is safe here: a late first write of the empty document can only end sessions.
+        self.ensure_exists(&key, &encode(&AgentSessions::default())?, true)?;
         let mut ended = Vec::new();
         self.update(&key, |sessions: &mut AgentSessions| {
             ended = sessions.add(record.clone(), now);

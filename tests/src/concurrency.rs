@@ -604,4 +604,8 @@ pub const ALL: &[Check] = &[
         "the_feed_has_every_committed_change_once_in_one_order",
         the_feed_has_every_committed_change_once_in_one_order,
     ),
+    (
+        "parallel_sessions_lose_nothing",
+        crate::sessions::parallel_sessions_lose_nothing,
+    ),
 ];

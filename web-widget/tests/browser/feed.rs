@@ -18,7 +18,11 @@ impl VirtualPauses {
 }
 
 /// A widget that follows the feed (no interval refresh), with virtual pauses.
-pub(super) async fn following(api: &Rc<InPageApi>, key: &str, user: &str) -> (Rc<Widget>, VirtualPauses) {
+pub(super) async fn following(
+    api: &Rc<InPageApi>,
+    key: &str,
+    user: &str,
+) -> (Rc<Widget>, VirtualPauses) {
     let pauses = VirtualPauses {
         paused_millis: Rc::new(Cell::new(0.0)),
     };

@@ -119,9 +119,63 @@ pub struct FeedEntry {
     /// this feed cannot (the task's next version may not be in this feed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home: Option<u64>,
-    /// Whether the change committed, once known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub committed: Option<bool>,
+    /// Whether the change committed, once known (stored as `Committed`: true, false or absent).
+    #[serde(
+        rename = "Committed",
+        default,
+        with = "outcome_as_committed",
+        skip_serializing_if = "Outcome::is_pending"
+    )]
+    pub outcome: Outcome,
+}
+
+/// What became of an intent: not decided yet, committed (its task has its version), or
+/// refused (fenced, voided, or its task never reached it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Outcome {
+    #[default]
+    Pending,
+    Committed,
+    Refused,
+}
+
+impl Outcome {
+    pub fn is_pending(&self) -> bool {
+        *self == Outcome::Pending
+    }
+
+    pub fn is_decided(&self) -> bool {
+        !self.is_pending()
+    }
+}
+
+impl From<Option<bool>> for Outcome {
+    /// A decision function's answer: `None` undecided, else whether it committed.
+    fn from(decided: Option<bool>) -> Outcome {
+        match decided {
+            None => Outcome::Pending,
+            Some(true) => Outcome::Committed,
+            Some(false) => Outcome::Refused,
+        }
+    }
+}
+
+/// The stored form of [`Outcome`], as feeds written by earlier versions hold it.
+mod outcome_as_committed {
+    use super::Outcome;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(outcome: &Outcome, serializer: S) -> Result<S::Ok, S::Error> {
+        match outcome {
+            Outcome::Pending => serializer.serialize_none(),
+            Outcome::Committed => serializer.serialize_bool(true),
+            Outcome::Refused => serializer.serialize_bool(false),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Outcome, D::Error> {
+        Ok(Outcome::from(Option::<bool>::deserialize(deserializer)?))
+    }
 }
 
 /// What a request's change is, for its feed entries: the kind, when, and the base of its
@@ -201,7 +255,7 @@ impl Repo<'_> {
                     change: intent.change,
                     after_change: intent.after_change,
                     home,
-                    committed: None,
+                    outcome: Outcome::Pending,
                 },
             ));
             home = home.or(Some(seq));

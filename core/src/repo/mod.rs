@@ -225,7 +225,7 @@ pub use directory::{user_order, ConversationAsEntry, DirectoryMeta, MemberEntry,
 pub use directory_write::{ChangeCounts, DirectoryChanges};
 pub use error::{Contended, RepoError};
 pub use feeds::{
-    attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedId, FeedRead, Intent,
+    attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedId, FeedRead, Intent, Outcome,
     FEED_KEPT_EVENTS,
 };
 pub use idempotency_records::IdempotencySlot;

@@ -2,7 +2,7 @@
 //! by fencing a stale one.
 
 use super::reading::WINDOW;
-use super::{FeedEntry, FeedId, CREATE_ABANDONED_AFTER_MILLIS, FENCE_AFTER_MILLIS};
+use super::{FeedEntry, FeedId, Outcome, CREATE_ABANDONED_AFTER_MILLIS, FENCE_AFTER_MILLIS};
 use crate::repo::RepoError;
 use crate::repo::{decode, encode, keys, Repo, StoredTask, Versioned, MAX_CAS_ATTEMPTS};
 use crate::time::Timestamp;
@@ -73,7 +73,7 @@ impl Repo<'_> {
         write_back: bool,
     ) -> Result<(), RepoError> {
         let undecided: Vec<usize> = (0..places.len())
-            .filter(|&i| matches!(&places[i], Some(e) if e.committed.is_none()))
+            .filter(|&i| matches!(&places[i], Some(e) if e.outcome.is_pending()))
             .collect();
         if undecided.is_empty() {
             return Ok(());
@@ -84,13 +84,13 @@ impl Repo<'_> {
                 None => None,
             };
             if let Some(Some(entry)) = places.get_mut(i) {
-                entry.committed = decided;
+                entry.outcome = Outcome::from(decided);
             }
         }
         let open: Vec<usize> = undecided
             .iter()
             .copied()
-            .filter(|&i| matches!(&places[i], Some(e) if e.committed.is_none()))
+            .filter(|&i| matches!(&places[i], Some(e) if e.outcome.is_pending()))
             .collect();
         let task_keys: Vec<String> = open
             .iter()
@@ -114,7 +114,7 @@ impl Repo<'_> {
                 Decision::Unknown => None,
             };
             if let Some(Some(entry)) = places.get_mut(i) {
-                entry.committed = decided;
+                entry.outcome = Outcome::from(decided);
             }
         }
         if !write_back {
@@ -123,7 +123,7 @@ impl Repo<'_> {
         let decided = undecided
             .iter()
             .filter_map(|&i| places[i].as_ref())
-            .filter(|e| e.committed.is_some())
+            .filter(|e| e.outcome.is_decided())
             .map(|e| Ok((feed.entry_key(e.seq), encode(e)?)))
             .collect::<Result<Vec<_>, RepoError>>()?;
         self.set_all(&decided)
@@ -225,7 +225,7 @@ mod tests {
             change: Uuid::from_u128(change),
             after_change: after.map(Uuid::from_u128),
             home: None,
-            committed: None,
+            outcome: Outcome::Pending,
         }
     }
 

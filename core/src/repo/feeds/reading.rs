@@ -1,7 +1,7 @@
 //! Reading a feed: deciding places in order from a cursor, gaps, the list cursor.
 
 use super::{
-    FeedAnswer, FeedEntry, FeedId, CHORE_EVERY, FEED_ANSWER_LIMIT, FEED_KEPT_EVENTS,
+    FeedAnswer, FeedEntry, FeedId, Outcome, CHORE_EVERY, FEED_ANSWER_LIMIT, FEED_KEPT_EVENTS,
     FENCE_AFTER_MILLIS,
 };
 use crate::repo::RepoError;
@@ -77,7 +77,7 @@ impl Repo<'_> {
         self.decide_places(feed, &mut places, now, true)?;
         let whole = places
             .iter()
-            .all(|p| matches!(p, Some(e) if e.committed.is_some()));
+            .all(|p| matches!(p, Some(e) if e.outcome.is_decided()));
         let last = first + CHORE_EVERY - 1;
         if whole {
             let mark = self.decided_mark(feed)?;
@@ -201,10 +201,12 @@ impl Repo<'_> {
                         }
                     },
                 };
-                match (entry.committed, limit) {
-                    (None, _) => return Ok(scan),
-                    (Some(true), Some(limit)) if scan.events.len() == limit => return Ok(scan),
-                    (Some(true), Some(_)) => scan.events.push(entry),
+                match (entry.outcome, limit) {
+                    (Outcome::Pending, _) => return Ok(scan),
+                    (Outcome::Committed, Some(limit)) if scan.events.len() == limit => {
+                        return Ok(scan)
+                    }
+                    (Outcome::Committed, Some(_)) => scan.events.push(entry),
                     _ => {}
                 }
                 scan.cursor = seq;

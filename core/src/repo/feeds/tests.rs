@@ -200,3 +200,34 @@ fn a_create_stalled_before_its_task_write_either_fails_or_reaches_every_reader()
         assert!(created(&fresh).is_empty(), "{fresh}");
     }
 }
+
+/// An intent's outcome is stored as earlier versions stored it (`Committed`: true, false or
+/// absent), so feeds written before the typed outcome read the same.
+#[test]
+fn an_outcome_keeps_the_stored_committed_flag() {
+    use crate::repo::{FeedEntry, Outcome};
+    let stored = |committed: Option<bool>| {
+        let task = json!({"Id": "00000000-0000-0000-0000-000000000001", "TeamId": "00000000-0000-0000-0000-000000000002",
+            "Type": "IncomingCall", "Status": "Queued", "Priority": "Normal",
+            "Customer": {"Uri": "tel:+41", "DisplayName": ""}, "AssignedUserId": null, "ExternalTaskId": null,
+            "Description": null, "CreatedAt": "2026-01-05T00:00:00.000Z", "QueuedAt": null,
+            "UpdatedAt": "2026-01-05T00:00:00.000Z", "EndedAt": null, "Version": 1, "ConsultationCall": null});
+        let mut entry = json!({"Seq": 3, "Kind": "Created", "TaskId": "00000000-0000-0000-0000-000000000001",
+            "Version": 1, "At": "2026-01-05T00:00:00.000Z", "Task": task,
+            "Change": "00000000-0000-0000-0000-00000000000c"});
+        if let Some(flag) = committed {
+            entry["Committed"] = json!(flag);
+        }
+        entry
+    };
+    for (flag, outcome) in [
+        (None, Outcome::Pending),
+        (Some(true), Outcome::Committed),
+        (Some(false), Outcome::Refused),
+    ] {
+        let entry: FeedEntry = serde_json::from_value(stored(flag)).expect("an entry");
+        assert_eq!(entry.outcome, outcome);
+        let written = serde_json::to_value(&entry).expect("written");
+        assert_eq!(written.get("Committed").cloned(), flag.map(|f| json!(f)), "{outcome:?}");
+    }
+}

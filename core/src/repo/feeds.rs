@@ -50,8 +50,9 @@ pub const FENCE_AFTER_MILLIS: i64 = 10_000;
 pub const CREATE_ABANDONED_AFTER_MILLIS: i64 = 30_000;
 /// Events per answer.
 pub const FEED_ANSWER_LIMIT: usize = 100;
-/// Every this many places, the appender settles a block of decisions and retires old places.
-pub(super) const CHORE_EVERY: u64 = 16;
+/// Every this many places, the appender does the feed's upkeep ([`Repo::feed_upkeep`]): it
+/// settles a block of decisions and retires old places.
+pub(super) const UPKEEP_EVERY: u64 = 16;
 
 /// A feed: one per team (every change of the team's tasks, its *home* feed), one per user
 /// (changes of tasks the user is assigned to or consults on, before or after the change).
@@ -287,9 +288,9 @@ impl Repo<'_> {
     /// the places [`FEED_KEPT_EVENTS`] behind. Upkeep only: a failure loses nothing.
     pub(super) fn feed_upkeep(&self, placed: &Placed, now: Timestamp) {
         for (feed, seq) in &placed.places {
-            if seq % CHORE_EVERY == 0 {
-                let _ = self.retire_places(*feed, *seq);
-                let _ = self.settle_block(*feed, *seq, now);
+            if seq % UPKEEP_EVERY == 0 {
+                let _ = self.upkeep_retires_places(*feed, *seq);
+                let _ = self.upkeep_settles_block(*feed, *seq, now);
             }
         }
     }
@@ -297,11 +298,11 @@ impl Repo<'_> {
     /// Deletes the 16 places (and their gap notes) that are now [`FEED_KEPT_EVENTS`] and a
     /// window behind `seq`, so that a reader that passed the age check never meets a retired
     /// place.
-    fn retire_places(&self, feed: FeedId, seq: u64) -> Result<(), RepoError> {
-        let Some(last) = seq.checked_sub(FEED_KEPT_EVENTS + CHORE_EVERY) else {
+    fn upkeep_retires_places(&self, feed: FeedId, seq: u64) -> Result<(), RepoError> {
+        let Some(last) = seq.checked_sub(FEED_KEPT_EVENTS + UPKEEP_EVERY) else {
             return Ok(());
         };
-        let first = last.saturating_sub(CHORE_EVERY - 1).max(1);
+        let first = last.saturating_sub(UPKEEP_EVERY - 1).max(1);
         let keys: Vec<String> = (first..=last)
             .flat_map(|n| [feed.entry_key(n), feed.gap_key(n), feed.void_key(n)])
             .collect();

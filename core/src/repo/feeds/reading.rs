@@ -1,8 +1,8 @@
 //! Reading a feed: deciding places in order from a cursor, gaps, the list cursor.
 
 use super::{
-    FeedAnswer, FeedEntry, FeedId, Outcome, CHORE_EVERY, FEED_ANSWER_LIMIT, FEED_KEPT_EVENTS,
-    FENCE_AFTER_MILLIS,
+    FeedAnswer, FeedEntry, FeedId, Outcome, FEED_ANSWER_LIMIT, FEED_KEPT_EVENTS,
+    FENCE_AFTER_MILLIS, UPKEEP_EVERY,
 };
 use crate::repo::RepoError;
 use crate::repo::{decode, encode, Repo, Versioned};
@@ -52,7 +52,7 @@ impl Repo<'_> {
     pub fn feed_cursor(&self, feed: FeedId, now: Timestamp) -> Result<u64, RepoError> {
         let mark = self.decided_mark(feed)?;
         let cursor = self.scan(feed, mark, now, None)?.cursor;
-        if cursor >= mark + CHORE_EVERY {
+        if cursor >= mark + UPKEEP_EVERY {
             // A plain write: whatever value wins, everything up to it is decided.
             self.store.set(&feed.decided_key(), &encode(&cursor)?)?;
         }
@@ -64,21 +64,21 @@ impl Repo<'_> {
     /// writes the decisions into the intents, and moves `decided` over the block when it is
     /// decided whole (scanning from `decided` if that lags behind the block). Blocks do not overlap, so parallel upkeeps do
     /// not repeat each other's work.
-    pub(super) fn settle_block(
+    pub(super) fn upkeep_settles_block(
         &self,
         feed: FeedId,
         seq: u64,
         now: Timestamp,
     ) -> Result<(), RepoError> {
-        let Some(first) = seq.checked_sub(2 * CHORE_EVERY - 1) else {
+        let Some(first) = seq.checked_sub(2 * UPKEEP_EVERY - 1) else {
             return Ok(());
         };
-        let mut places = self.read_places(feed, first, CHORE_EVERY)?;
+        let mut places = self.read_places(feed, first, UPKEEP_EVERY)?;
         self.decide_places(feed, &mut places, now, true)?;
         let whole = places
             .iter()
             .all(|p| matches!(p, Some(e) if e.outcome.is_decided()));
-        let last = first + CHORE_EVERY - 1;
+        let last = first + UPKEEP_EVERY - 1;
         if whole {
             let mark = self.decided_mark(feed)?;
             if mark + 1 >= first && mark < last {
@@ -148,7 +148,7 @@ impl Repo<'_> {
 
     /// Decides the places after `after` in order and stops at the first undecided one (or
     /// after `limit` committed changes, or [`MAX_WINDOWS`] windows). Readers do not write the
-    /// decisions they make back into the intents: only the upkeep does ([`Repo::settle_block`]).
+    /// decisions they make back into the intents: only the upkeep does ([`Repo::upkeep_settles_block`]).
     fn scan(
         &self,
         feed: FeedId,

@@ -228,6 +228,10 @@ fn an_outcome_keeps_the_stored_committed_flag() {
         let entry: FeedEntry = serde_json::from_value(stored(flag)).expect("an entry");
         assert_eq!(entry.outcome, outcome);
         let written = serde_json::to_value(&entry).expect("written");
-        assert_eq!(written.get("Committed").cloned(), flag.map(|f| json!(f)), "{outcome:?}");
+        assert_eq!(
+            written.get("Committed").cloned(),
+            flag.map(|f| json!(f)),
+            "{outcome:?}"
+        );
     }
 }

@@ -284,32 +284,6 @@ impl Repo<'_> {
         })
     }
 
-    /// After a change's task write: every 16th place settles a block of its feed and retires
-    /// the places [`FEED_KEPT_EVENTS`] behind. Upkeep only: a failure loses nothing.
-    pub(super) fn feed_upkeep(&self, placed: &Placed, now: Timestamp) {
-        for (feed, seq) in &placed.places {
-            if seq % UPKEEP_EVERY == 0 {
-                let _ = self.upkeep_retires_places(*feed, *seq);
-                let _ = self.upkeep_settles_block(*feed, *seq, now);
-            }
-        }
-    }
-
-    /// Deletes the 16 places (and their gap notes) that are now [`FEED_KEPT_EVENTS`] and a
-    /// window behind `seq`, so that a reader that passed the age check never meets a retired
-    /// place.
-    fn upkeep_retires_places(&self, feed: FeedId, seq: u64) -> Result<(), RepoError> {
-        let Some(last) = seq.checked_sub(FEED_KEPT_EVENTS + UPKEEP_EVERY) else {
-            return Ok(());
-        };
-        let first = last.saturating_sub(UPKEEP_EVERY - 1).max(1);
-        let keys: Vec<String> = (first..=last)
-            .flat_map(|n| [feed.entry_key(n), feed.gap_key(n), feed.void_key(n)])
-            .collect();
-        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        Ok(self.store.delete_many(&refs)?)
-    }
-
     /// The newest place handed out (a read: an increment by 0).
     fn newest_place(&self, feed: FeedId) -> Result<u64, RepoError> {
         Ok(place(self.store.increment(&feed.count_key(), 0)?))
@@ -325,5 +299,6 @@ mod decisions;
 mod reading;
 #[cfg(test)]
 mod tests;
+mod upkeep;
 
 pub use reading::FeedRead;

@@ -59,40 +59,7 @@ impl Repo<'_> {
         Ok(cursor)
     }
 
-    /// Upkeep by the appender of place `seq` (a multiple of 16): decides the block of 16 places
-    /// a block behind it (their requests have had the time of 16 more changes to finish),
-    /// writes the decisions into the intents, and moves `decided` over the block when it is
-    /// decided whole (scanning from `decided` if that lags behind the block). Blocks do not overlap, so parallel upkeeps do
-    /// not repeat each other's work.
-    pub(super) fn upkeep_settles_block(
-        &self,
-        feed: FeedId,
-        seq: u64,
-        now: Timestamp,
-    ) -> Result<(), RepoError> {
-        let Some(first) = seq.checked_sub(2 * UPKEEP_EVERY - 1) else {
-            return Ok(());
-        };
-        let mut places = self.read_places(feed, first, UPKEEP_EVERY)?;
-        self.decide_places(feed, &mut places, now, true)?;
-        let whole = places
-            .iter()
-            .all(|p| matches!(p, Some(e) if e.outcome.is_decided()));
-        let last = first + UPKEEP_EVERY - 1;
-        if whole {
-            let mark = self.decided_mark(feed)?;
-            if mark + 1 >= first && mark < last {
-                self.store.set(&feed.decided_key(), &encode(&last)?)?;
-            } else if mark < first {
-                // An earlier block was not decided whole when it was settled (or is being
-                // settled now): scan from `decided` instead.
-                self.feed_cursor(feed, now)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn decided_mark(&self, feed: FeedId) -> Result<u64, RepoError> {
+    pub(super) fn decided_mark(&self, feed: FeedId) -> Result<u64, RepoError> {
         Ok(self
             .read::<u64>(&feed.decided_key())?
             .map_or(0, |Versioned { value, .. }| value))

@@ -1,0 +1,71 @@
+//! The feed's upkeep: done by every 16th appender of a feed ([`UPKEEP_EVERY`]) after its task
+//! write, so no background thread is needed. It *settles* the block of 16 places a block behind
+//! (decides their intents, writes the decisions back, moves `decided` over the block when it is
+//! decided whole) and *retires* the places [`FEED_KEPT_EVENTS`] behind (deletes them with their gap
+//! notes and void marks). Upkeep only: a failure loses nothing, the next upkeep or a reader does
+//! the same work.
+
+use super::{FeedId, Placed, FEED_KEPT_EVENTS, UPKEEP_EVERY};
+use crate::repo::{encode, Repo, RepoError};
+use crate::time::Timestamp;
+
+impl Repo<'_> {
+    /// After a change's task write: every 16th place settles a block of its feed and retires
+    /// the places [`FEED_KEPT_EVENTS`] behind. Upkeep only: a failure loses nothing.
+    pub(in crate::repo) fn feed_upkeep(&self, placed: &Placed, now: Timestamp) {
+        for (feed, seq) in &placed.places {
+            if seq % UPKEEP_EVERY == 0 {
+                let _ = self.upkeep_retires_places(*feed, *seq);
+                let _ = self.upkeep_settles_block(*feed, *seq, now);
+            }
+        }
+    }
+
+    /// Deletes the 16 places (and their gap notes) that are now [`FEED_KEPT_EVENTS`] and a
+    /// window behind `seq`, so that a reader that passed the age check never meets a retired
+    /// place.
+    fn upkeep_retires_places(&self, feed: FeedId, seq: u64) -> Result<(), RepoError> {
+        let Some(last) = seq.checked_sub(FEED_KEPT_EVENTS + UPKEEP_EVERY) else {
+            return Ok(());
+        };
+        let first = last.saturating_sub(UPKEEP_EVERY - 1).max(1);
+        let keys: Vec<String> = (first..=last)
+            .flat_map(|n| [feed.entry_key(n), feed.gap_key(n), feed.void_key(n)])
+            .collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        Ok(self.store.delete_many(&refs)?)
+    }
+
+    /// Upkeep by the appender of place `seq` (a multiple of 16): decides the block of 16 places
+    /// a block behind it (their requests have had the time of 16 more changes to finish),
+    /// writes the decisions into the intents, and moves `decided` over the block when it is
+    /// decided whole (scanning from `decided` if that lags behind the block). Blocks do not overlap, so parallel upkeeps do
+    /// not repeat each other's work.
+    pub(super) fn upkeep_settles_block(
+        &self,
+        feed: FeedId,
+        seq: u64,
+        now: Timestamp,
+    ) -> Result<(), RepoError> {
+        let Some(first) = seq.checked_sub(2 * UPKEEP_EVERY - 1) else {
+            return Ok(());
+        };
+        let mut places = self.read_places(feed, first, UPKEEP_EVERY)?;
+        self.decide_places(feed, &mut places, now, true)?;
+        let whole = places
+            .iter()
+            .all(|p| matches!(p, Some(e) if e.outcome.is_decided()));
+        let last = first + UPKEEP_EVERY - 1;
+        if whole {
+            let mark = self.decided_mark(feed)?;
+            if mark + 1 >= first && mark < last {
+                self.store.set(&feed.decided_key(), &encode(&last)?)?;
+            } else if mark < first {
+                // An earlier block was not decided whole when it was settled (or is being
+                // settled now): scan from `decided` instead.
+                self.feed_cursor(feed, now)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -360,3 +360,46 @@ fn automatic_offers_cost_the_same_for_10_and_5000_members_and_waiting_tasks() {
     assert_eq!(members.0, members.1, "the pick grew with the members");
     assert_eq!(waiting.0, waiting.1, "the pick grew with the waiting tasks");
 }
+
+/// An agent's session costs what an API key costs (issue 21): its check is one batch read (the
+/// agent's sessions and user record), as a key's is (its record and last use), and the task an
+/// agent rule reads stays read ahead for the handler.
+#[test]
+fn a_session_costs_what_a_key_costs() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let (token, _) = sessions::session_of(&api, &t.key, ANNA, None);
+    let store = api.store().expect("in-process");
+    // Two connected calls of Anna's: one held with the key, the other with the session.
+    let (by_key, by_session) = (t.in_state("Connected", None), t.in_state("Connected", None));
+    let probes = |task: &str| {
+        [
+            ("user tasks", "GET", format!("/v1.0/users/{ANNA}/tasks")),
+            ("user", "GET", format!("/v1.0/users/{ANNA}")),
+            ("get task", "GET", format!("/v1.0/tasks/{task}")),
+            ("hold", "POST", format!("/v1.0/tasks/{task}/hold")),
+        ]
+    };
+    // The key's LastUsedAt was written by the calls above (once a minute): no side pays it.
+    let count = |send: &dyn Fn(&str, &str) -> tm_core::Response, task: &str| {
+        probes(task)
+            .into_iter()
+            .map(|(name, method, path)| {
+                let before = store.operations();
+                let response = send(method, &path);
+                assert!(response.status < 300, "{name}: {}", response.status);
+                (name, store.operations() - before)
+            })
+            .collect::<Vec<_>>()
+    };
+    let with_key = count(
+        &|method, path| api.call(&t.key, method, path, None),
+        &by_key,
+    );
+    let with_session = count(
+        &|method, path| api.send(sessions::with_session(&token, method, path, None)),
+        &by_session,
+    );
+    eprintln!("store operations, key / session: {with_key:?} / {with_session:?}");
+    assert_eq!(with_key, with_session);
+}

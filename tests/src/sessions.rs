@@ -392,3 +392,70 @@ pub fn parallel_sessions_lose_nothing(api: &Api) {
         }
     }
 }
+
+/// A session request that dies at any one of its store steps (its instance crashed) leaves
+/// nothing stuck: the agent's next session works, a session answered 201 works, and ending
+/// sessions that died midway ends them when asked again. Each step on a fresh store, so that the
+/// first session's creation of the agent's document is among the steps.
+pub fn a_session_request_dying_at_any_step_leaves_nothing_stuck() {
+    let own = |api: &Api, token: &str| {
+        api.send(with_session(
+            token,
+            "GET",
+            &format!("/v1.0/users/{ANNA}"),
+            None,
+        ))
+        .status
+    };
+    for path in ["create", "end all"] {
+        for step in 1..=30 {
+            let store = std::sync::Arc::new(crate::failing_store::FailingStore::new());
+            let api = Api::in_process_on(store.clone()).with_directory();
+            let key = api.key(&["UsersControl"]);
+            let earlier = (path == "end all").then(|| session_of(&api, &key, ANNA, None).0);
+            store.arm(step);
+            let response = match path {
+                "create" => api.call(&key, "POST", &format!("/v1.0/users/{ANNA}/sessions"), None),
+                _ => api.call(
+                    &key,
+                    "DELETE",
+                    &format!("/v1.0/users/{ANNA}/sessions"),
+                    None,
+                ),
+            };
+            let failed_inside = !store.armed();
+            store.arm(0);
+            let context = format!("{path} dying at step {step}: {}", response.status);
+            if response.status == 201 {
+                let token = response.json_body()["Token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                assert_eq!(
+                    own(&api, &token),
+                    200,
+                    "{context}: the answered session works"
+                );
+            }
+            let (next, _) = session_of(&api, &key, ANNA, None);
+            assert_eq!(own(&api, &next), 200, "{context}: the next session works");
+            if let Some(earlier) = earlier {
+                let again = api.call(
+                    &key,
+                    "DELETE",
+                    &format!("/v1.0/users/{ANNA}/sessions"),
+                    None,
+                );
+                assert_eq!(again.status, 204, "{context}");
+                assert_eq!(
+                    own(&api, &earlier),
+                    401,
+                    "{context}: ended when asked again"
+                );
+            }
+            if !failed_inside {
+                break;
+            }
+        }
+    }
+}

@@ -35,3 +35,8 @@ fn parallel_sessions_lose_nothing_in_memory() {
 fn parallel_sessions_lose_nothing_on_redis() {
     on_redis(sessions::parallel_sessions_lose_nothing);
 }
+
+#[test]
+fn a_session_request_dying_at_any_step_leaves_nothing_stuck() {
+    sessions::a_session_request_dying_at_any_step_leaves_nothing_stuck();
+}

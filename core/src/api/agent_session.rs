@@ -6,7 +6,7 @@ use crate::agent_access::{self, Facts};
 use crate::auth;
 use crate::error::ApiError;
 use crate::http::Request;
-use crate::ids::{TaskId, UserId};
+use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::directory::lookup_name;
 use crate::model::User;
 use crate::repo::Repo;
@@ -65,9 +65,15 @@ pub(super) fn check(
         }
         AgentRule::TheirTeam => {
             // A team the agent is not in answers like one that does not exist: 401 either way.
-            if let Some(identifier) = param("teamIdentifier") {
-                if let Ok(team) = find_team(repo, identifier) {
-                    facts.member_of_team = repo.user_team_ids(agent.id)?.contains(&team.id);
+            // By Id the agent's team list decides alone (the team record stays read ahead for
+            // the handler); only a SIP URI needs the team looked up.
+            if let Some(identifier) = param("teamIdentifier").map(str::trim) {
+                let team = match TeamId::parse(identifier) {
+                    Some(id) => Some(id),
+                    None => find_team(repo, identifier).ok().map(|team| team.id),
+                };
+                if let Some(team) = team {
+                    facts.member_of_team = repo.user_team_ids(agent.id)?.contains(&team);
                 }
             }
         }

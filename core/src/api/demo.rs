@@ -34,12 +34,11 @@ fn demo_agent(ctx: &Ctx) -> Result<User, ApiError> {
         Some(user) => user,
         None => ctx.body::<DemoSessionRequest>()?.user,
     };
-    let body = DemoSessionRequest { user: named };
-    let user = find_user(&ctx.repo, &body.user)?;
+    let user = find_user(&ctx.repo, &named)?;
     if !demo::AGENTS.contains(&user.id) {
         return Err(ApiError::BadRequest(format!(
             "Invalid value for 'User': '{}' is not a demo agent.",
-            body.user.chars().take(200).collect::<String>()
+            named.chars().take(200).collect::<String>()
         )));
     }
     Ok(user)

@@ -339,9 +339,10 @@ impl<'e, 'a> Engine<'e, 'a> {
                     .now
                     .plus_millis(team.distribution.ring_timeout_millis()),
             };
-            let reserved = self
-                .repo
-                .update_agent(user, |r| Ok(r.reserve(reservation.clone())))?;
+            let change = self.ids.next_id();
+            let reserved = self.repo.update_agent(user, self.now, change, |r| {
+                Ok(r.reserve(reservation.clone()))
+            })?;
             if reserved.reservation.as_ref().map(|r| r.id) != Some(reservation.id) {
                 // Another engine was faster with this agent.
                 self.repo.reconcile_idle_entry(team.id, user)?;
@@ -434,7 +435,8 @@ impl<'e, 'a> Engine<'e, 'a> {
                 self.repo.add_to_idle_pools(&teams, held.user, from)?;
             }
         }
-        let after = self.repo.update_agent(held.user, |r| {
+        let change = self.ids.next_id();
+        let after = self.repo.update_agent(held.user, now, change, |r| {
             Ok(r.release(held.reservation, release, settings, now))
         })?;
         self.repo.reconcile_idle_pools(&teams, held.user)?;
@@ -539,7 +541,8 @@ impl<'e, 'a> Engine<'e, 'a> {
         if let Some(from) = predicted.free_from() {
             self.repo.add_to_idle_pools(&teams, user, from)?;
         }
-        let record = self.repo.update_agent(user, |r| {
+        let change = self.ids.next_id();
+        let record = self.repo.update_agent(user, now, change, |r| {
             r.choose(chosen, reason.clone(), now);
             Ok(true)
         })?;

@@ -130,6 +130,126 @@ fn kinds(events: &[Value]) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
+fn user_feed(user: &str) -> String {
+    format!("/v1.0/users/{user}/events")
+}
+
+/// The availability changes (`Kind` `Availability`) in `user`'s feed from `cursor` on: each
+/// once, in order (the record's revisions one by one, none missing), every one of them this
+/// user's, and the last one what the API answers now (the chosen state, the reason, the task).
+pub fn check_availability_feed(t: &Tasks, user: &str, cursor: &str, context: &str) -> Vec<Value> {
+    let (events, _) = t.follow_feed(&user_feed(user), cursor);
+    let changes: Vec<Value> = events
+        .into_iter()
+        .filter(|e| e["Kind"] == "Availability")
+        .collect();
+    for pair in changes.windows(2) {
+        assert_eq!(
+            pair[1]["Version"].as_u64(),
+            pair[0]["Version"].as_u64().map(|v| v + 1),
+            "{context}: {user}'s availability changes once each, in order: {pair:?}"
+        );
+    }
+    for change in &changes {
+        assert_eq!(change["UserId"], user, "{context}");
+        assert_eq!(change["Availability"]["UserId"], user, "{context}");
+        assert!(change.get("Task").is_none(), "{context}: {change}");
+    }
+    if let Some(last) = changes.last() {
+        let now = availability(t.api, &t.key, user);
+        for field in ["Chosen", "Reason", "TaskId"] {
+            assert_eq!(
+                last["Availability"][field], now[field],
+                "{context}: {user}'s last change in the feed is their availability ({field})"
+            );
+        }
+    }
+    changes
+}
+
+/// An agent's availability changes are in their feed (issue 20: "Changes of availability are
+/// in the user's change feed"), in order with the task changes that cause them: what they set,
+/// Busy when an automatic offer reserves them, WrapUp when their task ends. Written out for
+/// Anna, alone in an Automatic team with 30 s wrap-up.
+pub fn availability_changes_are_in_the_users_feed(api: &Api) {
+    make_automatic(
+        api,
+        TEAM_SUPPORT,
+        RING_SECONDS,
+        WRAP_UP_SECONDS,
+        RESET_SECONDS,
+    );
+    let t = Tasks::new(api);
+    let key = &t.key;
+    // List, then follow: the list's cursor, then every change after it.
+    let listed = api.call(key, "GET", &format!("/v1.0/users/{ANNA}/tasks"), None);
+    assert_status(&listed, 200);
+    let start = listed
+        .header_value("X-Feed-Cursor")
+        .unwrap_or_default()
+        .to_string();
+    set_state(api, key, ANNA, "Available");
+    api.advance(1000);
+    let call = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    assert_eq!(t.get(&call)["AssignedUserId"], ANNA);
+    t.ok(&call, "accept", None);
+    api.advance(1000);
+    t.ok(&call, "terminate", None);
+    let ended = api.now();
+    api.advance(1000);
+    assert_status(
+        &api.call(
+            key,
+            "PUT",
+            &format!("/v1.0/users/{ANNA}/availability"),
+            Some(json!({"State": "Away", "Reason": "Lunch"})),
+        ),
+        200,
+    );
+    let (events, _) = t.follow_feed(&user_feed(ANNA), &start);
+    // (Kind, the task's status or the agent's state, the task or the agent's task)
+    let summary: Vec<(String, String, String)> = events
+        .iter()
+        .map(|e| {
+            let (state, task) = match e["Kind"].as_str() {
+                Some("Availability") => (&e["Availability"]["State"], &e["Availability"]["TaskId"]),
+                _ => (&e["Task"]["Status"], &e["TaskId"]),
+            };
+            let task = if *task == call.as_str() { "call" } else { "-" };
+            (
+                e["Kind"].as_str().unwrap_or_default().to_string(),
+                state.as_str().unwrap_or_default().to_string(),
+                task.to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("Availability", "Available", "-"),
+        ("Availability", "Busy", "call"),
+        ("AutomaticOffer", "Ringing", "call"),
+        ("Accept", "Connected", "call"),
+        ("Terminate", "Terminated", "call"),
+        ("Availability", "WrapUp", "-"),
+        ("Availability", "Away", "-"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(summary, expected, "{events:#?}");
+    let changes = check_availability_feed(&t, ANNA, &start, "Anna's story");
+    let wrap_up = &changes[2]["Availability"];
+    assert_eq!(
+        wrap_up["Until"],
+        Timestamp::from_unix_millis(ended.unix_millis() + seconds(WRAP_UP_SECONDS)).to_rfc3339(),
+        "the wrap-up says when it ends"
+    );
+    assert_eq!(changes[3]["Availability"]["Reason"], "Lunch");
+    assert_eq!(changes[3]["Availability"]["Chosen"], "Away");
+    // A team feed has task changes only.
+    let (team_events, _) = t.follow_feed(&team_feed(TEAM_SUPPORT), "0");
+    assert!(team_events.iter().all(|e| e["Kind"] != "Availability"));
+}
+
 /// The story of two agents in an Automatic team, step by step on the virtual clock: longest
 /// idle first, ring timeout to the next agent, NotResponding and its reset, wrap-up and its
 /// end, and the team feed telling it all in order with the service's own kinds.

@@ -64,3 +64,8 @@ fn a_request_dying_between_any_two_writes_leaves_no_agent_or_task_stuck() {
 fn a_member_added_by_the_admin_who_is_available_gets_the_waiting_task() {
     a_member_added_by_the_admin_gets_the_waiting_task(&Api::in_process().with_directory());
 }
+
+#[test]
+fn availability_changes_are_in_the_users_feed_in_order_with_their_causes() {
+    availability_changes_are_in_the_users_feed(&Api::in_process().with_directory());
+}

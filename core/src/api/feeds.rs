@@ -9,10 +9,11 @@ use super::{find_team, find_user, Ctx};
 use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::http::{Request, Response, Wait};
-use crate::ids::TaskId;
-use crate::model::Task;
+use crate::ids::{TaskId, UserId};
+use crate::model::{Availability, Task};
 use crate::repo::{
-    CapExceeded, FeedEntry, FeedId, FeedRead, Repo, WaitCaps, FEED_KEPT_EVENTS, WAIT_WINDOW_MILLIS,
+    CapExceeded, FeedEntry, FeedId, FeedRead, Repo, Subject, WaitCaps, FEED_KEPT_EVENTS,
+    WAIT_WINDOW_MILLIS,
 };
 use crate::store::Store;
 use crate::time::Timestamp;
@@ -31,26 +32,48 @@ struct FeedPage {
     cursor: String,
 }
 
+/// One change as the feed answers it: of a task (`TaskId`, `Task`) or, in a user's feed, of
+/// the user's availability (`Kind` `Availability`, `UserId`, `Availability`). `Version` is the
+/// task's version or the availability record's revision after the change.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct Event {
     cursor: String,
     kind: String,
-    task_id: TaskId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task_id: Option<TaskId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<UserId>,
     version: u64,
     time: Timestamp,
-    task: Task,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task: Option<Task>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    availability: Option<Availability>,
 }
 
 impl From<FeedEntry> for Event {
     fn from(entry: FeedEntry) -> Self {
+        let version = entry.subject.version();
+        let (task_id, user_id, task, availability) = match entry.subject {
+            Subject::Task { task_id, task, .. } => {
+                (Some(task_id), None, Some(task.with_allowed_actions()), None)
+            }
+            Subject::Agent {
+                user_id,
+                availability,
+                ..
+            } => (None, Some(user_id), None, Some(availability)),
+        };
         Event {
             cursor: entry.seq.to_string(),
             kind: entry.kind,
-            task_id: entry.task_id,
-            version: entry.version,
+            task_id,
+            user_id,
+            version,
             time: entry.at,
-            task: entry.task.with_allowed_actions(),
+            task,
+            availability,
         }
     }
 }

@@ -120,7 +120,7 @@ mod interleavings {
             at: NOW,
             ring_until: NOW.plus_millis(20_000),
         };
-        let set = repo.update_agent(demo::BEN, |r| {
+        let set = repo.update_agent(demo::BEN, NOW, uuid::Uuid::from_u128(0xfd), |r| {
             r.choose(ChosenState::Available, None, NOW.plus_millis(-60_000));
             Ok(r.reserve(reservation.clone()))
         });

@@ -76,9 +76,16 @@ pub struct AgentRecord {
     pub wrap_up_until: Option<Timestamp>,
     #[serde(default)]
     pub not_responding_until: Option<Timestamp>,
-    /// Counts every write, so that a pool entry decided on an older record cannot win.
+    /// Counts every write, so that a pool entry decided on an older record cannot win; it is
+    /// also the record's version in the user's change feed (every write is a feed change).
     #[serde(default)]
     pub revision: u64,
+    /// The id of the change that made this revision (see `repo::feeds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<uuid::Uuid>,
+    /// Changes of the next revision refused by a feed reader (their requests took too long).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fenced: Vec<uuid::Uuid>,
 }
 
 /// An agent's availability as the API answers it.
@@ -114,6 +121,8 @@ impl AgentRecord {
             wrap_up_until: None,
             not_responding_until: None,
             revision: 0,
+            change: None,
+            fenced: Vec::new(),
         }
     }
 

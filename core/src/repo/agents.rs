@@ -12,12 +12,14 @@
 //! lacks a free agent once the writes stop; an extra or outdated entry is repaired when the
 //! engine meets it, because the engine always checks the record before it offers.
 
+use super::feeds::{attempt_change_id, FeedId, Intent, Subject, AVAILABILITY_KIND};
 use super::{decode, encode, keys, Repo, Versioned, MAX_CAS_ATTEMPTS, MAX_RECONCILE_ATTEMPTS};
 use crate::ids::{TeamId, UserId};
 use crate::model::AgentRecord;
 use crate::repo::{Contended, RepoError};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// The idle pool of a team is split into this many documents by user id.
 pub const IDLE_POOL_SHARDS: u8 = 16;
@@ -91,22 +93,50 @@ impl Repo<'_> {
     /// Read-modify-write of an agent's record through compare-and-swap with retry; `change`
     /// is re-run on the current record after a lost race and returns whether it changed
     /// anything (nothing is written otherwise). Returns the record as it is now.
-    pub fn update_agent<F>(&self, user: UserId, mut change: F) -> Result<AgentRecord, RepoError>
+    ///
+    /// Every write is a change in the user's feed (`Kind` [`AVAILABILITY_KIND`], the
+    /// availability just after it at `at`), placed before the write and decided like a task's
+    /// change: the record carries the id of the change that made its revision (one id per
+    /// attempt from `id_base`).
+    pub fn update_agent<F>(
+        &self,
+        user: UserId,
+        at: Timestamp,
+        id_base: Uuid,
+        mut change: F,
+    ) -> Result<AgentRecord, RepoError>
     where
         F: FnMut(&mut AgentRecord) -> Result<bool, RepoError>,
     {
         let key = keys::agent(user);
-        for _ in 0..MAX_CAS_ATTEMPTS {
-            let Some(Versioned { raw, mut value }) = self.agent_versioned(user)? else {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            let Some(Versioned { raw, value: before }) = self.agent_versioned(user)? else {
                 // First state of this user: created once, behind the gate, then changed.
                 self.ensure_exists(&key, &encode(&AgentRecord::new(user))?, false)?;
                 continue;
             };
-            if !change(&mut value)? {
-                return Ok(value);
+            let mut after = before.clone();
+            if !change(&mut after)? {
+                return Ok(after);
             }
-            if self.store.compare_and_swap(&key, &raw, &encode(&value)?)? {
-                return Ok(value);
+            after.revision = before.revision + 1;
+            after.change = Some(attempt_change_id(id_base, attempt));
+            after.fenced.clear();
+            let intent = Intent {
+                kind: AVAILABILITY_KIND.to_string(),
+                subject: Subject::Agent {
+                    user_id: user,
+                    revision: after.revision,
+                    availability: after.availability(at),
+                },
+                change: after.change.unwrap_or_default(),
+                after_change: before.change,
+                at,
+            };
+            let placed = self.append_intents(&[FeedId::User(user)], &intent, None)?;
+            if !placed.voided && self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
+                self.feed_upkeep(&placed, at);
+                return Ok(after);
             }
         }
         Err(RepoError::Contended {
@@ -237,7 +267,7 @@ mod tests {
                 r.choose(ChosenState::Available, None, at(second));
                 Ok(true)
             };
-            let record = repo.update_agent(user(n), set);
+            let record = repo.update_agent(user(n), at(second), uuid::Uuid::from_u128(n), set);
             let from = record.ok().and_then(|r| r.free_from());
             assert_eq!(from, Some(at(second)));
             assert!(repo.add_to_idle_pools(&[team], user(n), at(second)).is_ok());
@@ -255,7 +285,9 @@ mod tests {
             r.choose(ChosenState::Away, None, at(40));
             Ok(true)
         };
-        assert!(repo.update_agent(user(2), away).is_ok());
+        assert!(repo
+            .update_agent(user(2), at(40), uuid::Uuid::from_u128(40), away)
+            .is_ok());
         assert!(repo.reconcile_idle_pools(&[team], user(2)).is_ok());
         let left: Vec<UserId> = repo
             .idle_pool(team)

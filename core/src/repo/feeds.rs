@@ -36,7 +36,7 @@
 
 use super::{encode, keys, Repo};
 use crate::ids::{TaskId, TeamId, UserId};
-use crate::model::Task;
+use crate::model::{Availability, Task};
 use crate::repo::RepoError;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -104,14 +104,13 @@ impl FeedId {
 pub struct FeedEntry {
     /// The entry's place in the feed, from 1.
     pub seq: u64,
-    /// What changed: `Created`, `OutboundCallStarted` or the action (`Offer`, `Hold`, …).
+    /// What changed: `Created`, `OutboundCallStarted` or the action (`Offer`, `Hold`, …) for a
+    /// task; [`AVAILABILITY_KIND`] for an agent's record.
     pub kind: String,
-    pub task_id: TaskId,
-    /// The task's version after the change.
-    pub version: u64,
+    /// The task or the agent record the change made, at its version after the change.
+    #[serde(flatten)]
+    pub subject: Subject,
     pub at: Timestamp,
-    /// The task as it is after the change.
-    pub task: Task,
     pub change: Uuid,
     /// The change id of the version this change was made on (`None` for a create).
     #[serde(default)]
@@ -128,6 +127,77 @@ pub struct FeedEntry {
         skip_serializing_if = "Outcome::is_pending"
     )]
     pub outcome: Outcome,
+}
+
+/// The `Kind` of a change of an agent's availability record (in the user's feed only).
+pub const AVAILABILITY_KIND: &str = "Availability";
+
+/// What a feed change made: a task's version (in the team's feed and its users' feeds) or an
+/// agent record's revision (in that user's feed, which is its home). Both are versioned
+/// records that carry the id of the change that made their version, decided the same way.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Subject {
+    #[serde(rename_all = "PascalCase")]
+    Task {
+        task_id: TaskId,
+        /// The task's version after the change.
+        version: u64,
+        /// The task as it is after the change.
+        task: Task,
+    },
+    #[serde(rename_all = "PascalCase")]
+    Agent {
+        user_id: UserId,
+        /// The record's revision after the change.
+        revision: u64,
+        /// The availability as it was just after the change.
+        availability: Availability,
+    },
+}
+
+impl Subject {
+    /// The version the change made.
+    pub fn version(&self) -> u64 {
+        match self {
+            Subject::Task { version, .. } => *version,
+            Subject::Agent { revision, .. } => *revision,
+        }
+    }
+
+    /// Whether both are versions of one record.
+    pub fn same_record(&self, other: &Subject) -> bool {
+        match (self, other) {
+            (Subject::Task { task_id: a, .. }, Subject::Task { task_id: b, .. }) => a == b,
+            (Subject::Agent { user_id: a, .. }, Subject::Agent { user_id: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+
+    /// The key of the record the change was made to.
+    pub(super) fn record_key(&self) -> String {
+        match self {
+            Subject::Task { task_id, .. } => keys::task(*task_id),
+            Subject::Agent { user_id, .. } => keys::agent(*user_id),
+        }
+    }
+
+    /// A task subject's task.
+    pub fn task(&self) -> Option<&Task> {
+        match self {
+            Subject::Task { task, .. } => Some(task),
+            Subject::Agent { .. } => None,
+        }
+    }
+
+    /// The subject a task's version is.
+    pub fn of_task(task: &Task) -> Subject {
+        Subject::Task {
+            task_id: task.id,
+            version: task.version,
+            task: task.clone(),
+        }
+    }
 }
 
 /// What became of an intent: not decided yet, committed (its task has its version), or
@@ -191,7 +261,7 @@ pub struct ChangeMeta {
 /// What one change appends: everything but its place.
 pub struct Intent {
     pub kind: String,
-    pub task: Task,
+    pub subject: Subject,
     pub change: Uuid,
     pub after_change: Option<Uuid>,
     pub at: Timestamp,
@@ -227,32 +297,26 @@ pub(super) struct Placed {
 }
 
 impl Repo<'_> {
-    /// Places a change's intents: in its team's feed, then in the users' feeds (each pointing at
-    /// its team place), before the task write. One increment per feed, one batch write, one
-    /// batch read of the voids.
+    /// Places a change's intents in `feeds`, the first its home (a task's team feed, an agent's
+    /// own feed), the others pointing at the home place, before the record write. One increment
+    /// per feed, one batch write, one batch read of the voids.
     pub(super) fn append_intents(
         &self,
-        team: TeamId,
-        users: &[UserId],
+        feeds: &[FeedId],
         intent: &Intent,
         placeholder: Option<(String, Vec<u8>)>,
     ) -> Result<Placed, RepoError> {
-        let feeds: Vec<FeedId> = std::iter::once(FeedId::Team(team))
-            .chain(users.iter().map(|user| FeedId::User(*user)))
-            .collect();
         let mut entries: Vec<(FeedId, FeedEntry)> = Vec::new();
         let mut home = None;
-        for feed in feeds {
+        for &feed in feeds {
             let seq = place(self.store.increment(&feed.count_key(), 1)?);
             entries.push((
                 feed,
                 FeedEntry {
                     seq,
                     kind: intent.kind.clone(),
-                    task_id: intent.task.id,
-                    version: intent.task.version,
+                    subject: intent.subject.clone(),
                     at: intent.at,
-                    task: intent.task.clone(),
                     change: intent.change,
                     after_change: intent.after_change,
                     home,

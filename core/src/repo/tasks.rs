@@ -1,7 +1,7 @@
 //! Tasks and keeping their indexes (see [`super::task_index`]) in step with them, so that no
 //! request's cost grows with the stored tasks.
 
-use super::feeds::{Intent, Placed};
+use super::feeds::{FeedId, Intent, Placed, Subject};
 use super::stored_task::StoredTask;
 use super::task_index::{consultation_users, distinct_docs, IndexDocument};
 use super::{
@@ -124,7 +124,7 @@ impl Repo<'_> {
     ) -> Result<Placed, RepoError> {
         let intent = Intent {
             kind: meta.kind.clone(),
-            task: after.task.clone(),
+            subject: Subject::of_task(&after.task),
             change: after.change.unwrap_or_default(),
             after_change: before.and_then(|b| b.change),
             at: meta.at,
@@ -135,7 +135,10 @@ impl Repo<'_> {
                 users.push(user);
             }
         }
-        self.append_intents(after.task.team_id, &users, &intent, placeholder)
+        let feeds: Vec<FeedId> = std::iter::once(FeedId::Team(after.task.team_id))
+            .chain(users.into_iter().map(FeedId::User))
+            .collect();
+        self.append_intents(&feeds, &intent, placeholder)
     }
 
     /// Changes a task through compare-and-swap with retry; `change` is re-run on the

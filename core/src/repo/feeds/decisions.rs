@@ -1,48 +1,105 @@
-//! Deciding whether an intent committed: from the next version's intent, from the task,
-//! by fencing a stale one.
+//! Deciding whether an intent committed: from the next version's intent, from the record
+//! (the task, or the agent's availability record), by fencing a stale one.
 
 use super::reading::WINDOW;
-use super::{FeedEntry, FeedId, Outcome, CREATE_ABANDONED_AFTER_MILLIS, FENCE_AFTER_MILLIS};
+use super::{
+    FeedEntry, FeedId, Outcome, Subject, CREATE_ABANDONED_AFTER_MILLIS, FENCE_AFTER_MILLIS,
+};
+use crate::model::AgentRecord;
 use crate::repo::RepoError;
-use crate::repo::{decode, encode, keys, Repo, StoredTask, Versioned, MAX_CAS_ATTEMPTS};
+use crate::repo::{decode, encode, Repo, StoredTask, Versioned, MAX_CAS_ATTEMPTS};
 use crate::time::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
 
-/// Changes refused by fencing that a task remembers (only while it stays at one version).
+/// Changes refused by fencing that a record remembers (only while it stays at one version).
 const FENCED_KEPT: usize = 8;
 
-/// What is known about whether `entry` committed, from a later entry of the same task (the
+/// What is known about whether `entry` committed, from a later entry of the same record (the
 /// next version's intent knows which change made this version).
 fn decided_by_chain<'a>(
     entry: &FeedEntry,
     mut later: impl Iterator<Item = &'a FeedEntry>,
 ) -> Option<bool> {
     later
-        .find(|l| l.task_id == entry.task_id && l.version == entry.version + 1)
+        .find(|l| {
+            l.subject.same_record(&entry.subject)
+                && l.subject.version() == entry.subject.version() + 1
+        })
         .map(|next| next.after_change == Some(entry.change))
 }
 
-/// What the task as stored says about `entry` ([`Decision::Unknown`]: not yet known).
-fn decided_by_task(entry: &FeedEntry, task: Option<&StoredTask>, now: Timestamp) -> Decision {
-    let Some(stored) = task else {
+/// What a feed decision needs of a stored record: its version, the change that made it, and
+/// the changes of its next version refused by fencing.
+#[derive(Clone, Debug, PartialEq)]
+struct RecordFacts {
+    version: u64,
+    change: Option<Uuid>,
+    fenced: Vec<Uuid>,
+}
+
+/// A record whose changes are feed changes: it carries the id of the change that made its
+/// version and the changes fenced from its next one.
+trait FeedRecord: Serialize + DeserializeOwned {
+    fn facts(&self) -> RecordFacts;
+    fn fenced_mut(&mut self) -> &mut Vec<Uuid>;
+}
+
+impl FeedRecord for StoredTask {
+    fn facts(&self) -> RecordFacts {
+        RecordFacts {
+            // A create's placeholder stands for "no version yet".
+            version: if self.pending { 0 } else { self.task.version },
+            change: self.change,
+            fenced: self.fenced.clone(),
+        }
+    }
+    fn fenced_mut(&mut self) -> &mut Vec<Uuid> {
+        &mut self.fenced
+    }
+}
+
+impl FeedRecord for AgentRecord {
+    fn facts(&self) -> RecordFacts {
+        RecordFacts {
+            version: self.revision,
+            change: self.change,
+            fenced: self.fenced.clone(),
+        }
+    }
+    fn fenced_mut(&mut self) -> &mut Vec<Uuid> {
+        &mut self.fenced
+    }
+}
+
+/// The facts of the record `entry` was made to, from its stored bytes.
+fn facts_of(entry: &FeedEntry, key: &str, raw: &[u8]) -> Result<RecordFacts, RepoError> {
+    Ok(match entry.subject {
+        Subject::Task { .. } => decode::<StoredTask>(key, raw)?.facts(),
+        Subject::Agent { .. } => decode::<AgentRecord>(key, raw)?.facts(),
+    })
+}
+
+/// What the record as stored says about `entry` ([`Decision::Unknown`]: not yet known).
+fn decided_by_record(entry: &FeedEntry, record: Option<&RecordFacts>, now: Timestamp) -> Decision {
+    let Some(record) = record else {
+        // A task's create may still be on its way; an agent's record is stored before any
+        // change of it is placed, so a missing one was deleted with its user.
         let abandoned = entry.at.plus_millis(CREATE_ABANDONED_AFTER_MILLIS) < now;
-        return match entry.version {
-            1 if !abandoned => Decision::Unknown,
+        return match (&entry.subject, entry.subject.version()) {
+            (Subject::Task { .. }, 1) if !abandoned => Decision::Unknown,
             _ => Decision::Known(false),
         };
     };
-    // A create's placeholder stands for "no version yet".
-    let version = if stored.pending {
-        0
-    } else {
-        stored.task.version
-    };
-    if version == entry.version {
-        return Decision::Known(stored.change == Some(entry.change));
+    let version = entry.subject.version();
+    if record.version == version {
+        return Decision::Known(record.change == Some(entry.change));
     }
-    if version > entry.version {
+    if record.version > version {
         return Decision::Superseded;
     }
-    if stored.fenced.contains(&entry.change) {
+    if record.fenced.contains(&entry.change) {
         return Decision::Known(false);
     }
     if entry.at.plus_millis(FENCE_AFTER_MILLIS) < now {
@@ -51,19 +108,21 @@ fn decided_by_task(entry: &FeedEntry, task: Option<&StoredTask>, now: Timestamp)
     Decision::Unknown
 }
 
+#[derive(Debug, PartialEq)]
 enum Decision {
     Known(bool),
-    /// In flight too long: refuse it in the task, then it is known not to have committed.
+    /// In flight too long: refuse it in the record, then it is known not to have committed.
     Fence,
-    /// The task is past this version. If this change made it, the next version's intent says
-    /// so; it was written before the next version was, so places read after the task hold it.
+    /// The record is past this version. If this change made it, the next version's intent
+    /// says so; it was written before the next version was, so places read after the record
+    /// hold it.
     Superseded,
     Unknown,
 }
 
 impl Repo<'_> {
-    /// Decides the undecided intents among `places`: from a later intent of the same task, then
-    /// from the tasks (one batch read), fencing stale ones; `write_back`: writes the new
+    /// Decides the undecided intents among `places`: from a later intent of the same record,
+    /// then from the records (one batch read), fencing stale ones; `write_back`: writes the new
     /// decisions into the intents (the upkeep does; readers do not).
     pub(super) fn decide_places(
         &self,
@@ -92,25 +151,27 @@ impl Repo<'_> {
             .copied()
             .filter(|&i| matches!(&places[i], Some(e) if e.outcome.is_pending()))
             .collect();
-        let task_keys: Vec<String> = open
+        let record_keys: Vec<String> = open
             .iter()
-            .filter_map(|&i| places[i].as_ref().map(|e| keys::task(e.task_id)))
+            .filter_map(|&i| places[i].as_ref().map(|e| e.subject.record_key()))
             .collect();
-        let refs: Vec<&str> = task_keys.iter().map(String::as_str).collect();
-        let tasks = if refs.is_empty() {
+        let records = if record_keys.is_empty() {
             Vec::new()
         } else {
-            self.store.get_many(&refs)?
+            self.get_keys(&record_keys)?
         };
-        for ((&i, key), raw) in open.iter().zip(&task_keys).zip(tasks) {
-            let stored: Option<StoredTask> = raw.map(|raw| decode(key, &raw)).transpose()?;
+        for ((&i, key), raw) in open.iter().zip(&record_keys).zip(records) {
             let Some(entry) = places[i].as_ref() else {
                 continue;
             };
-            let decided = match decided_by_task(entry, stored.as_ref(), now) {
+            let facts = raw.map(|raw| facts_of(entry, key, &raw)).transpose()?;
+            let decided = match decided_by_record(entry, facts.as_ref(), now) {
                 Decision::Known(committed) => Some(committed),
-                Decision::Fence => self.fence(entry, now)?,
-                Decision::Superseded => Some(self.decided_after_task(feed, entry)?),
+                Decision::Fence => match entry.subject {
+                    Subject::Task { .. } => self.fence::<StoredTask>(key, entry, now)?,
+                    Subject::Agent { .. } => self.fence::<AgentRecord>(key, entry, now)?,
+                },
+                Decision::Superseded => Some(self.decided_after_record(feed, entry)?),
                 Decision::Unknown => None,
             };
             if let Some(Some(entry)) = places.get_mut(i) {
@@ -129,19 +190,20 @@ impl Repo<'_> {
         self.set_all(&decided)
     }
 
-    /// Whether `entry`, whose task was read past its version, committed: by the next version's
-    /// intent in the team's feed, at a place after it that the count (read after the task)
-    /// covers. A user feed's entry is decided as its twin in the team's feed.
-    fn decided_after_task(&self, feed: FeedId, entry: &FeedEntry) -> Result<bool, RepoError> {
-        let (team_feed, seq) = match (feed, entry.home) {
-            (FeedId::User(_), Some(home)) => (FeedId::Team(entry.task.team_id), home),
+    /// Whether `entry`, whose record was read past its version, committed: by the next
+    /// version's intent in the record's home feed, at a place after it that the count (read
+    /// after the record) covers. A user feed's task entry is decided as its twin in the team's
+    /// feed; an agent's entry is at home in its user's feed.
+    fn decided_after_record(&self, feed: FeedId, entry: &FeedEntry) -> Result<bool, RepoError> {
+        let (home_feed, seq) = match (feed, entry.home, entry.subject.task()) {
+            (FeedId::User(_), Some(home), Some(task)) => (FeedId::Team(task.team_id), home),
             _ => (feed, entry.seq),
         };
-        let newest = self.newest_place(team_feed)?;
+        let newest = self.newest_place(home_feed)?;
         let mut from = seq + 1;
         while from <= newest {
             let count = (newest + 1 - from).min(WINDOW * 2);
-            let places = self.read_places(team_feed, from, count)?;
+            let places = self.read_places(home_feed, from, count)?;
             if let Some(decided) = decided_by_chain(entry, places.iter().flatten()) {
                 return Ok(decided);
             }
@@ -150,27 +212,32 @@ impl Repo<'_> {
         Ok(false)
     }
 
-    /// Refuses an in-flight change in its task, so its late swap fails; then decides it.
-    fn fence(&self, entry: &FeedEntry, now: Timestamp) -> Result<Option<bool>, RepoError> {
-        let key = keys::task(entry.task_id);
+    /// Refuses an in-flight change in its record, so its late swap fails; then decides it.
+    fn fence<R: FeedRecord>(
+        &self,
+        key: &str,
+        entry: &FeedEntry,
+        now: Timestamp,
+    ) -> Result<Option<bool>, RepoError> {
         for _ in 0..MAX_CAS_ATTEMPTS {
             let Some(Versioned {
                 raw,
                 value: mut stored,
-            }) = self.read::<StoredTask>(&key)?
+            }) = self.read::<R>(key)?
             else {
                 return Ok(Some(false));
             };
-            match decided_by_task(entry, Some(&stored), now) {
+            match decided_by_record(entry, Some(&stored.facts()), now) {
                 Decision::Fence => {}
                 Decision::Known(committed) => return Ok(Some(committed)),
                 // Changed meanwhile: decided on the next read.
                 Decision::Superseded | Decision::Unknown => return Ok(None),
             }
-            stored.fenced.push(entry.change);
-            let excess = stored.fenced.len().saturating_sub(FENCED_KEPT);
-            stored.fenced.drain(..excess);
-            if self.store.compare_and_swap(&key, &raw, &encode(&stored)?)? {
+            let fenced = stored.fenced_mut();
+            fenced.push(entry.change);
+            let excess = fenced.len().saturating_sub(FENCED_KEPT);
+            fenced.drain(..excess);
+            if self.store.compare_and_swap(key, &raw, &encode(&stored)?)? {
                 return Ok(Some(false));
             }
         }
@@ -218,10 +285,8 @@ mod tests {
         FeedEntry {
             seq: 1,
             kind: "Created".into(),
-            task_id: TaskId(Uuid::from_u128(1)),
-            version,
+            subject: Subject::of_task(&task(version)),
             at: T0,
-            task: task(version),
             change: Uuid::from_u128(change),
             after_change: after.map(Uuid::from_u128),
             home: None,
@@ -240,6 +305,11 @@ mod tests {
             fenced_reservations: Vec::new(),
             rang_out: None,
         }
+    }
+
+    /// The decision on a task's stored form.
+    fn decided_by_task(entry: &FeedEntry, stored: Option<&StoredTask>, now: Timestamp) -> Decision {
+        decided_by_record(entry, stored.map(FeedRecord::facts).as_ref(), now)
     }
 
     /// What a reader decides, written out: (what is stored, the reader's time after the intent)
@@ -361,8 +431,10 @@ mod tests {
         // The next version's intent names the change it was made on.
         let next_on_hold = entry(4, 40, Some(30));
         let next_on_other = entry(4, 41, Some(31));
+        let mut moved = task(4);
+        moved.id = TaskId(Uuid::from_u128(9));
         let other_task = FeedEntry {
-            task_id: TaskId(Uuid::from_u128(9)),
+            subject: Subject::of_task(&moved),
             ..entry(4, 42, Some(30))
         };
         assert_eq!(decided_by_chain(&hold, [&other_task].into_iter()), None);
@@ -379,5 +451,132 @@ mod tests {
             None,
             "not the next version"
         );
+    }
+
+    fn agent_entry(user: u128, revision: u64, change: u128, after: Option<u128>) -> FeedEntry {
+        let mut record = AgentRecord::new(crate::ids::UserId(Uuid::from_u128(user)));
+        record.revision = revision;
+        FeedEntry {
+            seq: 1,
+            kind: super::super::AVAILABILITY_KIND.into(),
+            subject: Subject::Agent {
+                user_id: record.user_id,
+                revision,
+                availability: record.availability(T0),
+            },
+            at: T0,
+            change: Uuid::from_u128(change),
+            after_change: after.map(Uuid::from_u128),
+            home: None,
+            outcome: Outcome::Pending,
+        }
+    }
+
+    fn agent_record(revision: u64, change: Option<u128>, fenced: &[u128]) -> AgentRecord {
+        let mut record = AgentRecord::new(crate::ids::UserId(Uuid::from_u128(7)));
+        record.revision = revision;
+        record.change = change.map(Uuid::from_u128);
+        record.fenced = fenced.iter().map(|c| Uuid::from_u128(*c)).collect();
+        record
+    }
+
+    /// An availability change (revision 3, change 30, made on change 20) as a reader decides it:
+    /// (the agent's record as stored, the reader's time after the intent) → the decision.
+    #[test]
+    fn an_availability_change_is_decided_by_the_agent_record_like_a_task_version() {
+        let set = agent_entry(7, 3, 30, Some(20));
+        let fence = FENCE_AFTER_MILLIS + 1;
+        let cases: Vec<(&str, Option<AgentRecord>, i64, Decision)> = vec![
+            (
+                "at its revision by it",
+                Some(agent_record(3, Some(30), &[])),
+                0,
+                Decision::Known(true),
+            ),
+            (
+                "at its revision by another attempt",
+                Some(agent_record(3, Some(31), &[])),
+                0,
+                Decision::Known(false),
+            ),
+            (
+                "moved on",
+                Some(agent_record(4, Some(40), &[])),
+                0,
+                Decision::Superseded,
+            ),
+            (
+                "below it, fresh",
+                Some(agent_record(2, Some(20), &[])),
+                0,
+                Decision::Unknown,
+            ),
+            (
+                "below it, exactly at the fence time",
+                Some(agent_record(2, Some(20), &[])),
+                FENCE_AFTER_MILLIS,
+                Decision::Unknown,
+            ),
+            (
+                "below it, stalled",
+                Some(agent_record(2, Some(20), &[])),
+                fence,
+                Decision::Fence,
+            ),
+            (
+                "below it, fenced",
+                Some(agent_record(2, Some(20), &[30])),
+                0,
+                Decision::Known(false),
+            ),
+            // Stored before any of its changes is placed: missing means deleted with the user,
+            // at once (a task's create waits for its task instead).
+            ("no record", None, 0, Decision::Known(false)),
+        ];
+        for (case, record, after_millis, expected) in cases {
+            let facts = record.as_ref().map(FeedRecord::facts);
+            let got = decided_by_record(&set, facts.as_ref(), T0.plus_millis(after_millis));
+            assert_eq!(got, expected, "{case}");
+        }
+        let first = agent_entry(7, 1, 10, None);
+        assert_eq!(
+            decided_by_record(&first, None, T0),
+            Decision::Known(false),
+            "an agent's first change has no placeholder to wait for"
+        );
+    }
+
+    #[test]
+    fn a_chain_links_versions_of_one_record_only() {
+        let set = agent_entry(7, 3, 30, Some(20));
+        let next = agent_entry(7, 4, 40, Some(30));
+        let other_agent = agent_entry(8, 4, 41, Some(30));
+        // A task at the next version made on the same change id is another record.
+        let task_next = entry(4, 42, Some(30));
+        assert_eq!(
+            decided_by_chain(&set, [&other_agent, &task_next].into_iter()),
+            None
+        );
+        assert_eq!(
+            decided_by_chain(&set, [&task_next, &next].into_iter()),
+            Some(true)
+        );
+        assert_eq!(
+            decided_by_chain(&set, [&agent_entry(7, 4, 41, Some(31))].into_iter()),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn an_old_feed_entry_of_a_task_reads_as_a_task_subject() {
+        // The stored form of a task's entry is unchanged: TaskId, Version, Task at the top.
+        let stored = serde_json::to_value(entry(2, 20, Some(10))).unwrap_or_default();
+        assert_eq!(stored["Version"], 2);
+        assert!(stored["TaskId"].is_string() && stored["Task"].is_object());
+        let back: FeedEntry = serde_json::from_value(stored).expect("a task entry");
+        assert!(matches!(back.subject, Subject::Task { version: 2, .. }));
+        let agent = serde_json::to_value(agent_entry(7, 3, 30, None)).unwrap_or_default();
+        let back: FeedEntry = serde_json::from_value(agent).expect("an agent entry");
+        assert!(matches!(back.subject, Subject::Agent { revision: 3, .. }));
     }
 }

@@ -151,6 +151,7 @@ pub fn load_with(env: &mut Env, demo: DemoData) -> Result<Option<String>, ApiErr
             params: &[],
             caller: "admin",
             agent: None,
+            reads_availability: true,
             config: env.config,
         };
         let expires = env.now.plus_millis(DEMO_KEY_LIFETIME_MILLIS);

@@ -139,6 +139,16 @@ fn user_feed(user: &str) -> String {
 /// user's, and the last one what the API answers now (the chosen state, the reason, the task).
 pub fn check_availability_feed(t: &Tasks, user: &str, cursor: &str, context: &str) -> Vec<Value> {
     let (events, _) = t.follow_feed(&user_feed(user), cursor);
+    check_availability_changes(t, user, events, context)
+}
+
+/// [`check_availability_feed`] on events read already.
+pub fn check_availability_changes(
+    t: &Tasks,
+    user: &str,
+    events: Vec<Value>,
+    context: &str,
+) -> Vec<Value> {
     let changes: Vec<Value> = events
         .into_iter()
         .filter(|e| e["Kind"] == "Availability")
@@ -165,6 +175,34 @@ pub fn check_availability_feed(t: &Tasks, user: &str, cursor: &str, context: &st
         }
     }
     changes
+}
+
+/// Follows a feed past the places of requests that died (virtual clock only): reads, lets the
+/// fence time pass, reads on, until three rounds in a row bring nothing.
+pub fn follow_feed_past_dead_requests(t: &Tasks, feed: &str, cursor: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor = cursor.to_string();
+    let mut quiet_rounds = 0;
+    while quiet_rounds < 3 {
+        let (events, next) = t.follow_feed(feed, &cursor);
+        quiet_rounds = if events.is_empty() {
+            quiet_rounds + 1
+        } else {
+            0
+        };
+        all.extend(events);
+        cursor = next;
+        t.api.advance(tm_core::repo::FENCE_AFTER_MILLIS + 1);
+    }
+    all
+}
+
+/// The cursor a user's feed stands at now.
+pub fn user_feed_cursor(t: &Tasks, user: &str) -> String {
+    t.read(&user_feed(user))["Cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// An agent's availability changes are in their feed (issue 20: "Changes of availability are
@@ -248,6 +286,38 @@ pub fn availability_changes_are_in_the_users_feed(api: &Api) {
     // A team feed has task changes only.
     let (team_events, _) = t.follow_feed(&team_feed(TEAM_SUPPORT), "0");
     assert!(team_events.iter().all(|e| e["Kind"] != "Availability"));
+    // A key that may read tasks but not users reads Anna's feed without her availability (and
+    // its cursor moves over it, answered at once even with `wait`).
+    let tasks_only = Tasks {
+        api,
+        key: api.key(&["TasksReadonly"]),
+    };
+    let (seen, end) = tasks_only.follow_feed(&user_feed(ANNA), &start);
+    let kinds: Vec<&str> = seen.iter().filter_map(|e| e["Kind"].as_str()).collect();
+    assert_eq!(kinds, ["AutomaticOffer", "Accept", "Terminate"]);
+    let (_, full_end) = t.follow_feed(&user_feed(ANNA), &start);
+    assert_eq!(end, full_end, "the same cursor at the end");
+    let last_task_event = seen
+        .last()
+        .and_then(|e| e["Cursor"].as_str())
+        .unwrap_or_default();
+    let waiting = api.call(
+        &tasks_only.key,
+        "GET",
+        &format!("{}?after={last_task_event}&wait=25", user_feed(ANNA)),
+        None,
+    );
+    assert!(
+        waiting.wait.is_none(),
+        "a cursor that moved is answered at once"
+    );
+    let waited = assert_status(&waiting, 200);
+    assert_eq!(waited["Events"], json!([]));
+    assert_eq!(
+        waited["Cursor"],
+        json!(full_end),
+        "moved over Anna's Away at once"
+    );
 }
 
 /// The story of two agents in an Automatic team, step by step on the virtual clock: longest
@@ -503,6 +573,7 @@ pub fn parallel_distribution_keeps_every_invariant(
     let t = Tasks::new(api);
     let key = t.key.clone();
     let start = cursor_of(&t, TEAM_EMEA);
+    let agent_starts: Vec<String> = agents.iter().map(|a| user_feed_cursor(&t, a)).collect();
     for agent in agents {
         set_state(api, &key, agent, "Available");
     }
@@ -704,6 +775,11 @@ pub fn parallel_distribution_keeps_every_invariant(
             "task {task}: every change in the feed"
         );
     }
+    // Each agent's feed: every availability change once, in order, the last one as it is now.
+    for (agent, start) in agents.iter().zip(&agent_starts) {
+        let changes = check_availability_feed(&t, agent, start, "after the parallel calls");
+        assert!(changes.len() >= 3, "{agent}: Available, Busy, free again");
+    }
     report
 }
 
@@ -761,6 +837,7 @@ pub fn a_request_dying_at_any_step_leaves_nobody_stuck(
     let t = Tasks::new(api);
     let key = t.key.clone();
     let agents = [ANNA, BEN];
+    let feed_starts: Vec<String> = agents.iter().map(|a| user_feed_cursor(&t, a)).collect();
     let settle = |context: &str| {
         api.advance(crate::distribution::GRACE_MILLIS + 1);
         run(api, &key, TEAM_SUPPORT);
@@ -842,6 +919,13 @@ pub fn a_request_dying_at_any_step_leaves_nobody_stuck(
         }
     }
     assert!(failures > 60, "the failures hit: {failures}");
+    // Every availability change that committed is in the agent's feed once, in order, past
+    // every request that died: the feed's last change is the availability as it is.
+    for (agent, start) in agents.iter().zip(&feed_starts) {
+        let events = follow_feed_past_dead_requests(&t, &user_feed(agent), start);
+        let changes = check_availability_changes(&t, agent, events, "after dying requests");
+        assert!(changes.len() > 100, "{agent}: {} changes", changes.len());
+    }
 }
 
 /// The reservation grace of the engine (a dead request's reservation is repaired after it).

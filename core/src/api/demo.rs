@@ -97,6 +97,7 @@ fn on_behalf(
         params: &params,
         caller: "demo",
         agent: None,
+        reads_availability: ctx.reads_availability,
         config: ctx.config,
     };
     handler(&mut inner)

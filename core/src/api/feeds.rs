@@ -164,12 +164,23 @@ fn events(ctx: &mut Ctx, feed: FeedId, whose: &str) -> Result<Response, ApiError
             )))
         }
     };
+    // Availability is the users' business: a caller that may not read it does not see it
+    // change either (its places are passed over like refused ones).
+    let shown = |entry: &FeedEntry| ctx.reads_availability || entry.subject.task().is_some();
+    let moved_to = answer.cursor;
     let page = FeedPage {
-        cursor: answer.cursor.to_string(),
-        events: answer.events.into_iter().map(Event::from).collect(),
+        cursor: moved_to.to_string(),
+        events: answer
+            .events
+            .into_iter()
+            .filter(shown)
+            .map(Event::from)
+            .collect(),
     };
     let mut response = Response::json(200, &page);
-    if page.events.is_empty() && wait > 0 {
+    // Waiting is for a cursor that did not move: one that moved over changes this caller does
+    // not see is answered at once.
+    if page.events.is_empty() && moved_to == after && wait > 0 {
         response.wait = Some(admit_wait(ctx, wait)?);
     }
     Ok(response)

@@ -22,7 +22,7 @@ use crate::http::{Method, Request, Response};
 use crate::idempotency;
 use crate::ids::IdSource;
 use crate::ids::{TaskId, TeamId, UserId};
-use crate::model::{Team, User};
+use crate::model::{Role, Team, User};
 use crate::repo::{Named, Repo, TeamRead, UserRead};
 use crate::routes::{self, Access, Body, Operation, RouteMatch, RouteSpec};
 use crate::store::Store;
@@ -88,6 +88,9 @@ pub struct Ctx<'a, 'r> {
     pub caller: &'r str,
     /// The agent, when the caller is an agent's session (it may act only as them).
     pub agent: Option<UserId>,
+    /// Whether the caller may read agents' availability (a key with UsersReadonly, an agent's
+    /// session on their own records): a user's feed answers availability changes only then.
+    pub reads_availability: bool,
     pub config: &'r Config,
 }
 
@@ -217,6 +220,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
     // that ends in 401.
     let mut log = None;
     let mut agent = None;
+    let mut reads_availability = false;
     let scope = match spec.access {
         Access::Public => "public".to_string(),
         // The vendor's header first, exactly as before; a session only without it.
@@ -225,6 +229,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
                 let session = auth::authorize_session(&repo, token, env.now)?;
                 let scope = format!("agent/{}", session.user.id);
                 agent = Some(session);
+                reads_availability = true;
                 scope
             }
             None => {
@@ -235,6 +240,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
                     env.now,
                 )?;
                 log = authorized.last_use_not_recorded;
+                reads_availability = authorized.record.has_role(Role::UsersReadonly);
                 authorized.record.id.to_string()
             }
         },
@@ -274,6 +280,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         params: &params,
         caller: &scope,
         agent,
+        reads_availability,
         config: env.config,
     };
     let mut response = run(spec, &mut ctx).unwrap_or_else(ApiError::into_response);

@@ -235,3 +235,95 @@ fn an_outcome_keeps_the_stored_committed_flag() {
         );
     }
 }
+
+fn user_events(key: &str, after: &str) -> Request {
+    Request::new(
+        "GET",
+        &format!("/v1.0/users/{}/events?after={after}", demo::ANNA),
+    )
+    .header("api_key", key)
+}
+
+/// The availability changes in a feed page, as (revision, chosen state).
+fn availability_changes(page: &Value) -> Vec<(u64, String)> {
+    page["Events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["Kind"] == "Availability")
+        .map(|e| {
+            let chosen = e["Availability"]["Chosen"].as_str().unwrap_or_default();
+            (e["Version"].as_u64().unwrap_or(0), chosen.to_string())
+        })
+        .collect()
+}
+
+/// An availability change stalls between its intent and its record write for longer than
+/// readers wait (11 s on the reader's clock), while a task is offered to the agent after it:
+/// the reader fences the stalled change in the agent's record and reads on to the offer; the
+/// late write fails, the request places its change again and commits it. Every reader then
+/// sees exactly one availability change, the second attempt, and the answer agrees with it.
+#[test]
+fn an_availability_change_stalled_before_its_record_write_is_fenced_and_placed_again() {
+    let (store, key, _) = setup();
+    let start = body(&send(&store.inner, &user_events(&key, "0"), NOW, 500));
+    let start = start["Cursor"].as_str().unwrap_or_default().to_string();
+    let during = Rc::new(RefCell::new(Value::Null));
+    let stalled = Rc::new(Cell::new(false));
+    let (hook_during, hook_stalled, hook_key, hook_start) =
+        (during.clone(), stalled.clone(), key.clone(), start.clone());
+    let agent_key = format!("agent/{}", demo::ANNA);
+    store.set_hook(move |operation, written, inner| {
+        if operation != "cas" || written != agent_key || hook_stalled.replace(true) {
+            return;
+        }
+        // Meanwhile a task is offered to Anna by hand: a change after the stalled one.
+        let made = send(inner, &create(&hook_key), NOW, 600);
+        let id = body(&made)["Id"].as_str().unwrap_or_default().to_string();
+        let offer = Request::new("POST", &format!("/v1.0/tasks/{id}/offer"))
+            .header("api_key", &hook_key)
+            .json(&json!({"UserIdentifier": demo::ANNA.0.to_string()}));
+        assert_eq!(send(inner, &offer, NOW, 650).status, 200);
+        let later = NOW.plus_millis(11_000);
+        *hook_during.borrow_mut() = body(&send(
+            inner,
+            &user_events(&hook_key, &hook_start),
+            later,
+            700,
+        ));
+    });
+    let set = Request::new("PUT", &format!("/v1.0/users/{}/availability", demo::ANNA))
+        .header("api_key", &key)
+        .json(&json!({"State": "Away", "Reason": "Lunch"}));
+    let made = send(&store, &set, NOW, 900);
+    assert!(stalled.get(), "the change stalled before its record write");
+    assert_eq!(made.status, 200, "{}", body(&made));
+    assert_eq!(body(&made)["Chosen"], "Away");
+    let during = during.borrow().clone();
+    assert!(
+        availability_changes(&during).is_empty(),
+        "the stalled change was fenced, not answered: {during}"
+    );
+    let kinds: Vec<&str> = during["Events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["Kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Offer"],
+        "the reader went on past the fenced change"
+    );
+    let later = NOW.plus_millis(12_000);
+    let cursor = during["Cursor"].as_str().unwrap_or_default();
+    let after_stall = body(&send(&store.inner, &user_events(&key, cursor), later, 1000));
+    let fresh = body(&send(&store.inner, &user_events(&key, &start), later, 1100));
+    let expected = vec![(1, "Away".to_string())];
+    assert_eq!(
+        availability_changes(&after_stall),
+        expected,
+        "{after_stall}"
+    );
+    assert_eq!(availability_changes(&fresh), expected, "{fresh}");
+}

@@ -21,12 +21,27 @@ impl Shown {
     /// From the answer's body; `None` if it is not an availability.
     pub fn parse(body: &[u8]) -> Option<Shown> {
         let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        Shown::from_value(&value)
+    }
+
+    /// From an availability as JSON (an answer's, or a feed event's `Availability`).
+    pub fn from_value(value: &serde_json::Value) -> Option<Shown> {
         Some(Shown {
             state: value["State"].as_str()?.to_string(),
             chosen: value["Chosen"].as_str()?.to_string(),
             until: value["Until"].as_str().and_then(Timestamp::parse_rfc3339),
         })
     }
+}
+
+/// What a page of the user's feed says of the availability when it holds availability changes
+/// only: the last one (the list need not be read again). `None` when any event is a task's
+/// change (the widget lists again, which reads the availability too) or the page is empty.
+pub fn from_feed_events(events: &[serde_json::Value]) -> Option<Shown> {
+    if events.iter().any(|e| e["Kind"] != "Availability") {
+        return None;
+    }
+    Shown::from_value(&events.last()?["Availability"])
 }
 
 /// `GET /v1.0/users/{user}/availability`.
@@ -155,5 +170,29 @@ mod tests {
             Some(("WrapUp".into(), "Available".into(), true))
         );
         assert_eq!(Shown::parse(br#"{"Error":{}}"#), None);
+    }
+
+    #[test]
+    fn a_feed_page_of_availability_changes_only_gives_the_last_one() {
+        let change = |state: &str, chosen: &str| serde_json::json!({"Kind": "Availability", "Availability": {"State": state, "Chosen": chosen, "Until": null}});
+        let offer = serde_json::json!({"Kind": "AutomaticOffer", "TaskId": "t", "Task": {}});
+        let away = Shown {
+            state: "Away".into(),
+            chosen: "Away".into(),
+            until: None,
+        };
+        let table: Vec<(Vec<serde_json::Value>, Option<Shown>)> = vec![
+            (vec![], None),
+            (vec![change("Away", "Away")], Some(away.clone())),
+            (
+                vec![change("Available", "Available"), change("Away", "Away")],
+                Some(away),
+            ),
+            (vec![change("Busy", "Available"), offer.clone()], None),
+            (vec![offer], None),
+        ];
+        for (events, expected) in table {
+            assert_eq!(from_feed_events(&events), expected, "{events:?}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Following the user's change feed: the widget's loop of waiting reads, its pauses and its
 //! backoff after failures.
 
+use crate::availability;
 use crate::widget::{events_request, Widget};
 use std::rc::Weak;
 
@@ -43,7 +44,14 @@ pub(crate) async fn follow_feed(weak: Weak<Widget>) {
             Ok(response) if response.status == 200 => {
                 failures = 0;
                 let page = response.json_body();
-                if page["Events"].as_array().is_some_and(|e| !e.is_empty()) {
+                let events = page["Events"].as_array().map_or(&[][..], Vec::as_slice);
+                if let Some(shown) = availability::from_feed_events(events) {
+                    // Only the agent's availability changed (a supervisor, another tab): shown
+                    // from the feed, no list read.
+                    widget.show_availability(shown, &cursor, page["Cursor"].as_str());
+                    continue;
+                }
+                if !events.is_empty() {
                     widget.refresh().await;
                     continue;
                 }

@@ -406,6 +406,23 @@ impl Widget {
         self.state.borrow_mut().availability = availability;
     }
 
+    /// Shows an availability the feed told (read from cursor `from`, going on from `next`).
+    pub(crate) fn show_availability(
+        &self,
+        shown: availability::Shown,
+        from: &str,
+        next: Option<&str>,
+    ) {
+        {
+            let mut state = self.state.borrow_mut();
+            state.availability = Some(shown);
+            if let (Some(next), true) = (next, state.cursor.as_deref() == Some(from)) {
+                state.cursor = Some(next.to_string());
+            }
+        }
+        self.render();
+    }
+
     /// Sets the agent's chosen state, then refreshes (the service may offer a call at once);
     /// a refusal is shown like an action's.
     pub async fn set_availability(self: &Rc<Self>, chosen: &str) {

@@ -56,9 +56,12 @@ impl From<FeedEntry> for Event {
     fn from(entry: FeedEntry) -> Self {
         let version = entry.subject.version();
         let (task_id, user_id, task, availability) = match entry.subject {
-            Subject::Task { task_id, task, .. } => {
-                (Some(task_id), None, Some(task.with_allowed_actions()), None)
-            }
+            Subject::Task { task_id, task, .. } => (
+                Some(task_id),
+                None,
+                Some((*task).with_allowed_actions()),
+                None,
+            ),
             Subject::Agent {
                 user_id,
                 availability,

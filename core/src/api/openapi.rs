@@ -485,14 +485,16 @@ fn schemas() -> Value {
             "Repairs": {"type": "integer", "minimum": 0, "description": "Stale pool entries, ring entries and reservations repaired on the way"}}),
     );
     named["FeedEvent"] = object(
-        &["Cursor", "Kind", "TaskId", "Version", "Time", "Task"],
+        &["Cursor", "Kind", "Version", "Time"],
         json!({
             "Cursor": {"type": "string", "description": "This event's place in the feed"},
-            "Kind": {"type": "string", "description": "Created, OutboundCallStarted, the action (Offer, Hold, …), or the service's own AutomaticOffer and RingTimeout"},
-            "TaskId": {"type": "string", "format": "uuid"},
-            "Version": {"type": "integer", "description": "The task's Version after the change"},
+            "Kind": {"type": "string", "description": "Created, OutboundCallStarted, the action (Offer, Hold, …), or the service's own AutomaticOffer and RingTimeout: a task's change (TaskId, Task). Availability (in a user's feed only, to callers that may read it): a change of the user's availability (UserId, Availability)"},
+            "TaskId": {"type": "string", "format": "uuid", "description": "A task's change"},
+            "UserId": {"type": "string", "format": "uuid", "description": "An availability change"},
+            "Version": {"type": "integer", "description": "The task's Version after the change, or the availability record's revision (one more per change)"},
             "Time": {"type": "string", "format": "date-time"},
-            "Task": schema_ref("Task")}),
+            "Task": schema_ref("Task"),
+            "Availability": schema_ref("Availability")}),
     );
     named["FeedPage"] = object(
         &["Events", "Cursor"],

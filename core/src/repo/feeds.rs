@@ -143,8 +143,8 @@ pub enum Subject {
         task_id: TaskId,
         /// The task's version after the change.
         version: u64,
-        /// The task as it is after the change.
-        task: Task,
+        /// The task as it is after the change (boxed: the larger variant).
+        task: Box<Task>,
     },
     #[serde(rename_all = "PascalCase")]
     Agent {
@@ -195,7 +195,7 @@ impl Subject {
         Subject::Task {
             task_id: task.id,
             version: task.version,
-            task: task.clone(),
+            task: Box::new(task.clone()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The agent's availability bar and the widget on agent sessions.
 
-use super::feed::{following, within};
+use super::feed::{following, list_reads, within};
 use super::*;
 
 fn availability_text(root: &Element) -> String {
@@ -93,6 +93,52 @@ async fn the_agent_sets_available_and_an_automatic_offer_rings_with_the_time_lef
         .unwrap_or_default();
     assert_eq!(head, "20 s left to accept");
     assert_eq!(availability_text(&root), "Busy");
+    widget.unmount();
+}
+
+/// Issue 20's last item: availability changes are in the user's feed. A supervisor sets Anna
+/// Away through the API; the widget that follows her feed shows it within a second, from the
+/// feed event itself (no list read), and the pressed button follows.
+#[wasm_bindgen_test]
+async fn an_availability_change_made_elsewhere_reaches_the_bar_through_the_feed() {
+    let api = InPageApi::new();
+    let created = api.admin(
+        "POST",
+        "/admin/v1.0/apikeys",
+        json!({"Name": "agent", "Roles": ["TasksManage", "TasksReadonly", "UsersReadonly", "UsersControl"]}),
+    );
+    let key = created.json_body()["Secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (widget, pauses) = following(&api, &key, "anna@contoso.com").await;
+    let root = widget.root().clone();
+    let (shown, _) = within(&pauses, 2_000.0, || availability_text(&root) == "Offline").await;
+    assert!(shown, "the state is shown: {:?}", availability_text(&root));
+    let lists_before = list_reads(&api);
+    let set = api.handle(
+        &Request::new("PUT", &format!("/v1.0/users/{ANNA}/availability"))
+            .header("api_key", &key)
+            .json(&json!({"State": "Away", "Reason": "Coaching"})),
+    );
+    assert_eq!(set.status, 200);
+    let (away, took) = within(&pauses, 1_000.0, || availability_text(&root) == "Away").await;
+    assert!(
+        away,
+        "Away on screen: {:?} after {took} ms",
+        availability_text(&root)
+    );
+    assert_eq!(
+        list_reads(&api),
+        lists_before,
+        "shown from the feed, not a list read"
+    );
+    let pressed = root
+        .query_selector(r#"button[data-availability="Away"]"#)
+        .ok()
+        .flatten()
+        .and_then(|b| b.get_attribute("aria-pressed"));
+    assert_eq!(pressed.as_deref(), Some("true"));
     widget.unmount();
 }
 

@@ -20,6 +20,7 @@ pub mod repo;
 pub mod routes;
 pub mod setup;
 pub mod state_machine;
+pub mod statistics;
 pub mod store;
 pub mod task_change;
 pub mod time;

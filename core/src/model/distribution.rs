@@ -34,6 +34,13 @@ pub struct Distribution {
         deserialize_with = "whole_seconds"
     )]
     pub not_responding_reset_seconds: u32,
+    /// The team's service level target: a call answered within this many seconds of its
+    /// arrival counts as answered in time (team statistics).
+    #[serde(
+        default = "Distribution::default_service_level_threshold",
+        deserialize_with = "whole_seconds"
+    )]
+    pub service_level_threshold_seconds: u32,
 }
 
 /// A number of seconds: a whole number, also written as `20.0` (JSON Schema's `integer` allows
@@ -67,6 +74,13 @@ impl Distribution {
     pub const RING_TIMEOUT_RANGE: (u32, u32) = (5, 300);
     pub const WRAP_UP_RANGE: (u32, u32) = (0, 3600);
     pub const NOT_RESPONDING_RESET_RANGE: (u32, u32) = (10, 28_800);
+    /// 20 s: the industry's classic target ("80 % of calls answered within 20 s").
+    pub const DEFAULT_SERVICE_LEVEL_THRESHOLD_SECONDS: u32 = 20;
+    pub const SERVICE_LEVEL_THRESHOLD_RANGE: (u32, u32) = (1, 600);
+
+    fn default_service_level_threshold() -> u32 {
+        Self::DEFAULT_SERVICE_LEVEL_THRESHOLD_SECONDS
+    }
 
     fn default_ring_timeout() -> u32 {
         Self::DEFAULT_RING_TIMEOUT_SECONDS
@@ -106,6 +120,11 @@ impl Distribution {
                 self.not_responding_reset_seconds,
                 Self::NOT_RESPONDING_RESET_RANGE,
             ),
+            (
+                "ServiceLevelThresholdSeconds",
+                self.service_level_threshold_seconds,
+                Self::SERVICE_LEVEL_THRESHOLD_RANGE,
+            ),
         ];
         fields
             .into_iter()
@@ -124,6 +143,7 @@ impl Default for Distribution {
             ring_timeout_seconds: Self::DEFAULT_RING_TIMEOUT_SECONDS,
             wrap_up_seconds: 0,
             not_responding_reset_seconds: Self::DEFAULT_NOT_RESPONDING_RESET_SECONDS,
+            service_level_threshold_seconds: Self::DEFAULT_SERVICE_LEVEL_THRESHOLD_SECONDS,
         }
     }
 }
@@ -142,6 +162,7 @@ mod tests {
                 ring_timeout_seconds: 20,
                 wrap_up_seconds: 0,
                 not_responding_reset_seconds: 600,
+                service_level_threshold_seconds: 20,
             })
         );
     }
@@ -176,6 +197,7 @@ mod tests {
             ring_timeout_seconds: 4,
             wrap_up_seconds: 3601,
             not_responding_reset_seconds: 9,
+            service_level_threshold_seconds: 601,
         };
         assert_eq!(
             settings.problems(),
@@ -183,6 +205,8 @@ mod tests {
                 "Distribution.RingTimeoutSeconds is 4; it must be 5 to 300.".to_string(),
                 "Distribution.WrapUpSeconds is 3601; it must be 0 to 3600.".to_string(),
                 "Distribution.NotRespondingResetSeconds is 9; it must be 10 to 28800.".to_string(),
+                "Distribution.ServiceLevelThresholdSeconds is 601; it must be 1 to 600."
+                    .to_string(),
             ]
         );
         let edges = Distribution {
@@ -190,6 +214,7 @@ mod tests {
             ring_timeout_seconds: 300,
             wrap_up_seconds: 0,
             not_responding_reset_seconds: 28_800,
+            service_level_threshold_seconds: 1,
         };
         assert!(edges.problems().is_empty());
     }

@@ -12,7 +12,7 @@ pub enum TaskType {
     ExternalTask,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum TaskStatus {
     /// Waiting in the team queue.
     Queued,

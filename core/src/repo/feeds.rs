@@ -36,7 +36,7 @@
 
 use super::{encode, keys, Repo};
 use crate::ids::{TaskId, TeamId, UserId};
-use crate::model::{Availability, Task};
+use crate::model::{Availability, Priority, Task, TaskStatus};
 use crate::repo::RepoError;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,10 @@ pub enum Subject {
         version: u64,
         /// The task as it is after the change (boxed: the larger variant).
         task: Box<Task>,
+        /// What the task was before the change, as far as statistics need it (`None` for a
+        /// create, and in entries written before statistics).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<TaskBefore>,
     },
     #[serde(rename_all = "PascalCase")]
     Agent {
@@ -154,6 +158,27 @@ pub enum Subject {
         /// The availability as it was just after the change.
         availability: Availability,
     },
+}
+
+/// A task as it was before a change: what team statistics take away when they count the change
+/// (see [`crate::statistics`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TaskBefore {
+    pub status: TaskStatus,
+    pub priority: Priority,
+    #[serde(default)]
+    pub queued_at: Option<Timestamp>,
+}
+
+impl TaskBefore {
+    pub fn of(task: &Task) -> TaskBefore {
+        TaskBefore {
+            status: task.status,
+            priority: task.priority,
+            queued_at: task.queued_at,
+        }
+    }
 }
 
 impl Subject {
@@ -190,12 +215,13 @@ impl Subject {
         }
     }
 
-    /// The subject a task's version is.
-    pub fn of_task(task: &Task) -> Subject {
+    /// The subject a task's version is, made from `before` (`None`: a create).
+    pub fn of_task(task: &Task, before: Option<&Task>) -> Subject {
         Subject::Task {
             task_id: task.id,
             version: task.version,
             task: Box::new(task.clone()),
+            before: before.map(TaskBefore::of),
         }
     }
 }

@@ -226,7 +226,7 @@ pub use directory_write::{ChangeCounts, DirectoryChanges};
 pub use error::{Contended, RepoError};
 pub use feeds::{
     attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedId, FeedRead, Intent, Outcome,
-    Subject, AVAILABILITY_KIND, FEED_KEPT_EVENTS, FENCE_AFTER_MILLIS,
+    Subject, TaskBefore, AVAILABILITY_KIND, FEED_KEPT_EVENTS, FENCE_AFTER_MILLIS,
 };
 pub use idempotency_records::IdempotencySlot;
 pub use queue_heads::QueueHead;

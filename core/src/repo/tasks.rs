@@ -124,7 +124,7 @@ impl Repo<'_> {
     ) -> Result<Placed, RepoError> {
         let intent = Intent {
             kind: meta.kind.clone(),
-            subject: Subject::of_task(&after.task),
+            subject: Subject::of_task(&after.task, before.map(|b| &b.task)),
             change: after.change.unwrap_or_default(),
             after_change: before.and_then(|b| b.change),
             at: meta.at,

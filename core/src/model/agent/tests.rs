@@ -18,6 +18,7 @@ fn settings(wrap_up_seconds: u32) -> Distribution {
         ring_timeout_seconds: 20,
         wrap_up_seconds,
         not_responding_reset_seconds: RESET,
+        ..Distribution::default()
     }
 }
 

@@ -285,7 +285,7 @@ mod tests {
         FeedEntry {
             seq: 1,
             kind: "Created".into(),
-            subject: Subject::of_task(&task(version)),
+            subject: Subject::of_task(&task(version), None),
             at: T0,
             change: Uuid::from_u128(change),
             after_change: after.map(Uuid::from_u128),
@@ -434,7 +434,7 @@ mod tests {
         let mut moved = task(4);
         moved.id = TaskId(Uuid::from_u128(9));
         let other_task = FeedEntry {
-            subject: Subject::of_task(&moved),
+            subject: Subject::of_task(&moved, None),
             ..entry(4, 42, Some(30))
         };
         assert_eq!(decided_by_chain(&hold, [&other_task].into_iter()), None);

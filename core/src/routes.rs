@@ -35,6 +35,9 @@ pub enum Operation {
     GetAvailability,
     SetAvailability,
     RunDistribution,
+    // Statistics (extensions)
+    TeamStatistics,
+    OrganizationUnitStatistics,
     // Agent sessions (extensions)
     CreateSession,
     EndSessions,
@@ -426,6 +429,14 @@ pub const ROUTES: &[RouteSpec] = &[
     at(Post, "/v1.0/teams/{teamIdentifier}/distribution/run", O::RunDistribution, ApiKey(TasksManage))
         .summary("Apply the team's due ring timeouts and offer its waiting tasks now (for a scheduler; requests do it too).")
         .answers(200, One("DistributionRun")),
+    // ---- Statistics (extensions) ----
+    at(Get, "/v1.0/teams/{teamIdentifier}/statistics", O::TeamStatistics, TASKS_READ)
+        .agents(AgentRule::TheirTeam)
+        .summary("The team's queue right now and today: tasks by status and priority, the longest waiting task, the average wait, members by availability, and for today (UTC) and the last 15 minutes created, answered, abandoned, transferred, time to answer and service level; the last hour per minute (see the API description for every figure's definition).")
+        .answers(200, One("Statistics")),
+    at(Get, "/v1.0/organizationunits/{ouIdentifier}/statistics", O::OrganizationUnitStatistics, TASKS_READ)
+        .summary("The same figures summed over the teams of the organization unit and its children.")
+        .answers(200, One("Statistics")),
     // ---- Agent sessions (extensions) ----
     at(Post, "/v1.0/users/{userIdentifier}/sessions", O::CreateSession, ApiKey(UsersControl))
         .body_optional()

@@ -11,6 +11,7 @@ pub mod live;
 pub mod redis_server;
 pub mod scenarios;
 pub mod sessions;
+pub mod statistics;
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};

@@ -10,6 +10,7 @@ pub mod feeds;
 mod paging;
 mod repo_errors;
 mod sessions;
+mod statistics;
 pub use admin::new_api_key as admin_new_api_key;
 pub mod openapi;
 mod tasks;
@@ -381,6 +382,8 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
         Operation::TeamUsers => users::team_users(ctx),
         Operation::SetTeamMemberActive => users::set_team_member_active(ctx),
         Operation::GetAvailability => availability::get_availability(ctx),
+        Operation::TeamStatistics => statistics::team_statistics(ctx),
+        Operation::OrganizationUnitStatistics => statistics::organization_unit_statistics(ctx),
         Operation::SetAvailability => availability::set_availability(ctx),
         Operation::RunDistribution => availability::run_distribution(ctx),
         Operation::CreateSession => sessions::create_session(ctx),

@@ -496,6 +496,63 @@ fn schemas() -> Value {
             "Task": schema_ref("Task"),
             "Availability": schema_ref("Availability")}),
     );
+    let count = || json!({"type": "integer", "minimum": 0});
+    let seconds = |description: &str| {
+        nullable(json!({"type": "number", "minimum": 0, "description": description}))
+    };
+    named["PeriodStatistics"] = object(
+        &[
+            "Created",
+            "Answered",
+            "Abandoned",
+            "Transferred",
+            "AverageAnswerSeconds",
+            "P90AnswerSeconds",
+            "ServiceLevelPercent",
+            "ServiceLevelThresholdSeconds",
+            "AnsweredWithinThreshold",
+        ],
+        json!({
+            "Created": {"type": "integer", "minimum": 0, "description": "Tasks created (not outbound calls)"},
+            "Answered": {"type": "integer", "minimum": 0, "description": "Tasks that went from Queued or Ringing to Connected (accepted)"},
+            "Abandoned": {"type": "integer", "minimum": 0, "description": "Tasks terminated while Queued or Ringing"},
+            "Transferred": {"type": "integer", "minimum": 0, "description": "Tasks transferred"},
+            "AverageAnswerSeconds": seconds("Average time from CreatedAt to the answer (null: none answered)"),
+            "P90AnswerSeconds": nullable(json!({"type": "integer", "minimum": 0, "description": "90th percentile (nearest rank) of the time to answer, whole seconds rounded up"})),
+            "ServiceLevelPercent": seconds("100 × AnsweredWithinThreshold / (Answered + Abandoned), one decimal (null: none answered or abandoned)"),
+            "ServiceLevelThresholdSeconds": {"type": "integer", "minimum": 1},
+            "AnsweredWithinThreshold": count()}),
+    );
+    named["Statistics"] = object(
+        &[
+            "AsOf",
+            "TasksByStatus",
+            "QueuedByPriority",
+            "LongestWaiting",
+            "AverageWaitSeconds",
+            "Agents",
+            "Today",
+            "Last15Minutes",
+            "LastHour",
+        ],
+        json!({
+            "TeamId": {"type": "string", "format": "uuid"},
+            "OrganizationUnitId": {"type": "string", "format": "uuid"},
+            "AsOf": {"type": "string", "format": "date-time"},
+            "TasksByStatus": object(&["Queued", "Ringing", "Dialing", "Connected", "OnHold", "Consulting", "Conference"],
+                json!({"Queued": count(), "Ringing": count(), "Dialing": count(), "Connected": count(), "OnHold": count(), "Consulting": count(), "Conference": count()})),
+            "QueuedByPriority": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}, "description": "Queued tasks by Priority, every priority listed"},
+            "LongestWaiting": nullable(object(&["TaskId", "AgeSeconds"], json!({"TaskId": {"type": "string", "format": "uuid"}, "AgeSeconds": {"type": "number", "minimum": 0}}))),
+            "AverageWaitSeconds": seconds("How long the queued tasks have waited so far, on average (null: none waits)"),
+            "Agents": object(&["Available", "Busy", "WrapUp", "NotResponding", "Away", "Offline", "Blocked"],
+                json!({"Available": count(), "Busy": count(), "WrapUp": count(), "NotResponding": count(), "Away": count(), "Offline": count(), "Blocked": count()})),
+            "Today": schema_ref("PeriodStatistics"),
+            "Last15Minutes": schema_ref("PeriodStatistics"),
+            "LastHour": {"type": "array", "items": object(&["Minute", "Waiting", "ServiceLevelPercent"], json!({
+                "Minute": {"type": "string", "format": "date-time"},
+                "Waiting": nullable(json!({"type": "integer", "minimum": 0})),
+                "ServiceLevelPercent": seconds("The minute's service level")}))}}),
+    );
     named["FeedPage"] = object(
         &["Events", "Cursor"],
         json!({

@@ -137,6 +137,10 @@ pub mod keys {
     pub fn agent_sessions(user: UserId) -> String {
         format!("sessions/{user}")
     }
+    /// A team's statistics: counts folded from its feed (see `statistics`).
+    pub fn team_statistics(team: TeamId) -> String {
+        format!("stats/team/{team}")
+    }
     /// One shard of a team's pool of idle agents (see `agents`).
     pub fn idle_pool(team: TeamId, shard: u8) -> String {
         format!("dist/idle/{team}/{shard}")
@@ -193,6 +197,7 @@ pub fn key_layout_samples() -> Vec<String> {
         keys::agent(user),
         keys::agent_sessions(user),
         keys::idle_pool(team, 15),
+        keys::team_statistics(team),
         keys::creation_gate(&keys::team_index(team)),
     ];
     samples.extend(FeedId::Team(team).layout_samples());
@@ -215,6 +220,7 @@ mod queue_heads;
 mod read_ahead;
 mod reservations;
 mod sessions;
+mod statistics;
 mod stored_task;
 mod task_index;
 mod tasks;
@@ -232,6 +238,7 @@ pub use idempotency_records::IdempotencySlot;
 pub use queue_heads::QueueHead;
 pub use read_ahead::{Named, TeamRead, UserRead};
 pub use reservations::Fence;
+pub use statistics::StatisticsRead;
 pub use stored_task::StoredTask;
 pub use task_index::{
     index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, RingEntry, TeamIndex, UserIndex,

@@ -2,7 +2,8 @@
 //! write, so no background thread is needed. It *settles* the block of 16 places a block behind
 //! (decides their intents, writes the decisions back, moves `decided` over the block when it is
 //! decided whole) and *retires* the places [`FEED_KEPT_EVENTS`] behind (deletes them with their gap
-//! notes and void marks). Upkeep only: a failure loses nothing, the next upkeep or a reader does
+//! notes and void marks), then counts the team feed's new changes into the team's statistics
+//! (`repo/statistics.rs`). Upkeep only: a failure loses nothing, the next upkeep or a reader does
 //! the same work.
 
 use super::{FeedId, Placed, FEED_KEPT_EVENTS, UPKEEP_EVERY};
@@ -17,6 +18,9 @@ impl Repo<'_> {
             if seq % UPKEEP_EVERY == 0 {
                 let _ = self.upkeep_retires_places(*feed, *seq);
                 let _ = self.upkeep_settles_block(*feed, *seq, now);
+                if let FeedId::Team(team) = feed {
+                    self.statistics_upkeep(*team, now);
+                }
             }
         }
     }

@@ -61,6 +61,7 @@ pub fn actions_on_one_task_lose_no_update(api: &Api) {
         "Connected"
     };
     assert_eq!(end["Status"], expected);
+    statistics_match_a_recount_in_every_team(api, "actions_on_one_task_lose_no_update");
 }
 
 /// 80 tasks created from 8 threads: all listed once in the team's list and queue.
@@ -90,6 +91,7 @@ pub fn parallel_creates_are_all_listed(api: &Api) {
     expected.sort();
     assert_eq!(listed.len(), 80);
     assert_eq!(listed, expected, "every created task listed exactly once");
+    statistics_match_a_recount_in_every_team(api, "parallel_creates_are_all_listed");
 }
 
 /// The same queued task offered to Anna and Ben from 8 threads at once: exactly one offer
@@ -135,6 +137,7 @@ pub fn simultaneous_offers_have_exactly_one_winner(api: &Api) {
         }
         assert_eq!(t.act(&task, "terminate", None).status, 200);
     }
+    statistics_match_a_recount_in_every_team(api, "simultaneous_offers_have_exactly_one_winner");
 }
 
 /// Five users blocked in their teams at once: every block is kept.
@@ -339,6 +342,10 @@ pub fn indexes_converge_under_concurrent_changes_and_reads(api: &Api) {
     assert_eq!(queued, want_queue);
     assert_eq!(ids(&anna["Tasks"]), want_anna);
     assert_eq!(ids(&ben["Tasks"]), want_ben);
+    statistics_match_a_recount_in_every_team(
+        api,
+        "indexes_converge_under_concurrent_changes_and_reads",
+    );
 }
 
 /// Offers and declines of 64 queued tasks from 8 threads, then, when it is quiet,
@@ -421,6 +428,10 @@ pub fn the_queue_is_served_in_order_after_parallel_changes(api: &Api) {
         t.api.call(&t.key, "GET", &path, None).status,
         204,
         "nothing left waiting"
+    );
+    statistics_match_a_recount_in_every_team(
+        api,
+        "the_queue_is_served_in_order_after_parallel_changes",
     );
 }
 
@@ -568,6 +579,10 @@ pub fn the_feed_has_every_committed_change_once_in_one_order(api: &Api) {
         expected.sort();
         assert_eq!(got, expected, "{user}'s feed");
     }
+    statistics_match_a_recount_in_every_team(
+        api,
+        "the_feed_has_every_committed_change_once_in_one_order",
+    );
 }
 
 /// A named check.
@@ -609,3 +624,12 @@ pub const ALL: &[Check] = &[
         crate::sessions::parallel_sessions_lose_nothing,
     ),
 ];
+
+/// After a check: the statistics of every team it may have changed against a recount from the
+/// tasks (see `statistics::check_statistics_match_a_recount`).
+pub fn statistics_match_a_recount_in_every_team(api: &Api, context: &str) {
+    let key = api.key(&["TasksReadonly"]);
+    for team in [TEAM_SUPPORT, TEAM_EMEA] {
+        crate::statistics::check_statistics_match_a_recount(api, &key, team, context);
+    }
+}

@@ -108,6 +108,18 @@ pub const ROLE_TABLE: &[(&str, &str, &str)] = &[
         "/v1.0/teams/{teamIdentifier}/distribution/run",
         "TasksManage",
     ),
+    // Statistics (issue 22: figures about tasks, so TasksReadonly, like the feeds a wallboard
+    // follows with the same key).
+    (
+        "GET",
+        "/v1.0/teams/{teamIdentifier}/statistics",
+        "TasksReadonly",
+    ),
+    (
+        "GET",
+        "/v1.0/organizationunits/{ouIdentifier}/statistics",
+        "TasksReadonly",
+    ),
     ("GET", "/v1.0/tasks/{taskIdentifier}", "TasksReadonly"),
     ("POST", "/v1.0/tasks/{taskIdentifier}/offer", "TasksManage"),
     ("POST", "/v1.0/tasks/{taskIdentifier}/accept", "TasksManage"),

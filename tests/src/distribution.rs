@@ -780,6 +780,13 @@ pub fn parallel_distribution_keeps_every_invariant(
         let changes = check_availability_feed(&t, agent, start, "after the parallel calls");
         assert!(changes.len() >= 3, "{agent}: Available, Busy, free again");
     }
+    let stats = crate::statistics::statistics(api, &key, TEAM_EMEA);
+    assert_eq!(
+        stats["Today"]["Answered"].as_u64(),
+        Some(tasks as u64),
+        "every call answered once"
+    );
+    crate::statistics::check_statistics_match_a_recount(api, &key, TEAM_EMEA, "parallel calls");
     report
 }
 
@@ -926,6 +933,7 @@ pub fn a_request_dying_at_any_step_leaves_nobody_stuck(
         let changes = check_availability_changes(&t, agent, events, "after dying requests");
         assert!(changes.len() > 100, "{agent}: {} changes", changes.len());
     }
+    crate::statistics::check_statistics_match_a_recount(api, &key, TEAM_SUPPORT, "dying requests");
 }
 
 /// The reservation grace of the engine (a dead request's reservation is repaired after it).

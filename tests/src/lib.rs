@@ -304,9 +304,9 @@ pub fn directory() -> Value {
             {"Id": OU_OTHER, "Name": "Other", "ParentId": OU_ROOT}
         ],
         "Teams": [
-            {"Id": TEAM_SUPPORT, "Name": "Support", "Description": "First level", "SipUri": "sip:support@contoso.com", "OrganizationUnitId": OU_CARE, "Status": "Active", "Distribution": {"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600}},
-            {"Id": TEAM_EMEA, "Name": "EMEA", "Description": "Second level", "SipUri": "sip:emea@contoso.com", "OrganizationUnitId": OU_CARE_EMEA, "Status": "Active", "Distribution": {"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600}},
-            {"Id": TEAM_SALES, "Name": "Sales", "Description": "", "SipUri": "sip:sales@contoso.com", "OrganizationUnitId": OU_OTHER, "Status": "Inactive", "Distribution": {"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600}}
+            {"Id": TEAM_SUPPORT, "Name": "Support", "Description": "First level", "SipUri": "sip:support@contoso.com", "OrganizationUnitId": OU_CARE, "Status": "Active", "Distribution": {"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600, "ServiceLevelThresholdSeconds": 20}},
+            {"Id": TEAM_EMEA, "Name": "EMEA", "Description": "Second level", "SipUri": "sip:emea@contoso.com", "OrganizationUnitId": OU_CARE_EMEA, "Status": "Active", "Distribution": {"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600, "ServiceLevelThresholdSeconds": 20}},
+            {"Id": TEAM_SALES, "Name": "Sales", "Description": "", "SipUri": "sip:sales@contoso.com", "OrganizationUnitId": OU_OTHER, "Status": "Inactive", "Distribution": {"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600, "ServiceLevelThresholdSeconds": 20}}
         ],
         "Users": [user(ANNA, "Anna", "Keller"), user(BEN, "Ben", "Meier"), user(CARLA, "Carla", "Rossi"), user(DAN, "Dan", "Brun")],
         "Memberships": [

@@ -44,6 +44,8 @@ const EXTENSION_ENDPOINTS: &[&str] = &[
     "GET /v1.0/users/{userIdentifier}/availability",
     "PUT /v1.0/users/{userIdentifier}/availability",
     "POST /v1.0/teams/{teamIdentifier}/distribution/run",
+    "GET /v1.0/teams/{teamIdentifier}/statistics",
+    "GET /v1.0/organizationunits/{ouIdentifier}/statistics",
     "POST /v1.0/teams/{teamIdentifier}/tasks",
     "GET /v1.0/tasks/{taskIdentifier}",
     "POST /v1.0/tasks/{taskIdentifier}/offer",

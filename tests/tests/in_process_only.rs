@@ -432,7 +432,7 @@ fn a_directory_stored_as_one_document_by_an_earlier_version_is_moved_on_first_us
     // distribution settings (Manual).
     let mut expected = directory();
     for team in expected["Teams"].as_array_mut().into_iter().flatten() {
-        team["Distribution"] = serde_json::json!({"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600});
+        team["Distribution"] = serde_json::json!({"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600, "ServiceLevelThresholdSeconds": 20});
     }
     assert_eq!(
         assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200),

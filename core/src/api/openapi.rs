@@ -413,7 +413,8 @@ fn schemas() -> Value {
             "Mode": schema_ref("DistributionMode"),
             "RingTimeoutSeconds": {"type": "integer", "minimum": 5, "maximum": 300, "default": 20},
             "WrapUpSeconds": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 0},
-            "NotRespondingResetSeconds": {"type": "integer", "minimum": 10, "maximum": 28800, "default": 600}}),
+            "NotRespondingResetSeconds": {"type": "integer", "minimum": 10, "maximum": 28800, "default": 600},
+            "ServiceLevelThresholdSeconds": {"type": "integer", "minimum": 1, "maximum": 600, "default": 20, "description": "Team statistics: answered within this many seconds counts as answered in time"}}),
     )
     .closed();
     named["DistributionMode"] = string_enum(&["Manual", "Automatic"]);
@@ -561,7 +562,7 @@ fn schemas() -> Value {
     );
     named["CreateTaskRequest"]["description"] = json!("A new task. For `IncomingCall`, `Customer.Uri` must be a `sip:` or `tel:` URI (the `if`/`then` rule says the same for validators).");
     named["Task"]["examples"] = json!([example_task()]);
-    named["Team"]["examples"] = json!([{"Id": "7d3a0000-0000-4000-8000-000000000201", "Name": "Support", "Description": "First-level support", "SipUri": "sip:support@contoso.com", "OrganizationUnitId": "7d3a0000-0000-4000-8000-000000000101", "Status": "Active", "Distribution": {"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600}}]);
+    named["Team"]["examples"] = json!([{"Id": "7d3a0000-0000-4000-8000-000000000201", "Name": "Support", "Description": "First-level support", "SipUri": "sip:support@contoso.com", "OrganizationUnitId": "7d3a0000-0000-4000-8000-000000000101", "Status": "Active", "Distribution": {"Mode": "Manual", "RingTimeoutSeconds": 20, "WrapUpSeconds": 0, "NotRespondingResetSeconds": 600, "ServiceLevelThresholdSeconds": 20}}]);
     named
 }
 

@@ -403,3 +403,53 @@ fn a_session_costs_what_a_key_costs() {
     eprintln!("store operations, key / session: {with_key:?} / {with_session:?}");
     assert_eq!(with_key, with_session);
 }
+
+/// Issue 22: a statistics read costs the same for 10 and 5,000 open tasks in the team and for
+/// 10 and 100,000 tasks ended in the day (the counts are one small document kept by the feed's
+/// upkeep; the read folds what the feed has beyond it, here nothing: it is measured right after
+/// a read that caught up).
+#[test]
+fn statistics_cost_the_same_for_10_and_5000_open_and_10_and_100000_ended_tasks() {
+    let measure = |open: usize, ended: usize| -> Vec<(String, u64)> {
+        let api = Api::in_process().with_directory();
+        let t = Tasks::new(&api);
+        let store = api.store().expect("in-process");
+        for _ in 0..ended {
+            let id = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+            t.ok(&id, "terminate", None);
+        }
+        for _ in 0..open {
+            t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+        }
+        let path = format!("/v1.0/teams/{TEAM_SUPPORT}/statistics");
+        let caught_up = tm_e2e_tests::statistics::statistics(&api, &t.key, TEAM_SUPPORT);
+        assert_eq!(caught_up["Today"]["Created"], (open + ended) as u64);
+        assert_eq!(caught_up["Today"]["Abandoned"], ended as u64);
+        assert_eq!(caught_up["TasksByStatus"]["Queued"], open as u64);
+        let _ = store;
+        count_operations(
+            &api,
+            &t.key,
+            vec![
+                ("team statistics", "GET", path, None),
+                (
+                    "unit statistics",
+                    "GET",
+                    format!("/v1.0/organizationunits/{OU_CARE_EMEA}/statistics"),
+                    None,
+                ),
+            ],
+        )
+    };
+    let started = std::time::Instant::now();
+    let small = measure(10, 10);
+    let many_open = measure(5_000, 10);
+    eprintln!("5,000 open set up in {:?}", started.elapsed());
+    let many_ended = measure(10, 100_000);
+    eprintln!("statistics reads, 10 / 5,000 open / 100,000 ended: {small:?} / {many_open:?} / {many_ended:?}; set up in {:?}", started.elapsed());
+    assert_eq!(small, many_open, "a statistics read grew with open tasks");
+    assert_eq!(
+        small, many_ended,
+        "a statistics read grew with the day's tasks"
+    );
+}

@@ -131,6 +131,10 @@ pub fn route_by_caller_table(api: &Api) {
         ("GET", format!("/v1.0/users/{ANNA}/teams/conversationas"), None, [401, 401, 401, 200, 200]),
         ("GET", format!("/v1.0/teams/{TEAM_SUPPORT}"), None, [200, 401, 401, 200, 200]),
         ("GET", format!("/v1.0/teams/{TEAM_EMEA}"), None, [200, 401, 401, 401, 200]),
+        // Their teams' statistics (a softphone's "3 waiting"); a unit's are a supervisor's.
+        ("GET", format!("/v1.0/teams/{TEAM_SUPPORT}/statistics"), None, [200, 401, 401, 200, 200]),
+        ("GET", format!("/v1.0/teams/{TEAM_EMEA}/statistics"), None, [200, 401, 401, 401, 200]),
+        ("GET", format!("/v1.0/organizationunits/{OU_CARE}/statistics"), None, [401, 401, 401, 401, 200]),
         ("GET", "/v1.0/teams/sip:emea@contoso.com".into(), None, [200, 401, 401, 401, 200]),
         ("GET", "/v1.0/teams/SUPPORT@contoso.com".into(), None, [200, 401, 401, 200, 200]),
         // Her task: read it and act on it; offering is never the agent's.

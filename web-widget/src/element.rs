@@ -41,9 +41,75 @@ export function define_element(name, mount, style) {
     get tasks() { return this.handle ? this.handle.tasks() : []; }
   });
 }
+export function define_wallboard(name, mount, style) {
+  if (!document.getElementById("tm-wallboard-style")) {
+    const sheet = document.createElement("style");
+    sheet.id = "tm-wallboard-style";
+    sheet.textContent = style;
+    document.head.appendChild(sheet);
+  }
+  if (customElements.get(name)) return;
+  customElements.define(name, class extends HTMLElement {
+    static get observedAttributes() { return ["api-base", "api-key", "session", "team"]; }
+    connectedCallback() { this.remount(); }
+    disconnectedCallback() { if (this.handle) { this.handle.free(); this.handle = null; } }
+    attributeChangedCallback() { if (this.handle) this.remount(); }
+    remount() {
+      if (this.handle) this.handle.free();
+      this.handle = mount(this, {
+        apiBase: this.getAttribute("api-base") || "",
+        apiKey: this.getAttribute("api-key") || "",
+        session: this.getAttribute("session") || "",
+        team: this.getAttribute("team") || "",
+      });
+    }
+  });
+}
 "#)]
 extern "C" {
     fn define_element(name: &str, mount: &js_sys::Function, style: &str);
+    fn define_wallboard(name: &str, mount: &js_sys::Function, style: &str);
+}
+
+/// A mounted wallboard, as JS sees it. Freeing it stops it.
+#[wasm_bindgen]
+pub struct WallboardHandle {
+    wallboard: Rc<crate::wallboard::Wallboard>,
+}
+
+impl Drop for WallboardHandle {
+    fn drop(&mut self) {
+        self.wallboard.unmount();
+    }
+}
+
+/// Mounts a wallboard into `element` with options `{apiBase, apiKey, session, team}`.
+#[wasm_bindgen(js_name = mountWallboard)]
+pub fn mount_wallboard(element: HtmlElement, options: JsValue) -> Result<WallboardHandle, JsValue> {
+    let options: crate::wallboard::WallboardOptions = serde_wasm_bindgen::from_value(options)
+        .map_err(|e| js_error(&format!("invalid options: {e}")))?;
+    let transport = Rc::new(FetchTransport {
+        base_url: options.api_base.clone(),
+    });
+    Ok(WallboardHandle {
+        wallboard: crate::wallboard::Wallboard::mount(element, options, transport),
+    })
+}
+
+/// Defines `<tm-wallboard>` (idempotent).
+#[wasm_bindgen(js_name = defineWallboard)]
+pub fn define_wallboard_element() {
+    let mount_closure = Closure::<dyn FnMut(HtmlElement, JsValue) -> Result<JsValue, JsValue>>::new(
+        |element: HtmlElement, options: JsValue| {
+            mount_wallboard(element, options).map(JsValue::from)
+        },
+    );
+    define_wallboard(
+        "tm-wallboard",
+        mount_closure.as_ref().unchecked_ref(),
+        crate::wallboard::STYLE,
+    );
+    mount_closure.forget();
 }
 
 /// A mounted widget, as JS sees it. Freeing it (the element left the page) stops it.

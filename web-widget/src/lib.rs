@@ -7,7 +7,8 @@
 //! - [`view`]: pure rendering of tasks to HTML (tested natively and in the browser).
 //! - [`transport`]: how requests reach the API (`fetch`, or anything else in tests).
 //! - [`widget`]: the live widget: state, DOM events, refresh.
-//! - [`element`]: the custom element definition and the JS-facing API.
+//! - [`element`]: the custom element definitions and the JS-facing API.
+//! - [`wallboard`]: `<tm-wallboard>`, a team's queue figures for a screen on the wall.
 
 pub mod availability;
 pub mod credential;
@@ -16,6 +17,7 @@ mod feed;
 mod patch;
 pub mod transport;
 pub mod view;
+pub mod wallboard;
 pub mod widget;
 
 pub use transport::{FetchTransport, Transport};

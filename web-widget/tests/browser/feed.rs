@@ -4,11 +4,11 @@ use super::*;
 
 /// Virtual time for the widget's pauses: each pause adds its length and lets the page run on.
 pub(super) struct VirtualPauses {
-    paused_millis: Rc<Cell<f64>>,
+    pub(super) paused_millis: Rc<Cell<f64>>,
 }
 
 impl VirtualPauses {
-    fn pause(&self) -> tm_web_widget::widget::Pause {
+    pub(super) fn pause(&self) -> tm_web_widget::widget::Pause {
         let total = Rc::clone(&self.paused_millis);
         Box::new(move |millis| {
             total.set(total.get() + millis);

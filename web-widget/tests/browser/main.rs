@@ -337,3 +337,4 @@ mod cards;
 mod element;
 mod feed;
 mod rendering;
+mod wallboard;

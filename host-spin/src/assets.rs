@@ -1,5 +1,6 @@
 //! Static files the component serves from directories that `spin.toml` mounts:
-//! the Swagger UI docs page (`/docs`) and the agent widget with its demo page (`/widget`).
+//! the Swagger UI docs page (`/docs`), the agent widget with its demo page (`/widget`) and the
+//! team wallboard's page (`/wallboard/`).
 
 /// Where `spin.toml` mounts the files inside the component.
 pub const DOCS_DIR: &str = "/assets/docs";
@@ -29,6 +30,10 @@ pub fn served_by(method: &str, path: &str) -> Served {
 /// served: no `..`, no hidden files, no directories other than the mounted ones.
 pub fn file_for(path: &str) -> Option<String> {
     let path = path.split('?').next().unwrap_or("");
+    // The wallboard's page (its scripts are the widget's, below `/widget`).
+    if matches!(path, "/wallboard" | "/wallboard/") {
+        return Some(format!("{WIDGET_DIR}/wallboard.html"));
+    }
     let (dir, rest) = if let Some(rest) = strip_prefix(path, "/docs") {
         (DOCS_DIR, rest)
     } else if let Some(rest) = strip_prefix(path, "/widget") {
@@ -109,6 +114,11 @@ mod tests {
     #[test]
     fn only_gets_are_served_from_files() {
         assert_eq!(served_by("GET", "/"), Served::Redirect("/widget/"));
+        assert_eq!(
+            file_for("/wallboard/").as_deref(),
+            Some("/assets/widget/wallboard.html")
+        );
+        assert_eq!(file_for("/wallboard/x"), None);
         assert_eq!(
             served_by("GET", "/docs"),
             Served::File("/assets/docs/index.html".into())

@@ -162,6 +162,29 @@ impl Driver {
         serde_json::from_value(found["value"].clone()).unwrap_or_else(|_| vec![format!("{found}")])
     }
 
+    /// Writes a PNG of the window to `file` (WebDriver's screenshot, base64-decoded by
+    /// coreutils' `base64`).
+    fn screenshot_to(&self, file: &Path) {
+        let shot: Value = ureq::get(&self.url("/screenshot"))
+            .call()
+            .expect("a screenshot")
+            .into_json()
+            .unwrap_or(Value::Null);
+        let encoded = shot["value"].as_str().unwrap_or_default();
+        let mut decode = Command::new("base64")
+            .arg("-d")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("base64 runs");
+        if let Some(mut stdin) = decode.stdin.take() {
+            use std::io::Write;
+            let _ = stdin.write_all(encoded.as_bytes());
+        }
+        let output = decode.wait_with_output().expect("decoded");
+        let _ = std::fs::write(file, output.stdout);
+    }
+
     /// What the buttons of the first task say, as a person reads them.
     fn button_labels(&self) -> Value {
         self.script("return [...document.querySelectorAll('tm-agent-tasks .tm-task')[0]?.querySelectorAll('button') ?? []].map(b => b.textContent.trim())")
@@ -391,5 +414,94 @@ fn walk_the_demo_page(base_url: &str) {
     driver.wait_for(
         "the rendered API description",
         "return document.querySelector('.swagger-ui .info .description')?.innerText.includes('Authorization: Bearer <admin token>') ?? false",
+    );
+}
+
+/// Issue 22's wallboard page (`/wallboard/`) in Chromium over WebDriver, on the dev server: a
+/// supervisor types a team and a read-only key, sees the figures, and a call created through
+/// the API moves "Waiting" up by one, its accept moves it back; axe finds nothing. The page
+/// is photographed to `target/wallboard.png` (docs/wallboard.png is such a photograph).
+#[test]
+fn the_wallboard_page_follows_a_call_and_passes_axe() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    if skip_without_prerequisites(&root) {
+        return;
+    }
+    let admin = "wallboard-test-admin-token-0123456789";
+    let server = dev_server::start("127.0.0.1:0", &root, admin).expect("dev server");
+    let base = server.base_url.clone();
+    let key_with = |roles: Value| -> String {
+        let made = ureq::post(&format!("{base}/admin/v1.0/apikeys"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(json!({"Name": "wallboard", "Roles": roles}))
+            .expect("a key");
+        let made: Value = made.into_json().unwrap_or(Value::Null);
+        made["Secret"].as_str().unwrap_or_default().to_string()
+    };
+    let reader = key_with(json!(["TasksReadonly", "TeamsReadonly"]));
+    let manager = key_with(json!(["TasksManage"]));
+    let driver = Driver::start();
+    post(
+        &driver.url("/window/rect"),
+        json!({"width": 1280, "height": 900}),
+    );
+    driver.go(&format!("{base}/wallboard/"));
+    driver.type_into("#key", &reader);
+    driver.click("button[type=submit]");
+    let waiting =
+        "(document.querySelector('tm-wallboard [data-figure=waiting] dd')?.textContent ?? '')";
+    driver.wait_for("the figures", &format!("return /^[0-9]+$/.test({waiting})"));
+    let read = |driver: &Driver| -> u64 {
+        driver
+            .script(&format!("return {waiting}"))
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(u64::MAX)
+    };
+    let before = read(&driver);
+    assert!(
+        driver
+            .script("return document.querySelector('tm-wallboard h2')?.textContent")
+            .as_str()
+            .is_some_and(|name| name == "Support"),
+        "the team's name"
+    );
+    assert_eq!(driver.accessibility_violations(), Vec::<String>::new());
+    let support = tm_core::demo::SUPPORT;
+    let started = Instant::now();
+    let call: Value = ureq::post(&format!("{base}/v1.0/teams/{support}/tasks"))
+        .set("api_key", &manager)
+        .send_json(json!({"Type": "IncomingCall", "Customer": {"Uri": "tel:+41445550142"}}))
+        .expect("a call")
+        .into_json()
+        .unwrap_or(Value::Null);
+    driver.wait_for(
+        "one more waiting",
+        &format!("return ({waiting}) === '{}'", before + 1),
+    );
+    eprintln!(
+        "wallboard: the call was on screen after {:?}",
+        started.elapsed()
+    );
+    driver.screenshot_to(&repo_root().join("target/wallboard.png"));
+    let id = call["Id"].as_str().unwrap_or_default();
+    for (action, body) in [
+        ("offer", json!({"UserIdentifier": "sip:anna@contoso.com"})),
+        ("accept", json!({})),
+    ] {
+        ureq::post(&format!("{base}/v1.0/tasks/{id}/{action}"))
+            .set("api_key", &manager)
+            .send_json(body)
+            .expect(action);
+    }
+    driver.wait_for(
+        "back to before",
+        &format!("return ({waiting}) === '{before}'"),
+    );
+    assert_eq!(driver.accessibility_violations(), Vec::<String>::new());
+    assert_eq!(
+        driver.script("return sessionStorage.length === 0 && localStorage.length === 0 && document.getElementById('key').value === ''"),
+        Value::Bool(true),
+        "the key is kept nowhere but in the element"
     );
 }

@@ -164,12 +164,12 @@ pub const STYLE: &str = r#"
 tm-wallboard { display: block; font-family: var(--tm-font, system-ui, sans-serif); color: var(--tm-fg, #0b0c0c); background: var(--tm-bg, #fff); }
 tm-wallboard .tm-wb-title { font-size: clamp(1.5rem, 4vw, 3rem); margin: 0; }
 tm-wallboard .tm-wb-as-of { color: var(--tm-muted, #505a5f); margin: .25rem 0 1rem; font-size: 1.1rem; }
-tm-wallboard .tm-wb-figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: 1rem; margin: 0; }
-tm-wallboard .tm-wb-figure { border: 2px solid #b1b4b6; border-radius: 12px; padding: .75rem 1rem; }
-tm-wallboard .tm-wb-figure dt { font-size: clamp(1rem, 2vw, 1.5rem); color: var(--tm-muted, #505a5f); }
-tm-wallboard .tm-wb-figure dd { margin: 0; font-size: clamp(3rem, 8vw, 6.5rem); font-weight: 700; line-height: 1.1; font-variant-numeric: tabular-nums; }
+tm-wallboard .tm-wb-figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(15rem, 1fr)); gap: 1rem; margin: 0; }
+tm-wallboard .tm-wb-figure { border: 2px solid #b1b4b6; border-radius: 12px; padding: .5rem 1rem; display: flex; flex-direction: column; justify-content: space-between; min-width: 0; }
+tm-wallboard .tm-wb-figure dt { font-size: clamp(1rem, 1.6vw, 1.4rem); color: var(--tm-muted, #505a5f); }
+tm-wallboard .tm-wb-figure dd { margin: 0; font-size: clamp(2.5rem, 5vw, 5rem); font-weight: 700; line-height: 1.1; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tm-wallboard .tm-wb-chart { margin: 1.5rem 0 0; }
-tm-wallboard .tm-wb-chart svg { width: 100%; height: 10rem; border-bottom: 2px solid #b1b4b6; }
+tm-wallboard .tm-wb-chart svg { width: 100%; height: 8rem; border-bottom: 2px solid #b1b4b6; }
 tm-wallboard .tm-wb-chart rect { fill: var(--tm-accent, #1f5eff); }
 tm-wallboard .tm-wb-chart polyline { fill: none; stroke: #00703c; stroke-width: 3; vector-effect: non-scaling-stroke; }
 tm-wallboard .tm-wb-chart figcaption { color: var(--tm-muted, #505a5f); font-size: 1.1rem; }

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod model;
 pub mod repo;
+pub mod retention;
 pub mod routes;
 pub mod setup;
 pub mod state_machine;

@@ -38,6 +38,8 @@ pub enum Operation {
     // Statistics (extensions)
     TeamStatistics,
     OrganizationUnitStatistics,
+    // Retention (admin)
+    RetentionSweep,
     // Agent sessions (extensions)
     CreateSession,
     EndSessions,
@@ -472,6 +474,9 @@ pub const ROUTES: &[RouteSpec] = &[
         .summary("Replace the whole directory (synchronisation): writes only what changed and answers the counts.")
         .takes(One("Directory"))
         .answers(200, One("DirectoryChanges")),
+    at(Post, "/admin/v1.0/retention/sweep", O::RetentionSweep, Admin)
+        .summary("Delete finished tasks older than the retention time (Spin variable retention_days, default 30; 0 keeps them): one slice of at most 100, for a scheduler (a Kubernetes CronJob); requests sweep too.")
+        .answers(200, One("RetentionSweep")),
     at(Put, "/admin/v1.0/organizationunits/{ouId}", O::PutOrganizationUnit, Admin)
         .writes_directory()
         .summary("Create or replace an organization unit (201 when created).")

@@ -10,9 +10,8 @@
 //! places compute the same document, and one of them wins.
 
 use crate::ids::{TaskId, TeamId};
-use crate::model::task::TaskType;
+use crate::model::task::{TaskBefore, TaskType};
 use crate::model::{Priority, Task, TaskStatus};
-use crate::repo::TaskBefore;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -104,18 +103,8 @@ fn waiting(status: TaskStatus) -> bool {
 impl TeamCounts {
     /// Counts the change at feed place `place`: its task after the change and, for every change
     /// but a create, what it was before. Changes must come in feed order.
-    pub fn fold(
-        &mut self,
-        place: u64,
-        kind: &str,
-        at: Timestamp,
-        task: &Task,
-        before: Option<&TaskBefore>,
-    ) {
+    pub fn fold(&mut self, place: u64, at: Timestamp, task: &Task, before: Option<&TaskBefore>) {
         self.cursor = place;
-        if kind == crate::repo::AVAILABILITY_KIND {
-            return;
-        }
         let created = task.version == 1;
         if let Some(before) = before.filter(|_| !created) {
             self.count_now(before.status, before.priority, before.queued_at, -1);

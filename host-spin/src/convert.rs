@@ -50,6 +50,7 @@ pub fn config(
     cors_allowed_origins: Option<String>,
     max_waiting_reads_per_key: Option<String>,
     max_waiting_reads: Option<String>,
+    retention_days: Option<String>,
 ) -> Config {
     Config {
         max_waiting_reads_per_key: cap(
@@ -58,6 +59,11 @@ pub fn config(
         ),
         max_waiting_reads: cap(max_waiting_reads, tm_core::api::DEFAULT_MAX_WAITING_READS),
         demo: false,
+        retention_days: u32::try_from(cap(
+            retention_days,
+            u64::from(tm_core::retention::DEFAULT_RETENTION_DAYS),
+        ))
+        .unwrap_or(tm_core::retention::DEFAULT_RETENTION_DAYS),
         admin_token: admin_token.filter(|t| !t.trim().is_empty()),
         cors_allowed_origins: cors_allowed_origins
             .unwrap_or_default()
@@ -158,7 +164,9 @@ mod tests {
             Some("https://a.example, ,https://b.example".into()),
             Some(" 12 ".into()),
             Some("many".into()),
+            Some("0".into()),
         );
+        assert_eq!(config.retention_days, 0, "0 keeps finished tasks");
         assert_eq!(config.admin_token, None);
         assert_eq!(config.max_waiting_reads_per_key, 12);
         assert_eq!(

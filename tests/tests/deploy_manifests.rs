@@ -280,3 +280,30 @@ fn the_redis_start_script_refuses_a_short_password_and_requires_the_long_one() {
         "no password, no answer: {without}"
     );
 }
+
+/// Issue 23: the retention CronJob calls the admin sweep with the app's admin token, and Redis
+/// may never evict live data (at its memory limit it refuses writes instead).
+#[test]
+fn the_retention_cronjob_calls_the_sweep_and_redis_never_evicts() {
+    let job = &documents("deploy/retention-cronjob.yaml")[0];
+    assert_eq!(text(job, &["kind"]), "CronJob");
+    let container = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+    let script = container["args"][0].as_str().unwrap_or_default();
+    assert!(script.contains("-X POST") && script.contains("/admin/v1.0/retention/sweep"));
+    match tm_core::routes::route("POST", "/admin/v1.0/retention/sweep") {
+        tm_core::routes::RouteMatch::Found { spec, .. } => {
+            assert_eq!(spec.access, tm_core::routes::Access::Admin)
+        }
+        other => panic!("the sweep is not routed: {other:?}"),
+    }
+    let secret = &container["env"][0]["valueFrom"]["secretKeyRef"];
+    assert_eq!(text(secret, &["name"]), "tm-api-secrets");
+    assert_eq!(text(secret, &["key"]), "admin_token");
+    assert!(
+        !script.contains("curl -H \"Authorization"),
+        "the token is not on a command line"
+    );
+    let redis = std::fs::read_to_string(root().join("deploy/redis.yaml")).unwrap_or_default();
+    assert!(redis.contains("--maxmemory-policy noeviction"));
+    assert!(redis.contains("--maxmemory 1gb"));
+}

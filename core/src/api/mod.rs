@@ -9,6 +9,7 @@ mod demo;
 pub mod feeds;
 mod paging;
 mod repo_errors;
+mod retention;
 mod sessions;
 mod statistics;
 pub use admin::new_api_key as admin_new_api_key;
@@ -49,6 +50,16 @@ pub struct Config {
     pub max_waiting_reads: u64,
     /// The demo data is on: the demo page's backend (`/demo/v1.0/…`) answers.
     pub demo: bool,
+    /// Days finished tasks are kept after `EndedAt` (0: forever).
+    pub retention_days: u32,
+}
+
+impl Config {
+    /// [`Config::retention_days`] in milliseconds, `None` for forever.
+    pub fn retention_millis(&self) -> Option<i64> {
+        (self.retention_days > 0)
+            .then(|| i64::from(self.retention_days) * crate::retention::DAY_MILLIS)
+    }
 }
 
 /// Default of [`Config::max_waiting_reads_per_key`]: one agent widget per agent of a large
@@ -65,6 +76,7 @@ impl Default for Config {
             max_waiting_reads_per_key: DEFAULT_MAX_WAITING_READS_PER_KEY,
             max_waiting_reads: DEFAULT_MAX_WAITING_READS,
             demo: false,
+            retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -217,6 +229,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         }
     };
     let repo = Repo::new(env.store);
+    repo.set_retention(env.config.retention_millis());
     // Authentication first: the key's record and last use are the only reads of a request
     // that ends in 401.
     let mut log = None;
@@ -383,6 +396,7 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
         Operation::SetTeamMemberActive => users::set_team_member_active(ctx),
         Operation::GetAvailability => availability::get_availability(ctx),
         Operation::TeamStatistics => statistics::team_statistics(ctx),
+        Operation::RetentionSweep => retention::sweep(ctx),
         Operation::OrganizationUnitStatistics => statistics::organization_unit_statistics(ctx),
         Operation::SetAvailability => availability::set_availability(ctx),
         Operation::RunDistribution => availability::run_distribution(ctx),

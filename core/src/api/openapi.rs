@@ -540,19 +540,57 @@ fn schemas() -> Value {
             "TeamId": {"type": "string", "format": "uuid"},
             "OrganizationUnitId": {"type": "string", "format": "uuid"},
             "AsOf": {"type": "string", "format": "date-time"},
-            "TasksByStatus": object(&["Queued", "Ringing", "Dialing", "Connected", "OnHold", "Consulting", "Conference"],
-                json!({"Queued": count(), "Ringing": count(), "Dialing": count(), "Connected": count(), "OnHold": count(), "Consulting": count(), "Conference": count()})),
+            "TasksByStatus": schema_ref("TasksByStatus"),
             "QueuedByPriority": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}, "description": "Queued tasks by Priority, every priority listed"},
-            "LongestWaiting": nullable(object(&["TaskId", "AgeSeconds"], json!({"TaskId": {"type": "string", "format": "uuid"}, "AgeSeconds": {"type": "number", "minimum": 0}}))),
+            "LongestWaiting": nullable(schema_ref("LongestWaiting")),
             "AverageWaitSeconds": seconds("How long the queued tasks have waited so far, on average (null: none waits)"),
-            "Agents": object(&["Available", "Busy", "WrapUp", "NotResponding", "Away", "Offline", "Blocked"],
-                json!({"Available": count(), "Busy": count(), "WrapUp": count(), "NotResponding": count(), "Away": count(), "Offline": count(), "Blocked": count()})),
+            "Agents": schema_ref("AgentCounts"),
             "Today": schema_ref("PeriodStatistics"),
             "Last15Minutes": schema_ref("PeriodStatistics"),
-            "LastHour": {"type": "array", "items": object(&["Minute", "Waiting", "ServiceLevelPercent"], json!({
-                "Minute": {"type": "string", "format": "date-time"},
-                "Waiting": nullable(json!({"type": "integer", "minimum": 0})),
-                "ServiceLevelPercent": seconds("The minute's service level")}))}}),
+            "LastHour": {"type": "array", "items": schema_ref("MinuteStatistics")}}),
+    );
+    named["TasksByStatus"] = object(
+        &[
+            "Queued",
+            "Ringing",
+            "Dialing",
+            "Connected",
+            "OnHold",
+            "Consulting",
+            "Conference",
+        ],
+        json!({"Queued": count(), "Ringing": count(), "Dialing": count(), "Connected": count(), "OnHold": count(), "Consulting": count(), "Conference": count()}),
+    );
+    named["LongestWaiting"] = object(
+        &["TaskId", "AgeSeconds"],
+        json!({"TaskId": {"type": "string", "format": "uuid"}, "AgeSeconds": {"type": "number", "minimum": 0}}),
+    );
+    named["AgentCounts"] = object(
+        &[
+            "Available",
+            "Busy",
+            "WrapUp",
+            "NotResponding",
+            "Away",
+            "Offline",
+            "Blocked",
+        ],
+        json!({"Available": count(), "Busy": count(), "WrapUp": count(), "NotResponding": count(), "Away": count(), "Offline": count(), "Blocked": count()}),
+    );
+    named["MinuteStatistics"] = object(
+        &["Minute", "Waiting", "ServiceLevelPercent"],
+        json!({
+        "Minute": {"type": "string", "format": "date-time"},
+        "Waiting": nullable(json!({"type": "integer", "minimum": 0})),
+        "ServiceLevelPercent": seconds("The minute's service level")}),
+    );
+    named["RetentionSweep"] = object(
+        &["Deleted", "Dropped", "MoreDue", "RetentionDays"],
+        json!({
+            "Deleted": {"type": "integer", "minimum": 0, "description": "Finished tasks deleted"},
+            "Dropped": {"type": "integer", "minimum": 0, "description": "Entries of tasks already gone or whose end never committed"},
+            "MoreDue": {"type": "boolean", "description": "Another slice would find work now"},
+            "RetentionDays": {"type": "integer", "minimum": 0, "description": "0: finished tasks are kept"}}),
     );
     named["FeedPage"] = object(
         &["Events", "Cursor"],

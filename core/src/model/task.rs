@@ -217,3 +217,24 @@ impl Task {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct AllowedActions(pub Vec<TaskAction>);
+
+/// A task as it was before a change: what team statistics take away when they count the change
+/// (see `crate::statistics`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TaskBefore {
+    pub status: TaskStatus,
+    pub priority: Priority,
+    #[serde(default)]
+    pub queued_at: Option<Timestamp>,
+}
+
+impl TaskBefore {
+    pub fn of(task: &Task) -> TaskBefore {
+        TaskBefore {
+            status: task.status,
+            priority: task.priority,
+            queued_at: task.queued_at,
+        }
+    }
+}

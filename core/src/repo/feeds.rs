@@ -36,7 +36,8 @@
 
 use super::{encode, keys, Repo};
 use crate::ids::{TaskId, TeamId, UserId};
-use crate::model::{Availability, Priority, Task, TaskStatus};
+use crate::model::task::TaskBefore;
+use crate::model::{Availability, Task};
 use crate::repo::RepoError;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -158,27 +159,6 @@ pub enum Subject {
         /// The availability as it was just after the change.
         availability: Availability,
     },
-}
-
-/// A task as it was before a change: what team statistics take away when they count the change
-/// (see [`crate::statistics`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TaskBefore {
-    pub status: TaskStatus,
-    pub priority: Priority,
-    #[serde(default)]
-    pub queued_at: Option<Timestamp>,
-}
-
-impl TaskBefore {
-    pub fn of(task: &Task) -> TaskBefore {
-        TaskBefore {
-            status: task.status,
-            priority: task.priority,
-            queued_at: task.queued_at,
-        }
-    }
 }
 
 impl Subject {

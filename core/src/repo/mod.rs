@@ -204,6 +204,7 @@ pub fn key_layout_samples() -> Vec<String> {
     samples.extend(FeedId::User(user).layout_samples());
     samples.extend(IdempotencySlot::of("admin", "order 4711 / ü").layout_samples());
     samples.extend(waits::layout_samples());
+    samples.extend(retention::layout_samples());
     samples
 }
 
@@ -219,6 +220,7 @@ mod idempotency_records;
 mod queue_heads;
 mod read_ahead;
 mod reservations;
+mod retention;
 mod sessions;
 mod statistics;
 mod stored_task;
@@ -232,12 +234,13 @@ pub use directory_write::{ChangeCounts, DirectoryChanges};
 pub use error::{Contended, RepoError};
 pub use feeds::{
     attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedId, FeedRead, Intent, Outcome,
-    Subject, TaskBefore, AVAILABILITY_KIND, FEED_KEPT_EVENTS, FENCE_AFTER_MILLIS,
+    Subject, AVAILABILITY_KIND, FEED_KEPT_EVENTS, FENCE_AFTER_MILLIS,
 };
 pub use idempotency_records::IdempotencySlot;
 pub use queue_heads::QueueHead;
 pub use read_ahead::{Named, TeamRead, UserRead};
 pub use reservations::Fence;
+pub use retention::SweepReport;
 pub use statistics::StatisticsRead;
 pub use stored_task::StoredTask;
 pub use task_index::{
@@ -265,6 +268,9 @@ pub struct Repo<'a> {
     store: &'a dyn Store,
     /// Records read ahead in one batch at the start of a request (see [`Repo::prefetch`]).
     prefetched: RefCell<HashMap<String, Option<Vec<u8>>>>,
+    /// How long finished tasks are kept (milliseconds; `None`: forever): the feed's upkeep
+    /// sweeps a slice of the due ones (see `retention`).
+    retention_millis: std::cell::Cell<Option<i64>>,
 }
 
 impl<'a> Repo<'a> {
@@ -272,13 +278,25 @@ impl<'a> Repo<'a> {
         Repo {
             store,
             prefetched: RefCell::new(HashMap::new()),
+            retention_millis: std::cell::Cell::new(None),
         }
+    }
+
+    /// Sets how long finished tasks are kept (`None`: forever), from the operator's config.
+    pub fn set_retention(&self, millis: Option<i64>) {
+        self.retention_millis.set(millis);
+    }
+
+    pub fn retention(&self) -> Option<i64> {
+        self.retention_millis.get()
     }
 
     /// Another repo on the same store, with nothing read ahead (for a request a handler makes
     /// on its own, like the demo's calls).
     pub(crate) fn sibling(&self) -> Repo<'a> {
-        Repo::new(self.store)
+        let repo = Repo::new(self.store);
+        repo.set_retention(self.retention());
+        repo
     }
 
     /// Reads `keys` in one batch now; each is then served once from it, as if read now, and

@@ -172,6 +172,10 @@ impl Repo<'_> {
                 .filter(|e| !old_entries.contains(e))
                 .collect();
             self.add_entries(&added)?;
+            if after.task.status.is_final() && !before.task.status.is_final() {
+                // Before the write: a request that dies after it leaves the task to the sweep.
+                self.note_ending(after.task.id, meta.at)?;
+            }
             let placed = self.append_change(Some(&before), &after, meta, None)?;
             if !placed.voided && self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
                 self.feed_upkeep(&placed, meta.at);

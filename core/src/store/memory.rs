@@ -70,6 +70,14 @@ impl MemoryStore {
         self.len() == 0
     }
 
+    /// The keys of the stored values, in order (tests that look at everything the store holds).
+    pub fn value_keys(&self) -> Vec<String> {
+        self.values
+            .lock()
+            .map(|v| v.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     fn begin(&self) -> Result<(), StoreError> {
         self.operations.fetch_add(1, Ordering::SeqCst);
         if self.yield_inside.load(Ordering::SeqCst) {

@@ -20,6 +20,10 @@ impl Repo<'_> {
                 let _ = self.upkeep_settles_block(*feed, *seq, now);
                 if let FeedId::Team(team) = feed {
                     self.statistics_upkeep(*team, now);
+                    if let Some(millis) = self.retention() {
+                        let _ =
+                            self.sweep_slice(now, millis, super::super::retention::UPKEEP_SLICE);
+                    }
                 }
             }
         }

@@ -1,0 +1,126 @@
+//! Retention (issue 23) on the virtual clock: finished tasks go 30 days (the default) after
+//! they ended, through the admin sweep and through the requests' own upkeep; a sweep slice
+//! costs the same whatever the store holds; a long run keeps about 30 days of tasks.
+
+use serde_json::json;
+use tm_e2e_tests::scenarios::Tasks;
+use tm_e2e_tests::*;
+
+const DAY: i64 = 86_400_000;
+
+fn sweep(api: &Api) -> serde_json::Value {
+    assert_status(&api.admin("POST", "/admin/v1.0/retention/sweep", None), 200)
+}
+
+fn ended_task(t: &Tasks) -> String {
+    let id = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    t.ok(&id, "terminate", None);
+    id
+}
+
+#[test]
+fn a_task_ended_31_days_ago_is_gone_after_a_sweep_and_one_ended_29_days_ago_stays() {
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let old = ended_task(&t);
+    let open = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    api.advance(2 * DAY);
+    let recent = ended_task(&t);
+    api.advance(29 * DAY);
+    let swept = sweep(&api);
+    assert_eq!(swept["Deleted"], 1, "{swept}");
+    assert_eq!(swept["RetentionDays"], 30);
+    let get = |id: &str| {
+        api.call(&t.key, "GET", &format!("/v1.0/tasks/{id}"), None)
+            .status
+    };
+    assert_eq!(get(&old), 404, "ended 31 days ago: gone");
+    assert_eq!(get(&recent), 200, "ended 29 days ago: kept");
+    assert_eq!(get(&open), 200, "never ended: kept");
+    // Nothing else is due: a second sweep deletes nothing.
+    assert_eq!(sweep(&api)["Deleted"], 0);
+    let keys = api.store().map(|s| s.value_keys()).unwrap_or_default();
+    assert!(!keys.contains(&format!("task/{old}")));
+    // Two days later the recent one is due too.
+    api.advance(2 * DAY);
+    assert_eq!(sweep(&api)["Deleted"], 1);
+    assert_eq!(get(&recent), 404);
+    assert_eq!(get(&open), 200);
+    // The day buckets of swept days are gone with their tasks.
+    let left: Vec<String> = api
+        .store()
+        .map(|s| s.value_keys())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| k.starts_with("retention/ended/"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_sweep_slice_costs_the_same_for_150_and_1500_due_tasks() {
+    let measure = |due: usize| -> (u64, serde_json::Value) {
+        let api = Api::in_process().with_directory();
+        let t = Tasks::new(&api);
+        for _ in 0..due {
+            ended_task(&t);
+        }
+        api.advance(32 * DAY);
+        let store = api.store().expect("in-process");
+        let before = store.operations();
+        let swept = sweep(&api);
+        (store.operations() - before, swept)
+    };
+    let (few, few_swept) = measure(150);
+    let (many, many_swept) = measure(1_500);
+    eprintln!("a sweep slice: {few} store operations with 150 due, {many} with 1,500");
+    assert_eq!(few_swept["Deleted"], 100);
+    assert_eq!(many_swept["Deleted"], 100);
+    assert_eq!(few_swept["MoreDue"], true);
+    assert_eq!(few, many, "a slice's cost grew with the store");
+}
+
+#[test]
+fn a_long_run_keeps_about_thirty_days_of_tasks_at_unchanged_request_costs() {
+    let tasks: i64 = std::env::var("TM_RETENTION_RUN_TASKS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(6_000);
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    let store = api.store().expect("in-process");
+    let step = 60 * DAY / tasks;
+    let create_cost = |api: &Api| -> u64 {
+        let before = store.operations();
+        let id = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+        let cost = store.operations() - before;
+        t.ok(&id, "terminate", None);
+        let _ = api;
+        cost
+    };
+    // After the first create (which makes the team's indexes).
+    ended_task(&t);
+    let first_cost = create_cost(&api);
+    for _ in 0..tasks {
+        api.advance(step);
+        ended_task(&t);
+    }
+    let last_cost = create_cost(&api);
+    let kept = store
+        .value_keys()
+        .iter()
+        .filter(|k| k.starts_with("task/"))
+        .count() as i64;
+    let per_day = tasks / 60;
+    eprintln!(
+        "{tasks} tasks over 60 days: {kept} kept (30 days = {}), create {first_cost} then {last_cost} store operations",
+        30 * per_day
+    );
+    // 30 days after they ended, plus what the day being swept still holds (the sweep goes by
+    // whole days): between 30 and 32 days' worth.
+    assert!(
+        kept >= 30 * per_day && kept <= 32 * per_day + 2,
+        "{kept} tasks kept, {per_day} a day"
+    );
+    assert_eq!(first_cost, last_cost, "a create costs what it did");
+}

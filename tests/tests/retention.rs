@@ -2,7 +2,6 @@
 //! they ended, through the admin sweep and through the requests' own upkeep; a sweep slice
 //! costs the same whatever the store holds; a long run keeps about 30 days of tasks.
 
-use serde_json::json;
 use tm_e2e_tests::scenarios::Tasks;
 use tm_e2e_tests::*;
 

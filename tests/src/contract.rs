@@ -171,6 +171,8 @@ pub const ROLE_TABLE: &[(&str, &str, &str)] = &[
     // Admin API (shared/API.md and docs/api.md)
     ("GET", "/admin/v1.0/directory", "Admin"),
     ("PUT", "/admin/v1.0/directory", "Admin"),
+    // Retention (issue 23): an operator's scheduler, with the admin token.
+    ("POST", "/admin/v1.0/retention/sweep", "Admin"),
     ("PUT", "/admin/v1.0/organizationunits/{ouId}", "Admin"),
     ("DELETE", "/admin/v1.0/organizationunits/{ouId}", "Admin"),
     ("PUT", "/admin/v1.0/teams/{teamId}", "Admin"),

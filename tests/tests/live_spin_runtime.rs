@@ -71,6 +71,8 @@ fn a_clean_clone_builds_and_serves_api_docs_widget_and_a_working_demo_key() {
         ("/widget/", html, "tm-agent-tasks"),
         ("/widget/tm-agent-tasks.js", js, "defineElement"),
         ("/widget/pkg/tm_web_widget.js", js, "tm_web_widget_bg.wasm"),
+        ("/wallboard/", html, "tm-wallboard"),
+        ("/widget/tm-wallboard.js", js, "defineWallboard"),
     ] {
         let (status, served_type, body) = get(&base, path);
         assert_eq!(

@@ -38,8 +38,9 @@ pub enum Operation {
     // Statistics (extensions)
     TeamStatistics,
     OrganizationUnitStatistics,
-    // Retention (admin)
+    // Retention and audit (admin)
     RetentionSweep,
+    ReadAudit,
     // Agent sessions (extensions)
     CreateSession,
     EndSessions,
@@ -477,6 +478,9 @@ pub const ROUTES: &[RouteSpec] = &[
     at(Post, "/admin/v1.0/retention/sweep", O::RetentionSweep, Admin)
         .summary("Delete finished tasks older than the retention time (Spin variable retention_days, default 30; 0 keeps them): one slice of at most 100, for a scheduler (a Kubernetes CronJob); requests sweep too.")
         .answers(200, One("RetentionSweep")),
+    at(Get, "/admin/v1.0/audit", O::ReadAudit, Admin)
+        .summary("The audit trail: every admin change and every block/unblock and availability change made with an API key, with time, actor (never a secret), action and target, in order after the cursor `after` (at most `limit`, 1 to 100).")
+        .answers(200, One("AuditPage")),
     at(Put, "/admin/v1.0/organizationunits/{ouId}", O::PutOrganizationUnit, Admin)
         .writes_directory()
         .summary("Create or replace an organization unit (201 when created).")

@@ -2,6 +2,7 @@
 //! core's handler with an in-memory store (always), or over HTTP to a live `spin up`
 //! (when a `spin` binary is on PATH). Scenarios are written once against [`Api`].
 
+pub mod audit;
 pub mod concurrency;
 pub mod contract;
 pub mod dev_server;

@@ -4,6 +4,7 @@
 mod admin;
 mod admin_directory;
 mod agent_session;
+mod audit;
 mod availability;
 mod demo;
 pub mod feeds;
@@ -235,6 +236,12 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
     let mut log = None;
     let mut agent = None;
     let mut reads_availability = false;
+    let mut actor = crate::repo::Actor {
+        kind: "Public".into(),
+        api_key_id: None,
+        api_key_name: None,
+        user_id: None,
+    };
     let scope = match spec.access {
         Access::Public => "public".to_string(),
         // The vendor's header first, exactly as before; a session only without it.
@@ -242,6 +249,8 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
             Some(token) => {
                 let session = auth::authorize_session(&repo, token, env.now)?;
                 let scope = format!("agent/{}", session.user.id);
+                actor.kind = "Session".into();
+                actor.user_id = Some(session.user.id.to_string());
                 agent = Some(session);
                 reads_availability = true;
                 scope
@@ -255,6 +264,9 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
                 )?;
                 log = authorized.last_use_not_recorded;
                 reads_availability = authorized.record.has_role(Role::UsersReadonly);
+                actor.kind = "ApiKey".into();
+                actor.api_key_id = Some(authorized.record.id.to_string());
+                actor.api_key_name = Some(authorized.record.name.clone());
                 authorized.record.id.to_string()
             }
         },
@@ -263,6 +275,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
                 request.header_value("Authorization"),
                 env.config.admin_token.as_deref(),
             )?;
+            actor.kind = "Admin".into();
             "admin".to_string()
         }
     };
@@ -298,6 +311,14 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         config: env.config,
     };
     let mut response = run(spec, &mut ctx).unwrap_or_else(ApiError::into_response);
+    audit::record(
+        &ctx.repo,
+        spec.operation,
+        actor,
+        request,
+        response.status,
+        ctx.now,
+    );
     if let Some(claim) = claim {
         // The change is made: its answer stands even if it could not be recorded for replays.
         let _ = claim.finish(&ctx.repo, &response);
@@ -397,6 +418,7 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
         Operation::GetAvailability => availability::get_availability(ctx),
         Operation::TeamStatistics => statistics::team_statistics(ctx),
         Operation::RetentionSweep => retention::sweep(ctx),
+        Operation::ReadAudit => audit::read(ctx),
         Operation::OrganizationUnitStatistics => statistics::organization_unit_statistics(ctx),
         Operation::SetAvailability => availability::set_availability(ctx),
         Operation::RunDistribution => availability::run_distribution(ctx),

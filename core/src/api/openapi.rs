@@ -592,6 +592,28 @@ fn schemas() -> Value {
             "MoreDue": {"type": "boolean", "description": "Another slice would find work now"},
             "RetentionDays": {"type": "integer", "minimum": 0, "description": "0: finished tasks are kept"}}),
     );
+    named["AuditActor"] = object(
+        &["Type"],
+        json!({
+            "Type": {"type": "string", "enum": ["Admin", "ApiKey", "Session"]},
+            "ApiKeyId": {"type": "string", "format": "uuid"},
+            "ApiKeyName": {"type": "string"},
+            "UserId": {"type": "string", "format": "uuid"}}),
+    );
+    named["AuditEntry"] = object(
+        &["Cursor", "At", "Actor", "Action", "Target", "Status"],
+        json!({
+            "Cursor": {"type": "string", "description": "This entry's place; read on with after=<it>"},
+            "At": {"type": "string", "format": "date-time"},
+            "Actor": schema_ref("AuditActor"),
+            "Action": {"type": "string", "description": "The operation, e.g. PutTeam, CreateApiKey, SetTeamMemberActive"},
+            "Target": {"type": "string", "description": "Method and path of the request"},
+            "Status": {"type": "integer"}}),
+    );
+    named["AuditPage"] = object(
+        &["Entries", "Cursor"],
+        json!({"Entries": {"type": "array", "items": schema_ref("AuditEntry")}, "Cursor": {"type": "string"}}),
+    );
     named["FeedPage"] = object(
         &["Events", "Cursor"],
         json!({

@@ -205,11 +205,13 @@ pub fn key_layout_samples() -> Vec<String> {
     samples.extend(IdempotencySlot::of("admin", "order 4711 / ü").layout_samples());
     samples.extend(waits::layout_samples());
     samples.extend(retention::layout_samples());
+    samples.extend(audit::layout_samples());
     samples
 }
 
 mod agents;
 mod api_keys;
+mod audit;
 mod directory;
 mod directory_write;
 mod error;
@@ -229,6 +231,7 @@ mod tasks;
 mod waits;
 
 pub use agents::{idle_pool_shard, IdleEntry, IDLE_POOL_SHARDS};
+pub use audit::{Actor, AuditEntry};
 pub use directory::{user_order, ConversationAsEntry, DirectoryMeta, MemberEntry, TeamMembers};
 pub use directory_write::{ChangeCounts, DirectoryChanges};
 pub use error::{Contended, RepoError};

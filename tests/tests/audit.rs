@@ -1,0 +1,39 @@
+//! The audit trail (issue 23), in process on memory and on a real redis-server.
+
+use tm_e2e_tests::audit::*;
+use tm_e2e_tests::redis_server::redis_or_skip;
+use tm_e2e_tests::*;
+
+fn on_redis(name: &str) -> Option<(Api, tm_e2e_tests::redis_server::RedisServer)> {
+    let server = redis_or_skip(name)?;
+    let transport = tm_host_spin::redis_store::native::NativeRedis::open(&server.url())
+        .expect("a Redis client");
+    let store = std::sync::Arc::new(tm_host_spin::redis_store::RedisStore::new(transport));
+    Some((Api::in_process_on(store).with_directory(), server))
+}
+
+#[test]
+fn each_change_is_recorded_once_with_its_actor_on_memory() {
+    each_change_is_recorded_once_with_its_actor_and_no_secret(&Api::in_process().with_directory());
+}
+
+#[test]
+fn each_change_is_recorded_once_with_its_actor_on_redis() {
+    if let Some((api, _server)) = on_redis("audit on redis") {
+        each_change_is_recorded_once_with_its_actor_and_no_secret(&api);
+    }
+}
+
+#[test]
+fn concurrent_admin_writes_are_each_recorded_once_on_memory() {
+    let api = Api::in_process().with_directory();
+    api.interleave_store_operations();
+    concurrent_admin_writes_are_each_recorded_once(&api);
+}
+
+#[test]
+fn concurrent_admin_writes_are_each_recorded_once_on_redis() {
+    if let Some((api, _server)) = on_redis("audit on redis") {
+        concurrent_admin_writes_are_each_recorded_once(&api);
+    }
+}

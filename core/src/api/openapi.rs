@@ -592,10 +592,11 @@ fn schemas() -> Value {
             "MoreDue": {"type": "boolean", "description": "Another slice would find work now"},
             "RetentionDays": {"type": "integer", "minimum": 0, "description": "0: finished tasks are kept"}}),
     );
+    named["AuditActorType"] = string_enum(&["Admin", "ApiKey", "Session"]);
     named["AuditActor"] = object(
         &["Type"],
         json!({
-            "Type": {"type": "string", "enum": ["Admin", "ApiKey", "Session"]},
+            "Type": schema_ref("AuditActorType"),
             "ApiKeyId": {"type": "string", "format": "uuid"},
             "ApiKeyName": {"type": "string"},
             "UserId": {"type": "string", "format": "uuid"}}),
@@ -603,7 +604,7 @@ fn schemas() -> Value {
     named["AuditEntry"] = object(
         &["Cursor", "At", "Actor", "Action", "Target", "Status"],
         json!({
-            "Cursor": {"type": "string", "description": "This entry's place; read on with after=<it>"},
+            "Cursor": {"type": "string", "description": "This entry's place; read on with `after` set to it"},
             "At": {"type": "string", "format": "date-time"},
             "Actor": schema_ref("AuditActor"),
             "Action": {"type": "string", "description": "The operation, e.g. PutTeam, CreateApiKey, SetTeamMemberActive"},

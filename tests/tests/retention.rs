@@ -89,22 +89,21 @@ fn a_long_run_keeps_about_thirty_days_of_tasks_at_unchanged_request_costs() {
     let t = Tasks::new(&api);
     let store = api.store().expect("in-process");
     let step = 60 * DAY / tasks;
-    let create_cost = |api: &Api| -> u64 {
+    let create_cost = || -> u64 {
         let before = store.operations();
         let id = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
         let cost = store.operations() - before;
         t.ok(&id, "terminate", None);
-        let _ = api;
         cost
     };
     // After the first create (which makes the team's indexes).
     ended_task(&t);
-    let first_cost = create_cost(&api);
+    let first_cost = create_cost();
     for _ in 0..tasks {
         api.advance(step);
         ended_task(&t);
     }
-    let last_cost = create_cost(&api);
+    let last_cost = create_cost();
     let kept = store
         .value_keys()
         .iter()

@@ -413,7 +413,6 @@ fn statistics_cost_the_same_for_10_and_5000_open_and_10_and_100000_ended_tasks()
     let measure = |open: usize, ended: usize| -> Vec<(String, u64)> {
         let api = Api::in_process().with_directory();
         let t = Tasks::new(&api);
-        let store = api.store().expect("in-process");
         for _ in 0..ended {
             let id = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
             t.ok(&id, "terminate", None);
@@ -426,7 +425,6 @@ fn statistics_cost_the_same_for_10_and_5000_open_and_10_and_100000_ended_tasks()
         assert_eq!(caught_up["Today"]["Created"], (open + ended) as u64);
         assert_eq!(caught_up["Today"]["Abandoned"], ended as u64);
         assert_eq!(caught_up["TasksByStatus"]["Queued"], open as u64);
-        let _ = store;
         count_operations(
             &api,
             &t.key,

@@ -314,8 +314,10 @@ fn a_directory_of_ten_thousand_users_loads_is_idempotent_and_writes_only_changes
         assert_eq!(again[kind]["Updated"], 0, "{kind}");
         assert_eq!(again[kind]["Deleted"], 0, "{kind}");
     }
+    // The lock, the marker and the audit trail's entry (an increment and a write: the admin
+    // did write the directory, even if nothing changed).
     assert!(
-        store.writes() - writes <= 4,
+        store.writes() - writes <= 6,
         "writes for an unchanged directory: {}",
         store.writes() - writes
     );

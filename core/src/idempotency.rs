@@ -170,9 +170,12 @@ pub fn begin(
         expires_at: now.plus_millis(RETENTION_MILLIS),
         outcome: Outcome::InFlight,
     };
-    let claim = || Claim {
-        slot: slot.clone(),
-        holder,
+    let claim = || {
+        slot.answer_here(repo);
+        Claim {
+            slot: slot.clone(),
+            holder,
+        }
     };
     for _ in 0..crate::repo::MAX_CAS_ATTEMPTS {
         let (stored, stall) = repo.idempotency_record::<IdempotencyRecord, Stall>(&slot)?;

@@ -16,6 +16,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod model;
+pub mod personal_data;
 pub mod repo;
 pub mod retention;
 pub mod routes;

@@ -40,6 +40,7 @@ pub enum Operation {
     OrganizationUnitStatistics,
     // Retention and audit (admin)
     RetentionSweep,
+    Erasure,
     ReadAudit,
     // Agent sessions (extensions)
     CreateSession,
@@ -478,6 +479,10 @@ pub const ROUTES: &[RouteSpec] = &[
     at(Post, "/admin/v1.0/retention/sweep", O::RetentionSweep, Admin)
         .summary("Delete finished tasks older than the retention time (Spin variable retention_days, default 30; 0 keeps them): one slice of at most 100, for a scheduler (a Kubernetes CronJob); requests sweep too.")
         .answers(200, One("RetentionSweep")),
+    at(Post, "/admin/v1.0/erasure", O::Erasure, Admin)
+        .summary("Erase one person's data (GDPR art. 17): every task that names the URI as customer, consultation or transfer target, their change-feed snapshots and the stored answers of idempotent requests are scrubbed of it (URI and display name become empty); 409 while such a task is open. Answers the counts; More: true when another request must go on.")
+        .takes(One("ErasureRequest"))
+        .answers(200, One("Erasure")),
     at(Get, "/admin/v1.0/audit", O::ReadAudit, Admin)
         .summary("The audit trail: every admin change and every block/unblock and availability change made with an API key, with time, actor (never a secret), action and target, in order after the cursor `after` (at most `limit`, 1 to 100).")
         .answers(200, One("AuditPage")),

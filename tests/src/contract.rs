@@ -173,6 +173,8 @@ pub const ROLE_TABLE: &[(&str, &str, &str)] = &[
     ("PUT", "/admin/v1.0/directory", "Admin"),
     // Retention (issue 23): an operator's scheduler, with the admin token.
     ("POST", "/admin/v1.0/retention/sweep", "Admin"),
+    // Erasure (issue 23): one person's data, with the admin token.
+    ("POST", "/admin/v1.0/erasure", "Admin"),
     ("GET", "/admin/v1.0/audit", "Admin"),
     ("PUT", "/admin/v1.0/organizationunits/{ouId}", "Admin"),
     ("DELETE", "/admin/v1.0/organizationunits/{ouId}", "Admin"),

@@ -7,6 +7,7 @@ pub mod concurrency;
 pub mod contract;
 pub mod dev_server;
 pub mod distribution;
+pub mod erasure;
 pub mod failing_store;
 pub mod live;
 pub mod redis_server;

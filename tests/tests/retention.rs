@@ -2,6 +2,7 @@
 //! they ended, through the admin sweep and through the requests' own upkeep; a sweep slice
 //! costs the same whatever the store holds; a long run keeps about 30 days of tasks.
 
+use tm_core::store::Store;
 use tm_e2e_tests::scenarios::Tasks;
 use tm_e2e_tests::*;
 
@@ -40,6 +41,20 @@ fn a_task_ended_31_days_ago_is_gone_after_a_sweep_and_one_ended_29_days_ago_stay
     assert_eq!(sweep(&api)["Deleted"], 0);
     let keys = api.store().map(|s| s.value_keys()).unwrap_or_default();
     assert!(!keys.contains(&format!("task/{old}")));
+    // What stays of it (its snapshots in the feeds, retired in order) names no customer.
+    let store = api.store().expect("in process");
+    let snapshots: Vec<String> = keys
+        .iter()
+        .filter_map(|key| String::from_utf8(store.get(key).ok().flatten()?).ok())
+        .filter(|value| value.contains(&old))
+        .collect();
+    assert!(!snapshots.is_empty(), "the feeds still hold the old task");
+    for value in &snapshots {
+        assert!(
+            !value.contains("tel:+41445550100") && !value.contains("Mia Weber"),
+            "a snapshot of a deleted task keeps its customer: {value}"
+        );
+    }
     // Two days later the recent one is due too.
     api.advance(2 * DAY);
     assert_eq!(sweep(&api)["Deleted"], 1);

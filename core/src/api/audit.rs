@@ -34,7 +34,8 @@ pub fn is_audited(operation: Operation, actor: &str) -> bool {
         | O::DeleteApiKey
         | O::AdminEndSessions
         | O::AdminEndSession
-        | O::RetentionSweep => true,
+        | O::RetentionSweep
+        | O::Erasure => true,
         // An integrator's (API key's) changes of people; an agent setting their own state in
         // the widget is their work, not an administrative change.
         O::SetTeamMemberActive | O::SetAvailability => actor == "ApiKey",

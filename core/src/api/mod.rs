@@ -7,6 +7,7 @@ mod agent_session;
 mod audit;
 mod availability;
 mod demo;
+mod erasure;
 pub mod feeds;
 mod paging;
 mod repo_errors;
@@ -418,6 +419,7 @@ fn run(spec: &RouteSpec, ctx: &mut Ctx) -> Result<Response, ApiError> {
         Operation::GetAvailability => availability::get_availability(ctx),
         Operation::TeamStatistics => statistics::team_statistics(ctx),
         Operation::RetentionSweep => retention::sweep(ctx),
+        Operation::Erasure => erasure::erase(ctx),
         Operation::ReadAudit => audit::read(ctx),
         Operation::OrganizationUnitStatistics => statistics::organization_unit_statistics(ctx),
         Operation::SetAvailability => availability::set_availability(ctx),

@@ -584,6 +584,24 @@ fn schemas() -> Value {
         "Waiting": nullable(json!({"type": "integer", "minimum": 0})),
         "ServiceLevelPercent": seconds("The minute's service level")}),
     );
+    named["ErasureRequest"] = object(
+        &["CustomerUri"],
+        json!({"CustomerUri": {"type": "string", "minLength": 1, "maxLength": 2048, "description": "The person's URI exactly as tasks hold it (e.g. tel:+41441234567)"}}),
+    );
+    named["Erasure"] = object(
+        &[
+            "Tasks",
+            "TasksScrubbed",
+            "FeedEntriesScrubbed",
+            "AnswersScrubbed",
+            "More",
+        ],
+        json!({"Tasks": {"type": "integer", "minimum": 0, "description": "Tasks that named the person"},
+            "TasksScrubbed": {"type": "integer", "minimum": 0},
+            "FeedEntriesScrubbed": {"type": "integer", "minimum": 0},
+            "AnswersScrubbed": {"type": "integer", "minimum": 0},
+            "More": {"type": "boolean", "description": "More tasks are left for another request"}}),
+    );
     named["RetentionSweep"] = object(
         &["Deleted", "Dropped", "MoreDue", "RetentionDays"],
         json!({

@@ -45,6 +45,15 @@ impl From<RepoError> for ApiError {
                 "Not deleted while tasks are open (terminate or transfer them first): {}.",
                 busy.join("; ")
             )),
+            RepoError::PersonHasOpenTasks(open) => ApiError::Conflict(format!(
+                "Not erased while tasks of this person are open (terminate or transfer them \
+                 first): {}.",
+                open.iter()
+                    .take(20)
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             RepoError::NoLongerApplies => ApiError::Conflict(
                 "The task changed meanwhile; the service's change no longer applies.".into(),
             ),

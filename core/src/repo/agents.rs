@@ -133,7 +133,7 @@ impl Repo<'_> {
                 after_change: before.change,
                 at,
             };
-            let placed = self.append_intents(&[FeedId::User(user)], &intent, None)?;
+            let placed = self.append_intents(&[FeedId::User(user)], &intent, Vec::new())?;
             if !placed.voided && self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
                 self.feed_upkeep(&placed, at);
                 return Ok(after);

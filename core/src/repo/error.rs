@@ -39,6 +39,9 @@ pub enum RepoError {
     /// Entities to delete still have open tasks (up to 20 named).
     #[error("entities to delete have open tasks: {}", .0.join("; "))]
     OpenTasks(Vec<String>),
+    /// A person to erase is named by tasks that are still open.
+    #[error("tasks naming the person are open: {0:?}")]
+    PersonHasOpenTasks(Vec<TaskId>),
     /// The record no longer allows the change a caller meant to make (the service's own
     /// changes: the offer is no longer ringing out, the task is no longer queued).
     #[error("the change no longer applies to the record as it is now")]

@@ -310,7 +310,7 @@ impl Repo<'_> {
         &self,
         feeds: &[FeedId],
         intent: &Intent,
-        placeholder: Option<(String, Vec<u8>)>,
+        first: Vec<(String, Vec<u8>)>,
     ) -> Result<Placed, RepoError> {
         let mut entries: Vec<(FeedId, FeedEntry)> = Vec::new();
         let mut home = None;
@@ -331,10 +331,24 @@ impl Repo<'_> {
             ));
             home = home.or(Some(seq));
         }
+        // Where a task's snapshots go is noted with them (see `personal_data`).
+        let places_note = match &intent.subject {
+            Subject::Task { task_id, .. } => Some(
+                self.places_note(
+                    *task_id,
+                    entries
+                        .iter()
+                        .map(|(feed, entry)| feed.entry_key(entry.seq))
+                        .collect(),
+                )?,
+            ),
+            Subject::Agent { .. } => None,
+        };
         // A create's placeholder goes first: stores that write a batch key by key then never
         // show its intent without it.
-        let encoded = placeholder
+        let encoded = first
             .into_iter()
+            .chain(places_note)
             .map(Ok)
             .chain(
                 entries

@@ -32,6 +32,12 @@ impl IdempotencySlot {
         ]
     }
 
+    /// Names this slot's record as the one the request's answer goes to (see
+    /// `repo/personal_data.rs`: the places of a task's snapshots name it).
+    pub(crate) fn answer_here(&self, repo: &Repo) {
+        repo.note_answer_record(&self.record);
+    }
+
     /// The gate of one generation (generation 0 is the gate earlier versions used).
     fn gate(&self, generation: u64) -> String {
         match generation {

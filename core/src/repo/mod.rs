@@ -206,6 +206,7 @@ pub fn key_layout_samples() -> Vec<String> {
     samples.extend(waits::layout_samples());
     samples.extend(retention::layout_samples());
     samples.extend(audit::layout_samples());
+    samples.extend(personal_data::layout_samples());
     samples
 }
 
@@ -219,6 +220,7 @@ mod feeds;
 #[cfg(test)]
 pub(crate) mod hook_store;
 mod idempotency_records;
+mod personal_data;
 mod queue_heads;
 mod read_ahead;
 mod reservations;
@@ -240,6 +242,7 @@ pub use feeds::{
     Subject, AVAILABILITY_KIND, FEED_KEPT_EVENTS, FENCE_AFTER_MILLIS,
 };
 pub use idempotency_records::IdempotencySlot;
+pub use personal_data::{ErasureReport, MAX_ERASURE_TASKS};
 pub use queue_heads::QueueHead;
 pub use read_ahead::{Named, TeamRead, UserRead};
 pub use reservations::Fence;
@@ -274,6 +277,8 @@ pub struct Repo<'a> {
     /// How long finished tasks are kept (milliseconds; `None`: forever): the feed's upkeep
     /// sweeps a slice of the due ones (see `retention`).
     retention_millis: std::cell::Cell<Option<i64>>,
+    /// The idempotency record this request answers in, if any (see `personal_data`).
+    answer_record: RefCell<Option<String>>,
 }
 
 impl<'a> Repo<'a> {
@@ -282,6 +287,7 @@ impl<'a> Repo<'a> {
             store,
             prefetched: RefCell::new(HashMap::new()),
             retention_millis: std::cell::Cell::new(None),
+            answer_record: RefCell::new(None),
         }
     }
 

@@ -5,7 +5,9 @@
 //! dropped). The sweep's cursor (`retention/sweep`: a day and the next place in it) moves by
 //! compare-and-swap; a slice reads at most `max` entries and their tasks in one batch each,
 //! deletes what is due and moves the cursor, whatever the store holds. Two slices at once do
-//! the same deletes (idempotent) and one moves the cursor.
+//! the same deletes (idempotent) and one moves the cursor. A deleted task takes its personal
+//! data's index entries and places list with it, and its feed entries are scrubbed of every
+//! party (`repo/personal_data.rs`).
 
 use super::{decode, encode, keys, Repo, StoredTask, Versioned};
 use crate::ids::TaskId;
@@ -123,6 +125,7 @@ impl Repo<'_> {
             let tasks = self.get_keys(&task_keys)?;
             let mut tasks = tasks.into_iter().zip(&task_keys);
             let mut delete: Vec<String> = Vec::new();
+            let mut forgotten: Vec<StoredTask> = Vec::new();
             let none = String::new();
             let mut done = cursor.next;
             let mut waiting = false;
@@ -135,6 +138,7 @@ impl Repo<'_> {
                     match verdict(task, now, millis) {
                         Verdict::Delete => {
                             report.deleted += 1;
+                            forgotten.extend(stored);
                             delete.push(key.clone());
                         }
                         Verdict::Drop => report.dropped += 1,
@@ -149,6 +153,9 @@ impl Repo<'_> {
                 }
                 delete.push(entry_key.clone());
                 done += 1;
+            }
+            if !forgotten.is_empty() {
+                delete.extend(self.forget_tasks(&forgotten)?);
             }
             let refs: Vec<&str> = delete.iter().map(String::as_str).collect();
             if !refs.is_empty() {

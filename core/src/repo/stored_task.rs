@@ -35,6 +35,10 @@ pub struct StoredTask {
     /// out and died before releasing the agent leaves them to be released as NotResponding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rang_out: Option<uuid::Uuid>,
+    /// The customer-index entries that point at this task (see `repo/personal_data.rs`),
+    /// deleted with it by retention.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub party_notes: Vec<String>,
 }
 
 impl StoredTask {
@@ -48,6 +52,7 @@ impl StoredTask {
             reservation: None,
             fenced_reservations: Vec::new(),
             rang_out: None,
+            party_notes: Vec::new(),
         }
     }
 

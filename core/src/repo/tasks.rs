@@ -13,6 +13,7 @@ use super::{
 };
 use crate::ids::{TaskId, TeamId, UserId};
 use crate::model::Task;
+use crate::personal_data::new_party_uris;
 use crate::repo::{Contended, RepoError};
 use crate::time::Timestamp;
 use serde::de::DeserializeOwned;
@@ -75,6 +76,7 @@ impl Repo<'_> {
     pub fn create_task(&self, stored: &mut StoredTask, meta: &ChangeMeta) -> Result<(), RepoError> {
         let key = keys::task(stored.task.id);
         let entries = index_entries(stored);
+        let party_entries = self.party_entries_of(stored)?;
         self.add_entries(&entries.iter().collect::<Vec<_>>())?;
         let placeholder = StoredTask {
             pending: true,
@@ -84,10 +86,15 @@ impl Repo<'_> {
         };
         // The placeholder as this request last saw it (it wrote it itself at first).
         let mut current = encode(&placeholder)?;
-        let mut placeholder_write = Some((key.clone(), current.clone()));
+        // The first attempt's batch: the placeholder first, then the customer-index entries.
+        let mut first_writes: Vec<(String, Vec<u8>)> =
+            std::iter::once((key.clone(), current.clone()))
+                .chain(party_entries)
+                .collect();
         for attempt in 0..MAX_CAS_ATTEMPTS {
             stored.change = Some(attempt_change_id(meta.id_base, attempt));
-            let placed = self.append_change(None, stored, meta, placeholder_write.take())?;
+            let placed =
+                self.append_change(None, stored, meta, std::mem::take(&mut first_writes))?;
             if placed.voided {
                 continue;
             }
@@ -114,13 +121,14 @@ impl Repo<'_> {
 
     /// Places the intent of the change that makes `after` (from `before`) in the team's feed and
     /// the feeds of the users involved before or after.
-    /// `placeholder`: a create's placeholder, written in the same batch before the intents.
+    /// `first`: written in the same batch before the intents (a create's placeholder and its
+    /// customer-index entries).
     fn append_change(
         &self,
         before: Option<&StoredTask>,
         after: &StoredTask,
         meta: &ChangeMeta,
-        placeholder: Option<(String, Vec<u8>)>,
+        first: Vec<(String, Vec<u8>)>,
     ) -> Result<Placed, RepoError> {
         let intent = Intent {
             kind: meta.kind.clone(),
@@ -138,7 +146,7 @@ impl Repo<'_> {
         let feeds: Vec<FeedId> = std::iter::once(FeedId::Team(after.task.team_id))
             .chain(users.into_iter().map(FeedId::User))
             .collect();
-        self.append_intents(&feeds, &intent, placeholder)
+        self.append_intents(&feeds, &intent, first)
     }
 
     /// Changes a task through compare-and-swap with retry; `change` is re-run on the
@@ -172,11 +180,13 @@ impl Repo<'_> {
                 .filter(|e| !old_entries.contains(e))
                 .collect();
             self.add_entries(&added)?;
+            let noted = self.note_parties(id, &new_party_uris(&before.task, &after.task))?;
+            after.party_notes.extend(noted);
             if after.task.status.is_final() && !before.task.status.is_final() {
                 // Before the write: a request that dies after it leaves the task to the sweep.
                 self.note_ending(after.task.id, meta.at)?;
             }
-            let placed = self.append_change(Some(&before), &after, meta, None)?;
+            let placed = self.append_change(Some(&before), &after, meta, Vec::new())?;
             if !placed.voided && self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
                 self.feed_upkeep(&placed, meta.at);
                 let removed = old_entries.iter().filter(|e| !new_entries.contains(e));

@@ -122,14 +122,13 @@ enum Decision {
 
 impl Repo<'_> {
     /// Decides the undecided intents among `places`: from a later intent of the same record,
-    /// then from the records (one batch read), fencing stale ones; `write_back`: writes the new
-    /// decisions into the intents (the upkeep does; readers do not).
+    /// then from the records (one batch read), fencing stale ones. In memory only: the upkeep
+    /// writes decisions back ([`Repo::upkeep_settles_block`]), readers do not.
     pub(super) fn decide_places(
         &self,
         feed: FeedId,
         places: &mut [Option<FeedEntry>],
         now: Timestamp,
-        write_back: bool,
     ) -> Result<(), RepoError> {
         let undecided: Vec<usize> = (0..places.len())
             .filter(|&i| matches!(&places[i], Some(e) if e.outcome.is_pending()))
@@ -178,16 +177,7 @@ impl Repo<'_> {
                 entry.outcome = Outcome::from(decided);
             }
         }
-        if !write_back {
-            return Ok(());
-        }
-        let decided = undecided
-            .iter()
-            .filter_map(|&i| places[i].as_ref())
-            .filter(|e| e.outcome.is_decided())
-            .map(|e| Ok((feed.entry_key(e.seq), encode(e)?)))
-            .collect::<Result<Vec<_>, RepoError>>()?;
-        self.set_all(&decided)
+        Ok(())
     }
 
     /// Whether `entry`, whose record was read past its version, committed: by the next
@@ -304,6 +294,7 @@ mod tests {
             reservation: None,
             fenced_reservations: Vec::new(),
             rang_out: None,
+            party_notes: Vec::new(),
         }
     }
 

@@ -123,7 +123,6 @@ impl Repo<'_> {
         now: Timestamp,
         limit: Option<usize>,
     ) -> Result<Scan, RepoError> {
-        const WRITE_BACK: bool = false;
         let mut scan = Scan {
             events: Vec::new(),
             cursor: after,
@@ -137,7 +136,7 @@ impl Repo<'_> {
             };
             let window_full = last_present as u64 + 1 == WINDOW;
             places.truncate(last_present + 1);
-            self.decide_places(feed, &mut places, now, WRITE_BACK)?;
+            self.decide_places(feed, &mut places, now)?;
             let gap_places: Vec<u64> = (from..)
                 .zip(&places)
                 .filter(|(_, found)| found.is_none())
@@ -160,7 +159,7 @@ impl Repo<'_> {
                         }
                         Gap::Filled(entry) => {
                             let mut one = vec![Some(*entry)];
-                            self.decide_places(feed, &mut one, now, WRITE_BACK)?;
+                            self.decide_places(feed, &mut one, now)?;
                             match one.pop().flatten() {
                                 Some(entry) => entry,
                                 None => return Ok(scan),

@@ -79,7 +79,10 @@ fn a_create_whose_place_was_voided_is_placed_again_and_reaches_the_reader() {
     let hook_key = key.clone();
     store.set_hook(move |operation, key_written, inner| {
         let (key, other, stalled) = (&hook_key, &hook_other, &hook_stalled);
-        if operation != "set" || !key_written.contains("/e/") || stalled.replace(true) {
+        if operation != "set"
+            || !(key_written.starts_with("feed/") && key_written.contains("/e/"))
+            || stalled.replace(true)
+        {
             return;
         }
         // Meanwhile: another create commits at the next place; a reader sees the gap, and
@@ -159,7 +162,7 @@ fn a_create_stalled_before_its_task_write_either_fails_or_reaches_every_reader()
     let hook_start = start_cursor.clone();
     let intent_written = Cell::new(false);
     store.set_hook(move |operation, written, inner| {
-        if operation == "set" && written.contains("/e/") {
+        if operation == "set" && written.starts_with("feed/") && written.contains("/e/") {
             intent_written.set(true);
         }
         let writes_task = matches!(operation, "set" | "cas") && written.starts_with("task/");
@@ -326,4 +329,60 @@ fn an_availability_change_stalled_before_its_record_write_is_fenced_and_placed_a
         "{after_stall}"
     );
     assert_eq!(availability_changes(&fresh), expected, "{fresh}");
+}
+
+/// An erasure scrubs a person's feed entries while the upkeep settling their block has read
+/// them and is writing its decisions back: the decisions must not put the person back (the
+/// upkeep writes by compare-and-swap on what it read, so the scrub wins).
+#[test]
+fn an_erasure_during_the_upkeep_of_its_entries_is_not_undone() {
+    const PERSON: &str = "tel:+41790000001";
+    let (store, key, _) = setup();
+    let mine = Request::new("POST", &format!("/v1.0/teams/{}/tasks", demo::SUPPORT))
+        .header("api_key", &key)
+        .json(&json!({"Type": "ExternalTask", "Customer": {"Uri": PERSON, "DisplayName": "P"}}));
+    let made = send(&store, &mine, NOW, 600);
+    assert_eq!(made.status, 201, "{}", body(&made));
+    let id = body(&made)["Id"].as_str().unwrap_or_default().to_string();
+    let terminate =
+        Request::new("POST", &format!("/v1.0/tasks/{id}/terminate")).header("api_key", &key);
+    assert_eq!(send(&store, &terminate, NOW, 650).status, 200);
+    let erased = Rc::new(Cell::new(false));
+    let hook_erased = erased.clone();
+    store.set_hook(move |operation, written, inner| {
+        if operation != "cas" || !written.starts_with("feed/") || hook_erased.get() {
+            return;
+        }
+        let holds_person = inner
+            .get(written)
+            .ok()
+            .flatten()
+            .is_some_and(|raw| String::from_utf8_lossy(&raw).contains(PERSON));
+        if holds_person {
+            let report = crate::repo::Repo::new(inner)
+                .erase_person(PERSON)
+                .expect("erased");
+            assert_eq!(report.tasks, 1);
+            hook_erased.set(true);
+        }
+    });
+    // Other changes until the upkeep has settled the block of the person's entries.
+    for n in 0..40 {
+        assert_eq!(send(&store, &create(&key), NOW, 700 + n * 10).status, 201);
+    }
+    assert!(erased.get(), "the upkeep wrote the entries' decisions back");
+    let left: Vec<String> = store
+        .inner
+        .value_keys()
+        .into_iter()
+        .filter(|k| {
+            store
+                .inner
+                .get(k)
+                .ok()
+                .flatten()
+                .is_some_and(|raw| String::from_utf8_lossy(&raw).contains(PERSON))
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -1,13 +1,14 @@
 //! The feed's upkeep: done by every 16th appender of a feed ([`UPKEEP_EVERY`]) after its task
 //! write, so no background thread is needed. It *settles* the block of 16 places a block behind
-//! (decides their intents, writes the decisions back, moves `decided` over the block when it is
+//! (decides their intents, writes the decisions back by compare-and-swap, moves `decided` over the block when it is
 //! decided whole) and *retires* the places [`FEED_KEPT_EVENTS`] behind (deletes them with their gap
 //! notes and void marks), then counts the team feed's new changes into the team's statistics
 //! (`repo/statistics.rs`). Upkeep only: a failure loses nothing, the next upkeep or a reader does
 //! the same work.
 
+use super::FeedEntry;
 use super::{FeedId, Placed, FEED_KEPT_EVENTS, UPKEEP_EVERY};
-use crate::repo::{encode, Repo, RepoError};
+use crate::repo::{decode, encode, Repo, RepoError};
 use crate::time::Timestamp;
 
 impl Repo<'_> {
@@ -58,8 +59,32 @@ impl Repo<'_> {
         let Some(first) = seq.checked_sub(2 * UPKEEP_EVERY - 1) else {
             return Ok(());
         };
-        let mut places = self.read_places(feed, first, UPKEEP_EVERY)?;
-        self.decide_places(feed, &mut places, now, true)?;
+        let keys: Vec<String> = (first..first + UPKEEP_EVERY)
+            .map(|n| feed.entry_key(n))
+            .collect();
+        let raws = self.get_keys(&keys)?;
+        let mut places = raws
+            .iter()
+            .zip(&keys)
+            .map(|(raw, key)| raw.as_ref().map(|raw| decode(key, raw)).transpose())
+            .collect::<Result<Vec<Option<FeedEntry>>, RepoError>>()?;
+        let undecided: Vec<bool> = places
+            .iter()
+            .map(|p| matches!(p, Some(e) if e.outcome.is_pending()))
+            .collect();
+        self.decide_places(feed, &mut places, now)?;
+        // Each decision goes back by compare-and-swap on the intent as read: a scrub of the
+        // entry (an erasure, `repo/personal_data.rs`) made meanwhile wins, and the decision is
+        // made again by whoever reads the entry next.
+        for (((place, raw), key), was_undecided) in
+            places.iter().zip(&raws).zip(&keys).zip(undecided)
+        {
+            if let (Some(entry), Some(raw), true) = (place, raw, was_undecided) {
+                if entry.outcome.is_decided() {
+                    self.store.compare_and_swap(key, raw, &encode(entry)?)?;
+                }
+            }
+        }
         let whole = places
             .iter()
             .all(|p| matches!(p, Some(e) if e.outcome.is_decided()));

@@ -169,3 +169,21 @@ pub fn erasing_a_person_leaves_no_trace_and_keeps_everybody_else(
     );
     assert_eq!(integrator.status, 401);
 }
+
+/// A person with more tasks than one erasure takes on (1,000) is erased in two requests: the
+/// first answers `More: true`, the second takes the rest and answers `More: false`.
+pub fn a_person_with_many_tasks_is_erased_in_several_requests(api: &Api) {
+    let t = Tasks::new(api);
+    for _ in 0..1_001 {
+        let (id, _) = create_for_erika(&t, None);
+        t.ok(&id, "terminate", None);
+    }
+    let first = assert_status(&erase(api, ERIKA_URI), 200);
+    assert_eq!(first["Tasks"], 1_000, "{first}");
+    assert_eq!(first["TasksScrubbed"], 1_000, "{first}");
+    assert_eq!(first["More"], true, "{first}");
+    let second = assert_status(&erase(api, ERIKA_URI), 200);
+    assert_eq!(second["Tasks"], 1, "{second}");
+    assert_eq!(second["More"], false, "{second}");
+    assert_eq!(assert_status(&erase(api, ERIKA_URI), 200)["Tasks"], 0);
+}

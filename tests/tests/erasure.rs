@@ -57,3 +57,9 @@ fn an_erased_person_leaves_no_trace_in_redis() {
     assert!(!dump().is_empty(), "the directory is stored in this Redis");
     erasing_a_person_leaves_no_trace_and_keeps_everybody_else(&api, &dump);
 }
+
+#[test]
+fn a_person_with_more_than_a_thousand_tasks_is_erased_in_two_requests() {
+    let api = Api::in_process().with_directory();
+    a_person_with_many_tasks_is_erased_in_several_requests(&api);
+}

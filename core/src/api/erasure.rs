@@ -5,7 +5,7 @@
 use super::Ctx;
 use crate::error::ApiError;
 use crate::http::Response;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The longest URI an erasure takes (a task's party URIs are shorter).
 const MAX_URI_CHARS: usize = 2_048;
@@ -14,16 +14,6 @@ const MAX_URI_CHARS: usize = 2_048;
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct ErasureRequest {
     customer_uri: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Erased {
-    #[serde(flatten)]
-    report: crate::repo::ErasureReport,
-    /// Whether tasks of the person are left for another request (more than
-    /// [`crate::repo::MAX_ERASURE_TASKS`]).
-    more: bool,
 }
 
 pub fn erase(ctx: &mut Ctx) -> Result<Response, ApiError> {
@@ -35,6 +25,5 @@ pub fn erase(ctx: &mut Ctx) -> Result<Response, ApiError> {
         )));
     }
     let report = ctx.repo.erase_person(uri)?;
-    let more = report.tasks == crate::repo::MAX_ERASURE_TASKS;
-    Ok(Response::json(200, &Erased { report, more }))
+    Ok(Response::json(200, &report))
 }

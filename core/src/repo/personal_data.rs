@@ -66,6 +66,8 @@ pub struct ErasureReport {
     pub feed_entries_scrubbed: u64,
     /// Stored answers of idempotent requests scrubbed.
     pub answers_scrubbed: u64,
+    /// Whether the person has more tasks than one erasure takes on: call again.
+    pub more: bool,
 }
 
 /// The most tasks one erasure request takes on (a person with more is erased in several
@@ -214,13 +216,14 @@ impl Repo<'_> {
         // Entries of tasks already erased are deleted: the first MAX_ERASURE_TASKS present ones.
         let entry_keys: Vec<String> = (1..=count).map(|n| customer_entry(&hash, n)).collect();
         let mut listed: Vec<(String, TaskId)> = Vec::new();
+        let mut more = false;
         for (raw, key) in self.get_keys(&entry_keys)?.into_iter().zip(&entry_keys) {
-            if let Some(raw) = raw {
-                listed.push((key.clone(), decode(key, &raw)?));
-            }
+            let Some(raw) = raw else { continue };
             if listed.len() as u64 == MAX_ERASURE_TASKS {
+                more = true;
                 break;
             }
+            listed.push((key.clone(), decode(key, &raw)?));
         }
         let mut ids: Vec<TaskId> = listed.iter().map(|(_, id)| *id).collect();
         ids.sort_by_key(|id| id.0);
@@ -246,6 +249,7 @@ impl Repo<'_> {
         let scrub = Scrub::Uri(uri);
         let mut report = ErasureReport {
             tasks: ids.len() as u64,
+            more,
             ..ErasureReport::default()
         };
         for id in &ids {

@@ -3,7 +3,7 @@
 //! the same key and the same request gets the first answer again (status, body, `ETag`,
 //! `Location`, plus `Idempotent-Replayed: true`); the same key with a different request gets
 //! 422; a retry while the first still runs gets 409. Keys are scoped per API key (the admin
-//! token has one scope of its own) and kept 24 hours. A replayed API key creation carries
+//! token has one scope of its own) and kept 24 hours (then deleted, see [`crate::answer_expiry`]). A replayed API key creation carries
 //! `"Secret": null`: the secret is never stored (revoke the key and create another if the
 //! first answer was lost).
 //!
@@ -14,6 +14,8 @@
 //! request that finds the gate taken and no claim notes the time, and once that is
 //! [`IN_FLIGHT_TAKEOVER_MILLIS`] old the next generation of the gate decides who runs.
 
+use crate::answer_expiry::epochs_read;
+pub use crate::answer_expiry::RETENTION_MILLIS;
 use crate::digest::sha256_hex;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
@@ -23,8 +25,6 @@ use serde::{Deserialize, Serialize};
 
 pub const HEADER: &str = "Idempotency-Key";
 pub const MAX_KEY_CHARS: usize = 255;
-/// How long a key and its answer are kept.
-pub const RETENTION_MILLIS: i64 = 24 * 60 * 60 * 1000;
 /// A request that holds a key this long without finishing is taken to have died; a retry
 /// may then run the request again.
 pub const IN_FLIGHT_TAKEOVER_MILLIS: i64 = 60 * 1000;
@@ -162,7 +162,14 @@ pub fn begin(
     now: Timestamp,
     holder: uuid::Uuid,
 ) -> Result<Decision, ApiError> {
-    let slot = IdempotencySlot::of(scope, key);
+    // Claims go to the epoch of now; an answer younger than 24 hours may also be in the epoch
+    // before (or, from the versions before epochs, under the key without one).
+    let [epoch, previous] = epochs_read(now);
+    let slot = IdempotencySlot::in_epoch(scope, key, epoch);
+    let earlier = [
+        IdempotencySlot::in_epoch(scope, key, previous),
+        IdempotencySlot::before_epochs(scope, key),
+    ];
     let claimed = IdempotencyRecord {
         fingerprint: fingerprint(request),
         holder,
@@ -178,7 +185,13 @@ pub fn begin(
         }
     };
     for _ in 0..crate::repo::MAX_CAS_ATTEMPTS {
-        let (stored, stall) = repo.idempotency_record::<IdempotencyRecord, Stall>(&slot)?;
+        let found = repo.idempotency_records::<IdempotencyRecord, Stall>(&slot, &earlier)?;
+        // An earlier record still in force answers; a free one (expired, released, or its
+        // request died) leaves the key to a claim in this epoch.
+        if let Some(record) = found.earlier.iter().find(|r| !is_free(r, now)) {
+            return answer_from(record, &claimed.fingerprint);
+        }
+        let (stored, stall) = (found.record, found.stall);
         let Some(stored) = stored else {
             let generation = stall.as_ref().map_or(0, |s| s.generation);
             // First use of the key (or of this generation): exactly one request wins the gate
@@ -208,26 +221,36 @@ pub fn begin(
             }
             return Ok(Decision::Answer(in_flight()));
         };
-        let record = &stored.value;
-        let expired = record.expires_at <= now;
-        let died = record.outcome == Outcome::InFlight
-            && record.since.plus_millis(IN_FLIGHT_TAKEOVER_MILLIS) <= now;
-        let free = expired || died || record.outcome == Outcome::Released;
-        if !free {
-            if record.fingerprint != claimed.fingerprint {
-                return Err(ApiError::UnprocessableContent(format!(
-                    "This {HEADER} was used for a different request; use a new key."
-                )));
-            }
-            return Ok(Decision::Answer(
-                replay(&record.outcome).unwrap_or_else(in_flight),
-            ));
+        if !is_free(&stored.value, now) {
+            return answer_from(&stored.value, &claimed.fingerprint);
         }
         if repo.swap_idempotency_record(&slot, &stored.raw, &claimed)? {
             return Ok(Decision::Run(claim()));
         }
     }
     Ok(Decision::Answer(in_flight()))
+}
+
+/// Whether a record no longer holds its key: expired, released after a 5xx, or its request
+/// died in flight.
+fn is_free(record: &IdempotencyRecord, now: Timestamp) -> bool {
+    let expired = record.expires_at <= now;
+    let died = record.outcome == Outcome::InFlight
+        && record.since.plus_millis(IN_FLIGHT_TAKEOVER_MILLIS) <= now;
+    expired || died || record.outcome == Outcome::Released
+}
+
+/// The answer a record in force gives a request with `fingerprint`: its replay, 409 while it
+/// runs, 422 for a different request.
+fn answer_from(record: &IdempotencyRecord, fingerprint: &str) -> Result<Decision, ApiError> {
+    if record.fingerprint != fingerprint {
+        return Err(ApiError::UnprocessableContent(format!(
+            "This {HEADER} was used for a different request; use a new key."
+        )));
+    }
+    Ok(Decision::Answer(
+        replay(&record.outcome).unwrap_or_else(in_flight),
+    ))
 }
 
 impl Claim {
@@ -312,8 +335,9 @@ mod tests {
                 .map(|u| u.to_string())
                 .unwrap_or_default()
         };
-        let store_key =
-            crate::repo::keys::idempotency(&sha256_hex(format!("{scope}\norder-4711").as_bytes()));
+        let hash = sha256_hex(format!("{scope}\norder-4711").as_bytes());
+        let epoch = crate::answer_expiry::epoch_of(T0);
+        let store_key = crate::repo::keys::idempotency(&format!("{epoch}/{hash}"));
         // The request that died: its gate increment, and nothing after it.
         let gate = crate::repo::keys::creation_gate(&store_key);
         assert_eq!(store.increment(&gate, 1), Ok(1));

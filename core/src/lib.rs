@@ -6,6 +6,7 @@
 //! component and the browser widget share one implementation.
 
 pub mod agent_access;
+pub mod answer_expiry;
 pub mod api;
 pub mod auth;
 pub mod demo;

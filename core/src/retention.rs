@@ -8,6 +8,13 @@ use crate::time::Timestamp;
 pub const DAY_MILLIS: i64 = 86_400_000;
 /// The default retention of finished tasks: 30 days (Spin variable `retention_days`).
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// The default retention of audit entries: a year (Spin variable `audit_retention_days`).
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
+
+/// A retention in days as milliseconds (`None`: 0 days, kept forever).
+pub fn days_millis(days: u32) -> Option<i64> {
+    (days > 0).then(|| i64::from(days) * DAY_MILLIS)
+}
 
 /// The UTC day (days since 1970-01-01) of `at`.
 pub fn day_of(at: Timestamp) -> i64 {
@@ -106,5 +113,16 @@ mod tests {
         // Its last moment ends at 2026-01-06 00:00; due 30 days after that.
         assert!(!day_is_due(day, T0.plus_millis(days(31) - 1), retention));
         assert!(day_is_due(day, T0.plus_millis(days(31)), retention));
+    }
+
+    #[test]
+    fn zero_days_keep_forever() {
+        assert_eq!(days_millis(0), None);
+        assert_eq!(days_millis(1), Some(DAY_MILLIS));
+        assert_eq!(days_millis(365), Some(365 * DAY_MILLIS));
+        assert_eq!(
+            days_millis(u32::MAX),
+            Some(i64::from(u32::MAX) * DAY_MILLIS)
+        );
     }
 }

@@ -100,6 +100,7 @@ async fn handle(request: IncomingRequest) -> Response {
         variables::get("max_waiting_reads_per_key").ok(),
         variables::get("max_waiting_reads").ok(),
         variables::get("retention_days").ok(),
+        variables::get("audit_retention_days").ok(),
     );
     // The demo page's backend answers only while the demo data is on.
     config.demo = needs.demo && demo_data_setting().is_on();

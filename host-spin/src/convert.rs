@@ -51,6 +51,7 @@ pub fn config(
     max_waiting_reads_per_key: Option<String>,
     max_waiting_reads: Option<String>,
     retention_days: Option<String>,
+    audit_retention_days: Option<String>,
 ) -> Config {
     Config {
         max_waiting_reads_per_key: cap(
@@ -64,6 +65,11 @@ pub fn config(
             u64::from(tm_core::retention::DEFAULT_RETENTION_DAYS),
         ))
         .unwrap_or(tm_core::retention::DEFAULT_RETENTION_DAYS),
+        audit_retention_days: u32::try_from(cap(
+            audit_retention_days,
+            u64::from(tm_core::retention::DEFAULT_AUDIT_RETENTION_DAYS),
+        ))
+        .unwrap_or(tm_core::retention::DEFAULT_AUDIT_RETENTION_DAYS),
         admin_token: admin_token.filter(|t| !t.trim().is_empty()),
         cors_allowed_origins: cors_allowed_origins
             .unwrap_or_default()
@@ -165,8 +171,10 @@ mod tests {
             Some(" 12 ".into()),
             Some("many".into()),
             Some("0".into()),
+            None,
         );
         assert_eq!(config.retention_days, 0, "0 keeps finished tasks");
+        assert_eq!(config.audit_retention_days, 365, "a year unless set");
         assert_eq!(config.admin_token, None);
         assert_eq!(config.max_waiting_reads_per_key, 12);
         assert_eq!(

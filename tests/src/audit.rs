@@ -202,3 +202,55 @@ pub fn concurrent_admin_writes_are_each_recorded_once(api: &Api) {
     targets.dedup();
     assert_eq!(targets.len(), 200, "none twice");
 }
+
+fn put_user(api: &Api, n: u32) -> String {
+    let id = format!("5e000000-0000-4000-8000-{:012}", 9000 + n);
+    let login = format!("kept{n}");
+    let body = json!({"DisplayName": login, "Upn": format!("{login}@contoso.com"),
+        "SipUri": format!("sip:{login}@contoso.com")});
+    let path = format!("/admin/v1.0/users/{id}");
+    // A new user: 201 Created.
+    assert_status(&api.admin("PUT", &path, Some(body)), 201);
+    format!("PUT {path}")
+}
+
+/// Issue 23: audit entries are kept a year (the default), then deleted in order, by the admin
+/// sweep and by the appends themselves; a reader from the start begins at the first kept one.
+pub fn audit_entries_are_kept_a_year_then_deleted_in_order(api: &Api) {
+    const DAY: i64 = 86_400_000;
+    let old: Vec<String> = (0..3).map(|n| put_user(api, n)).collect();
+    let before = audit_entries(api, "0", 100);
+    assert!(before.len() >= 3, "{before:?}");
+    api.advance(364 * DAY);
+    let kept: Vec<String> = (3..5).map(|n| put_user(api, n)).collect();
+    // A day later the first ones are 365 days old: due.
+    api.advance(DAY);
+    let swept = assert_status(&api.admin("POST", "/admin/v1.0/retention/sweep", None), 200);
+    assert_eq!(swept["AuditEntriesDeleted"], before.len(), "{swept}");
+    let after = summary(&audit_entries(api, "0", 100));
+    let targets: Vec<&str> = after.iter().map(|(_, _, t)| t.as_str()).collect();
+    assert_eq!(
+        targets,
+        [
+            kept[0].as_str(),
+            kept[1].as_str(),
+            "POST /admin/v1.0/retention/sweep"
+        ],
+        "the year-old entries ({old:?}) are gone, the rest in order"
+    );
+    // Another year on, without the admin sweep: the appends sweep as they go.
+    api.advance(366 * DAY);
+    for n in 5..25 {
+        put_user(api, n);
+    }
+    let left = summary(&audit_entries(api, "0", 100));
+    assert!(
+        left.iter().all(|(_, _, t)| !kept.contains(t)),
+        "entries older than a year stay: {left:?}"
+    );
+    assert_eq!(
+        left.len(),
+        20,
+        "a slice stops at the first kept entry: {left:?}"
+    );
+}

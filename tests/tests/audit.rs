@@ -37,3 +37,15 @@ fn concurrent_admin_writes_are_each_recorded_once_on_redis() {
         concurrent_admin_writes_are_each_recorded_once(&api);
     }
 }
+
+#[test]
+fn audit_entries_are_kept_a_year_on_memory() {
+    audit_entries_are_kept_a_year_then_deleted_in_order(&Api::in_process().with_directory());
+}
+
+#[test]
+fn audit_entries_are_kept_a_year_on_redis() {
+    if let Some((api, _server)) = on_redis("audit retention on redis") {
+        audit_entries_are_kept_a_year_then_deleted_in_order(&api);
+    }
+}

@@ -137,3 +137,76 @@ fn a_long_run_keeps_about_thirty_days_of_tasks_at_unchanged_request_costs() {
     );
     assert_eq!(first_cost, last_cost, "a create costs what it did");
 }
+
+/// The store's keys of `Idempotency-Key` records (records, stall notes, gates, expiry buckets).
+fn answer_keys(api: &Api) -> Vec<String> {
+    let mut keys: Vec<String> = api
+        .store()
+        .map(|s| [s.value_keys(), s.counter_keys()].concat())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| k.contains("idempotency/") || k.starts_with("answers/expiry/e"))
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn create_with_key(api: &Api, t: &Tasks, key: &str) -> tm_core::Response {
+    let body = serde_json::json!({"Type": "IncomingCall", "Priority": "Normal",
+        "Customer": {"Uri": "tel:+41445550100", "DisplayName": "Mia Weber"}});
+    api.send(
+        tm_core::Request::new("POST", &format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"))
+            .header("api_key", &t.key)
+            .header("Idempotency-Key", key)
+            .json(&body),
+    )
+}
+
+/// Issue 23: a stored answer is replayed for 24 hours, across the epoch it was claimed in, and
+/// its records are deleted once no request can read them (by the admin sweep and by the
+/// requests' own upkeep); the key is then free at once.
+#[test]
+fn idempotency_records_are_replayed_for_a_day_and_then_deleted() {
+    const HOUR: i64 = 3_600_000;
+    let api = Api::in_process().with_directory();
+    let t = Tasks::new(&api);
+    // 23:00 UTC of the clock's day: the next epoch begins in an hour.
+    let into_day = api.now().unix_millis().rem_euclid(DAY);
+    api.advance(DAY - into_day - HOUR);
+    let first = create_with_key(&api, &t, "order-1");
+    assert_eq!(first.status, 201);
+    let id = first.json_body()["Id"].clone();
+    // Two hours later, in the next epoch: the same answer.
+    api.advance(2 * HOUR);
+    let replay = create_with_key(&api, &t, "order-1");
+    assert_eq!(replay.status, 201);
+    assert_eq!(replay.header_value("Idempotent-Replayed"), Some("true"));
+    assert_eq!(replay.json_body()["Id"], id);
+    // 23:59:59.999 after the first: still the same answer.
+    api.advance(22 * HOUR - 1);
+    let last = create_with_key(&api, &t, "order-1");
+    assert_eq!(last.json_body()["Id"], id, "kept 24 hours");
+    assert!(!answer_keys(&api).is_empty());
+    // Two days on, the admin sweep deletes the record, its gate and its bucket entry.
+    api.advance(2 * DAY);
+    let swept = sweep(&api);
+    assert_eq!(swept["ExpiredAnswersDeleted"], 1, "{swept}");
+    assert_eq!(answer_keys(&api), Vec::<String>::new());
+    // The key is free at once (no 409 from a gate left behind), and a new request runs.
+    let again = create_with_key(&api, &t, "order-1");
+    assert_eq!(again.status, 201, "{}", again.json_body());
+    assert_eq!(again.header_value("Idempotent-Replayed"), None);
+    assert_ne!(again.json_body()["Id"], id);
+
+    // Without the admin sweep, the requests' own upkeep deletes them too.
+    for n in 0..20 {
+        assert_eq!(create_with_key(&api, &t, &format!("burst-{n}")).status, 201);
+    }
+    api.advance(3 * DAY);
+    for _ in 0..32 {
+        let id = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+        t.ok(&id, "terminate", None);
+    }
+    let left = answer_keys(&api);
+    assert!(left.is_empty(), "{left:?}");
+}

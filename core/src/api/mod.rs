@@ -54,13 +54,19 @@ pub struct Config {
     pub demo: bool,
     /// Days finished tasks are kept after `EndedAt` (0: forever).
     pub retention_days: u32,
+    /// Days audit entries are kept (0: forever).
+    pub audit_retention_days: u32,
 }
 
 impl Config {
     /// [`Config::retention_days`] in milliseconds, `None` for forever.
     pub fn retention_millis(&self) -> Option<i64> {
-        (self.retention_days > 0)
-            .then(|| i64::from(self.retention_days) * crate::retention::DAY_MILLIS)
+        crate::retention::days_millis(self.retention_days)
+    }
+
+    /// [`Config::audit_retention_days`] in milliseconds, `None` for forever.
+    pub fn audit_retention_millis(&self) -> Option<i64> {
+        crate::retention::days_millis(self.audit_retention_days)
     }
 }
 
@@ -79,6 +85,7 @@ impl Default for Config {
             max_waiting_reads: DEFAULT_MAX_WAITING_READS,
             demo: false,
             retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
+            audit_retention_days: crate::retention::DEFAULT_AUDIT_RETENTION_DAYS,
         }
     }
 }
@@ -232,6 +239,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
     };
     let repo = Repo::new(env.store);
     repo.set_retention(env.config.retention_millis());
+    repo.set_audit_retention(env.config.audit_retention_millis());
     // Authentication first: the key's record and last use are the only reads of a request
     // that ends in 401.
     let mut log = None;

@@ -603,12 +603,20 @@ fn schemas() -> Value {
             "More": {"type": "boolean", "description": "More tasks are left for another request"}}),
     );
     named["RetentionSweep"] = object(
-        &["Deleted", "Dropped", "MoreDue", "RetentionDays"],
+        &[
+            "Deleted",
+            "Dropped",
+            "MoreDue",
+            "RetentionDays",
+            "ExpiredAnswersDeleted",
+        ],
         json!({
             "Deleted": {"type": "integer", "minimum": 0, "description": "Finished tasks deleted"},
             "Dropped": {"type": "integer", "minimum": 0, "description": "Entries of tasks already gone or whose end never committed"},
             "MoreDue": {"type": "boolean", "description": "Another slice would find work now"},
-            "RetentionDays": {"type": "integer", "minimum": 0, "description": "0: finished tasks are kept"}}),
+            "RetentionDays": {"type": "integer", "minimum": 0, "description": "0: finished tasks are kept"},
+            "ExpiredAnswersDeleted": {"type": "integer", "minimum": 0, "description": "Stored answers of Idempotency-Key requests deleted (kept 24 hours)"},
+            "AuditEntriesDeleted": {"type": "integer", "minimum": 0, "description": "Audit entries deleted (older than audit_retention_days, default 365)"}}),
     );
     named["AuditActorType"] = string_enum(&["Admin", "ApiKey", "Session"]);
     named["AuditActor"] = object(

@@ -1,5 +1,6 @@
 //! `POST /admin/v1.0/retention/sweep`: one slice of the retention sweep (see
-//! [`crate::retention`]), for an operator's scheduler.
+//! [`crate::retention`]) and one of the expiry of stored answers ([`crate::answer_expiry`]),
+//! for an operator's scheduler.
 
 use super::Ctx;
 use crate::error::ApiError;
@@ -15,6 +16,11 @@ struct Swept {
     #[serde(flatten)]
     report: crate::repo::SweepReport,
     retention_days: u32,
+    /// Stored answers of `Idempotency-Key` requests deleted (kept 24 hours, whatever
+    /// `retention_days` says).
+    expired_answers_deleted: u64,
+    /// Audit entries deleted (older than `audit_retention_days`).
+    audit_entries_deleted: u64,
 }
 
 pub fn sweep(ctx: &mut Ctx) -> Result<Response, ApiError> {
@@ -22,11 +28,18 @@ pub fn sweep(ctx: &mut Ctx) -> Result<Response, ApiError> {
         Some(millis) => ctx.repo.sweep_slice(ctx.now, millis, ADMIN_SLICE)?,
         None => Default::default(),
     };
+    let expired_answers_deleted = ctx.repo.sweep_expired_answers(ctx.now, ADMIN_SLICE)?;
+    let audit_entries_deleted = match ctx.config.audit_retention_millis() {
+        Some(millis) => ctx.repo.sweep_audit(ctx.now, millis, ADMIN_SLICE)?,
+        None => 0,
+    };
     Ok(Response::json(
         200,
         &Swept {
             report,
             retention_days: ctx.config.retention_days,
+            expired_answers_deleted,
+            audit_entries_deleted,
         },
     ))
 }

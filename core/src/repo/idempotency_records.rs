@@ -1,6 +1,7 @@
 //! Where the records of `Idempotency-Key`s live (the decisions are in [`crate::idempotency`]):
-//! one record per scope and key, its creation gate (an increment per generation), and a note of
-//! since when a gate's winner has written no record.
+//! one record per scope, key and epoch ([`crate::answer_expiry`]), its creation gate (an
+//! increment per generation), and a note of since when a gate's winner has written no record.
+//! Records of the versions before epochs (`idempotency/{hash}`) are still read, never written.
 
 use super::{decode, encode, keys, Repo, Versioned};
 use crate::digest::sha256_hex;
@@ -13,14 +14,52 @@ use serde::Serialize;
 pub struct IdempotencySlot {
     record: String,
     stall: String,
+    /// The epoch its record belongs to (`None`: a record of the versions before epochs).
+    epoch: Option<i64>,
 }
 
 impl IdempotencySlot {
-    /// The places of `key` in `scope` (the key is hashed: it is the client's text).
-    pub fn of(scope: &str, key: &str) -> Self {
-        let record = keys::idempotency(&sha256_hex(format!("{scope}\n{key}").as_bytes()));
+    /// The places of `key` in `scope` in `epoch` (the key is hashed: it is the client's text).
+    pub fn in_epoch(scope: &str, key: &str, epoch: i64) -> Self {
+        let hash = sha256_hex(format!("{scope}\n{key}").as_bytes());
+        Self::at(keys::idempotency(&format!("{epoch}/{hash}")), Some(epoch))
+    }
+
+    /// Where the versions before epochs kept `key` in `scope` (read only).
+    pub fn before_epochs(scope: &str, key: &str) -> Self {
+        let hash = sha256_hex(format!("{scope}\n{key}").as_bytes());
+        Self::at(keys::idempotency(&hash), None)
+    }
+
+    fn at(record: String, epoch: Option<i64>) -> Self {
         let stall = format!("{record}/stall");
-        IdempotencySlot { record, stall }
+        IdempotencySlot {
+            record,
+            stall,
+            epoch,
+        }
+    }
+
+    /// The record's key (what an expiry entry names).
+    pub(super) fn record_key(&self) -> &str {
+        &self.record
+    }
+
+    /// The stall note's key.
+    pub(super) fn stall_key(&self) -> &str {
+        &self.stall
+    }
+
+    /// The keys of a record of a due epoch, given the last generation its stall note names.
+    pub(super) fn keys_up_to(&self, generation: u64) -> Vec<String> {
+        let mut all = vec![self.record.clone(), self.stall.clone()];
+        all.extend((0..=generation).map(|n| self.gate(n)));
+        all
+    }
+
+    /// The slot of a record key written by [`IdempotencySlot::in_epoch`].
+    pub(super) fn of_record_key(record: &str, epoch: i64) -> Self {
+        Self::at(record.to_string(), Some(epoch))
     }
 
     pub(super) fn layout_samples(&self) -> Vec<String> {
@@ -47,16 +86,25 @@ impl IdempotencySlot {
     }
 }
 
+/// What a request with a key finds: the record and stall note of its own epoch, and the
+/// records of earlier places that may still hold an answer.
+pub(crate) struct FoundRecords<R, S> {
+    pub record: Option<Versioned<R>>,
+    pub stall: Option<S>,
+    pub earlier: Vec<R>,
+}
+
 impl Repo<'_> {
-    /// The record and the stall note of `slot`, in one batch read. A damaged note reads as none
-    /// (it only costs a takeover's wait).
-    pub(crate) fn idempotency_record<R: DeserializeOwned, S: DeserializeOwned>(
+    /// The record and the stall note of `slot` and the records of `earlier` slots, in one
+    /// batch read. A damaged note reads as none (it only costs a takeover's wait).
+    pub(crate) fn idempotency_records<R: DeserializeOwned, S: DeserializeOwned>(
         &self,
         slot: &IdempotencySlot,
-    ) -> Result<(Option<Versioned<R>>, Option<S>), RepoError> {
-        let mut found = self
-            .get_keys(&[slot.record.clone(), slot.stall.clone()])?
-            .into_iter();
+        earlier: &[IdempotencySlot],
+    ) -> Result<FoundRecords<R, S>, RepoError> {
+        let mut wanted = vec![slot.record.clone(), slot.stall.clone()];
+        wanted.extend(earlier.iter().map(|e| e.record.clone()));
+        let mut found = self.get_keys(&wanted)?.into_iter();
         let (record, stall) = (found.next().flatten(), found.next().flatten());
         let record = match record {
             Some(raw) => Some(Versioned {
@@ -65,10 +113,17 @@ impl Repo<'_> {
             }),
             None => None,
         };
-        Ok((
+        let mut older = Vec::new();
+        for (raw, slot) in found.zip(earlier) {
+            if let Some(raw) = raw {
+                older.push(decode(&slot.record, &raw)?);
+            }
+        }
+        Ok(FoundRecords {
             record,
-            stall.and_then(|raw| serde_json::from_slice(&raw).ok()),
-        ))
+            stall: stall.and_then(|raw| serde_json::from_slice(&raw).ok()),
+            earlier: older,
+        })
     }
 
     /// Whether this request is the first through the gate of `generation`.
@@ -80,13 +135,18 @@ impl Repo<'_> {
         self.first_time(&slot.gate(generation))
     }
 
-    /// Writes the record of a request that passed the gate (nobody else writes it before).
+    /// Writes the record of a request that passed the gate (nobody else writes it before),
+    /// with the entry that lets the sweep find it once its epoch is due.
     pub(crate) fn write_idempotency_record<R: Serialize>(
         &self,
         slot: &IdempotencySlot,
         record: &R,
     ) -> Result<(), RepoError> {
-        Ok(self.store.set(&slot.record, &encode(record)?)?)
+        let mut writes = vec![(slot.record.clone(), encode(record)?)];
+        if let Some(epoch) = slot.epoch {
+            writes.push(self.expiry_entry(epoch, slot)?);
+        }
+        self.set_all(&writes)
     }
 
     /// Replaces the record as read (`raw`) by `record`; false if it changed meanwhile.

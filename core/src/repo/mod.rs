@@ -202,7 +202,9 @@ pub fn key_layout_samples() -> Vec<String> {
     ];
     samples.extend(FeedId::Team(team).layout_samples());
     samples.extend(FeedId::User(user).layout_samples());
-    samples.extend(IdempotencySlot::of("admin", "order 4711 / ü").layout_samples());
+    samples.extend(IdempotencySlot::in_epoch("admin", "order 4711 / ü", 99_999).layout_samples());
+    samples.extend(IdempotencySlot::before_epochs("admin", "order 4711 / ü").layout_samples());
+    samples.extend(answer_expiry::layout_samples());
     samples.extend(waits::layout_samples());
     samples.extend(retention::layout_samples());
     samples.extend(audit::layout_samples());
@@ -211,6 +213,7 @@ pub fn key_layout_samples() -> Vec<String> {
 }
 
 mod agents;
+mod answer_expiry;
 mod api_keys;
 mod audit;
 mod directory;
@@ -277,6 +280,8 @@ pub struct Repo<'a> {
     /// How long finished tasks are kept (milliseconds; `None`: forever): the feed's upkeep
     /// sweeps a slice of the due ones (see `retention`).
     retention_millis: std::cell::Cell<Option<i64>>,
+    /// How long audit entries are kept (`None`: forever): every 16th entry sweeps a slice.
+    audit_retention_millis: std::cell::Cell<Option<i64>>,
     /// The idempotency record this request answers in, if any (see `personal_data`).
     answer_record: RefCell<Option<String>>,
 }
@@ -287,6 +292,7 @@ impl<'a> Repo<'a> {
             store,
             prefetched: RefCell::new(HashMap::new()),
             retention_millis: std::cell::Cell::new(None),
+            audit_retention_millis: std::cell::Cell::new(None),
             answer_record: RefCell::new(None),
         }
     }
@@ -300,11 +306,17 @@ impl<'a> Repo<'a> {
         self.retention_millis.get()
     }
 
+    /// Sets how long audit entries are kept (`None`: forever), from the operator's config.
+    pub fn set_audit_retention(&self, millis: Option<i64>) {
+        self.audit_retention_millis.set(millis);
+    }
+
     /// Another repo on the same store, with nothing read ahead (for a request a handler makes
     /// on its own, like the demo's calls).
     pub(crate) fn sibling(&self) -> Repo<'a> {
         let repo = Repo::new(self.store);
         repo.set_retention(self.retention());
+        repo.set_audit_retention(self.audit_retention_millis.get());
         repo
     }
 

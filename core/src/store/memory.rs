@@ -78,6 +78,26 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
+    /// The keys of the stored counters, in order (tests that look at everything the store holds).
+    pub fn counter_keys(&self) -> Vec<String> {
+        self.counters
+            .lock()
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A delete removes a counter too, as in Spin and Redis (a counter is a value there).
+    fn forget_counters(&self, keys: &[&str]) {
+        if let (Ok(mut counters), Ok(mut counter_keys)) =
+            (self.counters.lock(), self.counter_keys.lock())
+        {
+            for key in keys {
+                counters.remove(*key);
+                counter_keys.remove(*key);
+            }
+        }
+    }
+
     fn begin(&self) -> Result<(), StoreError> {
         self.operations.fetch_add(1, Ordering::SeqCst);
         if self.yield_inside.load(Ordering::SeqCst) {
@@ -169,6 +189,7 @@ impl Store for MemoryStore {
         self.begin_write()?;
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.values()?.remove(key);
+        self.forget_counters(&[key]);
         Ok(())
     }
 
@@ -180,6 +201,8 @@ impl Store for MemoryStore {
         for key in keys {
             values.remove(*key);
         }
+        drop(values);
+        self.forget_counters(keys);
         Ok(())
     }
 

@@ -25,6 +25,7 @@ impl Repo<'_> {
                         let _ =
                             self.sweep_slice(now, millis, super::super::retention::UPKEEP_SLICE);
                     }
+                    let _ = self.sweep_expired_answers(now, super::super::retention::UPKEEP_SLICE);
                 }
             }
         }

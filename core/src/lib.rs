@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+pub mod key_retention;
 pub mod model;
 pub mod personal_data;
 pub mod repo;

@@ -210,3 +210,106 @@ fn idempotency_records_are_replayed_for_a_day_and_then_deleted() {
     let left = answer_keys(&api);
     assert!(left.is_empty(), "{left:?}");
 }
+
+fn key_with(api: &Api, expires_at: Option<String>) -> (String, String) {
+    let created = assert_status(
+        &api.admin(
+            "POST",
+            "/admin/v1.0/apikeys",
+            Some(serde_json::json!({"Name": "crm", "Roles": ["TeamsReadonly"], "ExpiresAt": expires_at})),
+        ),
+        201,
+    );
+    let id = created["Id"].as_str().unwrap_or_default().to_string();
+    let secret = created["Secret"].as_str().unwrap_or_default().to_string();
+    (id, secret)
+}
+
+/// The 401 message a key gets on a read, or "ok".
+fn key_answer(api: &Api, secret: &str) -> String {
+    let answer = api.call(secret, "GET", "/v1.0/teams", None);
+    if answer.status == 200 {
+        return "ok".into();
+    }
+    assert_error(&answer, 401, "Unauthorized")
+}
+
+fn key_records(api: &Api, id: &str) -> Vec<String> {
+    api.store()
+        .map(|s| s.value_keys())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| k.starts_with("apikey") && k.contains(id))
+        .collect()
+}
+
+/// Issue 23: a revoked or expired key's record stays 90 days (callers are told "revoked" or
+/// "expired", an expired key can be extended), then goes with its last use and its slot; a
+/// key extended in time, and one without expiry, stay.
+#[test]
+fn revoked_and_expired_keys_records_go_ninety_days_after_they_stopped_working() {
+    let api = Api::in_process().with_directory();
+    let in_days = |days: i64| Some(api.now().plus_millis(days * DAY).to_string());
+    let (revoked, revoked_secret) = key_with(&api, None);
+    let (expired, expired_secret) = key_with(&api, in_days(1));
+    let (extended, extended_secret) = key_with(&api, in_days(1));
+    let (_, forever_secret) = key_with(&api, None);
+    for secret in [&revoked_secret, &expired_secret, &extended_secret] {
+        assert_eq!(key_answer(&api, secret), "ok");
+    }
+    api.admin("DELETE", &format!("/admin/v1.0/apikeys/{revoked}"), None);
+    // Day 60: the expired one is extended by a year.
+    api.advance(60 * DAY);
+    let patch = api.admin(
+        "PATCH",
+        &format!("/admin/v1.0/apikeys/{extended}"),
+        Some(serde_json::json!({"ExpiresAt": in_days(365)})),
+    );
+    assert_eq!(patch.status, 200);
+    // Day 90: the revoked key is 90 days short of a millisecond: kept; so is the expired one.
+    api.advance(30 * DAY - 1);
+    assert_eq!(sweep(&api)["ApiKeysDeleted"], 0);
+    assert_eq!(
+        key_answer(&api, &revoked_secret),
+        "The API key has been revoked."
+    );
+    assert!(key_answer(&api, &expired_secret).starts_with("The API key expired at "));
+    // Day 91: both went 90 days ago (the expired one on day 1).
+    api.advance(DAY + 1);
+    let swept = sweep(&api);
+    assert_eq!(swept["ApiKeysDeleted"], 2, "{swept}");
+    for (id, secret) in [(&revoked, &revoked_secret), (&expired, &expired_secret)] {
+        assert_eq!(key_answer(&api, secret), "The API key is not valid.");
+        assert_eq!(
+            key_records(&api, id),
+            Vec::<String>::new(),
+            "record and last use gone"
+        );
+        let patch = api.admin(
+            "PATCH",
+            &format!("/admin/v1.0/apikeys/{id}"),
+            Some(serde_json::json!({"ExpiresAt": null})),
+        );
+        assert_eq!(patch.status, 404);
+    }
+    assert_eq!(key_answer(&api, &extended_secret), "ok");
+    assert_eq!(key_answer(&api, &forever_secret), "ok");
+    let listed = assert_status(&api.admin("GET", "/admin/v1.0/apikeys", None), 200);
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    let slots = |api: &Api| {
+        api.store()
+            .map(|s| s.value_keys())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|k| k.starts_with("apikey-slot/"))
+            .count()
+    };
+    assert_eq!(slots(&api), 2, "their slots gone");
+
+    // Without the admin sweep, creating keys sweeps too.
+    let (forever, _) = key_with(&api, None);
+    api.admin("DELETE", &format!("/admin/v1.0/apikeys/{forever}"), None);
+    api.advance(91 * DAY);
+    key_with(&api, None);
+    assert_eq!(key_records(&api, &forever), Vec::<String>::new());
+}

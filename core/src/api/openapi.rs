@@ -609,6 +609,8 @@ fn schemas() -> Value {
             "MoreDue",
             "RetentionDays",
             "ExpiredAnswersDeleted",
+            "AuditEntriesDeleted",
+            "ApiKeysDeleted",
         ],
         json!({
             "Deleted": {"type": "integer", "minimum": 0, "description": "Finished tasks deleted"},
@@ -616,7 +618,8 @@ fn schemas() -> Value {
             "MoreDue": {"type": "boolean", "description": "Another slice would find work now"},
             "RetentionDays": {"type": "integer", "minimum": 0, "description": "0: finished tasks are kept"},
             "ExpiredAnswersDeleted": {"type": "integer", "minimum": 0, "description": "Stored answers of Idempotency-Key requests deleted (kept 24 hours)"},
-            "AuditEntriesDeleted": {"type": "integer", "minimum": 0, "description": "Audit entries deleted (older than audit_retention_days, default 365)"}}),
+            "AuditEntriesDeleted": {"type": "integer", "minimum": 0, "description": "Audit entries deleted (older than audit_retention_days, default 365)"},
+            "ApiKeysDeleted": {"type": "integer", "minimum": 0, "description": "Records of API keys revoked or expired more than 90 days ago deleted"}}),
     );
     named["AuditActorType"] = string_enum(&["Admin", "ApiKey", "Session"]);
     named["AuditActor"] = object(

@@ -21,6 +21,8 @@ struct Swept {
     expired_answers_deleted: u64,
     /// Audit entries deleted (older than `audit_retention_days`).
     audit_entries_deleted: u64,
+    /// Records of API keys revoked or expired more than 90 days ago deleted.
+    api_keys_deleted: u64,
 }
 
 pub fn sweep(ctx: &mut Ctx) -> Result<Response, ApiError> {
@@ -33,6 +35,7 @@ pub fn sweep(ctx: &mut Ctx) -> Result<Response, ApiError> {
         Some(millis) => ctx.repo.sweep_audit(ctx.now, millis, ADMIN_SLICE)?,
         None => 0,
     };
+    let api_keys_deleted = ctx.repo.sweep_api_keys(ctx.now, ADMIN_SLICE)?;
     Ok(Response::json(
         200,
         &Swept {
@@ -40,6 +43,7 @@ pub fn sweep(ctx: &mut Ctx) -> Result<Response, ApiError> {
             retention_days: ctx.config.retention_days,
             expired_answers_deleted,
             audit_entries_deleted,
+            api_keys_deleted,
         },
     ))
 }

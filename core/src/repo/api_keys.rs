@@ -6,6 +6,9 @@ use crate::model::ApiKeyRecord;
 use crate::repo::RepoError;
 use crate::time::Timestamp;
 
+/// Slots a create sweeps.
+const CREATE_SWEEPS: u64 = 16;
+
 impl Repo<'_> {
     // ---- API keys -------------------------------------------------------------------
 
@@ -16,13 +19,17 @@ impl Repo<'_> {
     /// Writes the record, then lists it in a numbered slot of its own. Nothing here reads
     /// and rewrites a shared document, so parallel creates cannot lose one another (a shared
     /// list would first have to be created, and Spin's SQLite store has no create-if-absent).
+    /// Then sweeps a slice of [`CREATE_SWEEPS`] slots, so the slots' records stay bounded by
+    /// the creates themselves.
     pub fn create_api_key(&self, record: &ApiKeyRecord) -> Result<(), RepoError> {
         self.store
             .set(&keys::api_key(record.id), &encode(record)?)?;
         let slot = self.store.increment(keys::API_KEY_SLOTS, 1)?;
-        Ok(self
-            .store
-            .set(&keys::api_key_slot(slot), &encode(&record.id)?)?)
+        self.store
+            .set(&keys::api_key_slot(slot), &encode(&record.id)?)?;
+        // The key exists now; a failed sweep leaves its work to the next slice.
+        let _ = self.sweep_api_keys(record.created_at, CREATE_SWEEPS);
+        Ok(())
     }
 
     pub fn update_api_key<F>(

@@ -208,12 +208,14 @@ pub fn key_layout_samples() -> Vec<String> {
     samples.extend(waits::layout_samples());
     samples.extend(retention::layout_samples());
     samples.extend(audit::layout_samples());
+    samples.extend(api_key_retention::layout_samples());
     samples.extend(personal_data::layout_samples());
     samples
 }
 
 mod agents;
 mod answer_expiry;
+mod api_key_retention;
 mod api_keys;
 mod audit;
 mod directory;

@@ -44,12 +44,7 @@ impl Repo<'_> {
         let width = i64::try_from(max.max(1)).unwrap_or(i64::MAX);
         let last = slots.min(first.saturating_add(width) - 1);
         let slot_keys: Vec<String> = (first..=last).map(keys::api_key_slot).collect();
-        let ids: Vec<Option<ApiKeyId>> = self
-            .get_keys(&slot_keys)?
-            .into_iter()
-            .zip(&slot_keys)
-            .map(|(raw, key)| raw.map(|raw| decode(key, &raw)).transpose())
-            .collect::<Result<_, _>>()?;
+        let ids: Vec<Option<ApiKeyId>> = self.decode_keys(&slot_keys)?;
         let record_keys: Vec<Option<String>> = ids.iter().map(|id| id.map(keys::api_key)).collect();
         let present: Vec<String> = record_keys.iter().flatten().cloned().collect();
         let mut records = self.get_keys(&present)?.into_iter();

@@ -9,7 +9,7 @@
 //! at most `max` places in one batch and deletes those older than the retention, stopping at the
 //! first that is not. Readers start at the cursor, so they never walk over deleted places.
 
-use super::{decode, encode, Repo};
+use super::{encode, Repo};
 use crate::repo::RepoError;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -110,12 +110,7 @@ impl Repo<'_> {
             return Ok(0);
         }
         let keys: Vec<String> = (first..=last).map(entry_key).collect();
-        let found: Vec<Option<AuditEntry>> = self
-            .get_keys(&keys)?
-            .into_iter()
-            .zip(&keys)
-            .map(|(raw, key)| raw.map(|raw| decode(key, &raw)).transpose())
-            .collect::<Result<_, _>>()?;
+        let found: Vec<Option<AuditEntry>> = self.decode_keys(&keys)?;
         let due = |entry: &AuditEntry| entry.at.plus_millis(millis) <= now;
         let mut next = first;
         let mut delete = Vec::new();
@@ -162,12 +157,7 @@ impl Repo<'_> {
             return Ok((Vec::new(), after));
         }
         let keys: Vec<String> = (after + 1..=last).map(entry_key).collect();
-        let found: Vec<Option<AuditEntry>> = self
-            .get_keys(&keys)?
-            .into_iter()
-            .zip(&keys)
-            .map(|(raw, key)| raw.map(|raw| decode(key, &raw)).transpose())
-            .collect::<Result<_, _>>()?;
+        let found: Vec<Option<AuditEntry>> = self.decode_keys(&keys)?;
         let mut entries = Vec::new();
         let mut cursor = after;
         for (i, entry) in found.iter().enumerate() {

@@ -235,6 +235,7 @@ mod statistics;
 mod stored_task;
 mod task_index;
 mod tasks;
+mod time_buckets;
 mod waits;
 
 pub use agents::{idle_pool_shard, IdleEntry, IDLE_POOL_SHARDS};
@@ -355,6 +356,18 @@ impl<'a> Repo<'a> {
         }
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         self.get_many(&refs)
+    }
+
+    /// [`Repo::get_keys`], each value decoded (`None` where absent).
+    pub(crate) fn decode_keys<T: DeserializeOwned>(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Option<T>>, RepoError> {
+        self.get_keys(keys)?
+            .into_iter()
+            .zip(keys)
+            .map(|(raw, key)| raw.map(|raw| decode(key, &raw)).transpose())
+            .collect()
     }
 
     /// Writes documents in one batch; no store operation for none.

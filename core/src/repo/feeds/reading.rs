@@ -204,11 +204,7 @@ impl Repo<'_> {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = places.iter().map(|&n| feed.entry_key(n)).collect();
-        self.get_keys(&keys)?
-            .into_iter()
-            .zip(&keys)
-            .map(|(raw, key)| raw.map(|raw| decode(key, &raw)).transpose())
-            .collect()
+        self.decode_keys(&keys)
     }
 
     /// Places found empty while later ones are written (one window's, in order): each is

@@ -3,9 +3,9 @@
 //! the same key and the same request gets the first answer again (status, body, `ETag`,
 //! `Location`, plus `Idempotent-Replayed: true`); the same key with a different request gets
 //! 422; a retry while the first still runs gets 409. Keys are scoped per API key (the admin
-//! token has one scope of its own) and kept 24 hours (then deleted, see [`crate::answer_expiry`]). A replayed API key creation carries
-//! `"Secret": null`: the secret is never stored (revoke the key and create another if the
-//! first answer was lost).
+//! token has one scope of its own) and kept 24 hours (then deleted, see
+//! [`crate::answer_expiry`]). A replayed API key creation carries `"Secret": null`: the secret
+//! is never stored (revoke the key and create another if the first answer was lost).
 //!
 //! The claim of a key is race-free on the storage port: the first claim of a key goes
 //! through an atomic `increment` gate, later ones (after expiry, or taking over a request that

@@ -216,7 +216,7 @@ fn key_with(api: &Api, expires_at: Option<String>) -> (String, String) {
         &api.admin(
             "POST",
             "/admin/v1.0/apikeys",
-            Some(serde_json::json!({"Name": "crm", "Roles": ["TeamsReadonly"], "ExpiresAt": expires_at})),
+            Some(serde_json::json!({"Name": "crm", "Roles": ["TeamsReadonly", "TasksReadonly"], "ExpiresAt": expires_at})),
         ),
         201,
     );
@@ -234,13 +234,24 @@ fn key_answer(api: &Api, secret: &str) -> String {
     assert_error(&answer, 401, "Unauthorized")
 }
 
+/// Every key (counters too) a key's id is in: its record, last use, wait counters.
 fn key_records(api: &Api, id: &str) -> Vec<String> {
-    api.store()
-        .map(|s| s.value_keys())
-        .unwrap_or_default()
+    let store = api.store().expect("in process");
+    store
+        .value_keys()
         .into_iter()
-        .filter(|k| k.starts_with("apikey") && k.contains(id))
+        .chain(store.counter_keys())
+        .filter(|k| k.contains(id))
         .collect()
+}
+
+/// A waiting read of Support's feed with `secret` (counted under the key's scope).
+fn waiting_read(api: &Api, secret: &str) {
+    let feed = format!("/v1.0/teams/{TEAM_SUPPORT}/events");
+    let listed = assert_status(&api.call(secret, "GET", &feed, None), 200);
+    let cursor = listed["Cursor"].as_str().unwrap_or_default();
+    let path = format!("{feed}?after={cursor}&wait=5");
+    assert_status(&api.call(secret, "GET", &path, None), 200);
 }
 
 /// Issue 23: a revoked or expired key's record stays 90 days (callers are told "revoked" or
@@ -257,6 +268,13 @@ fn revoked_and_expired_keys_records_go_ninety_days_after_they_stopped_working() 
     for secret in [&revoked_secret, &expired_secret, &extended_secret] {
         assert_eq!(key_answer(&api, secret), "ok");
     }
+    waiting_read(&api, &revoked_secret);
+    assert!(
+        key_records(&api, &revoked)
+            .iter()
+            .any(|k| k.starts_with("waits/")),
+        "the waiting read is counted under the key"
+    );
     api.admin("DELETE", &format!("/admin/v1.0/apikeys/{revoked}"), None);
     // Day 60: the expired one is extended by a year.
     api.advance(60 * DAY);
@@ -283,7 +301,7 @@ fn revoked_and_expired_keys_records_go_ninety_days_after_they_stopped_working() 
         assert_eq!(
             key_records(&api, id),
             Vec::<String>::new(),
-            "record and last use gone"
+            "record, last use and wait counters gone"
         );
         let patch = api.admin(
             "PATCH",

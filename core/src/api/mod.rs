@@ -257,7 +257,7 @@ fn dispatch(request: &Request, env: &mut Env) -> Result<Response, ApiError> {
         Access::ApiKey(role) => match agent_session::presented(request) {
             Some(token) => {
                 let session = auth::authorize_session(&repo, token, env.now)?;
-                let scope = format!("agent/{}", session.user.id);
+                let scope = crate::repo::agent_scope(session.user.id);
                 actor.kind = "Session".into();
                 actor.user_id = Some(session.user.id.to_string());
                 agent = Some(session);

@@ -611,6 +611,9 @@ fn schemas() -> Value {
             "ExpiredAnswersDeleted",
             "AuditEntriesDeleted",
             "ApiKeysDeleted",
+            "LeftoverKeysDeleted",
+            "DeletedEntitiesCleaned",
+            "MoreLeftovers",
         ],
         json!({
             "Deleted": {"type": "integer", "minimum": 0, "description": "Finished tasks deleted"},
@@ -619,7 +622,10 @@ fn schemas() -> Value {
             "RetentionDays": {"type": "integer", "minimum": 0, "description": "0: finished tasks are kept"},
             "ExpiredAnswersDeleted": {"type": "integer", "minimum": 0, "description": "Stored answers of Idempotency-Key requests deleted (kept 24 hours)"},
             "AuditEntriesDeleted": {"type": "integer", "minimum": 0, "description": "Audit entries deleted (older than audit_retention_days, default 365)"},
-            "ApiKeysDeleted": {"type": "integer", "minimum": 0, "description": "Records of API keys revoked or expired more than 90 days ago deleted"}}),
+            "ApiKeysDeleted": {"type": "integer", "minimum": 0, "description": "Records of API keys revoked or expired more than 90 days ago deleted"},
+            "LeftoverKeysDeleted": {"type": "integer", "minimum": 0, "description": "Keys deleted of what deleted teams and users left (feeds, index shards, queue heads, statistics, idle pools, agent records, sessions)"},
+            "DeletedEntitiesCleaned": {"type": "integer", "minimum": 0, "description": "Deleted teams and users of which nothing is left now"},
+            "MoreLeftovers": {"type": "boolean", "description": "Deleted teams or users still leave keys (another slice would find work)"}}),
     );
     named["AuditActorType"] = string_enum(&["Admin", "ApiKey", "Session"]);
     named["AuditActor"] = object(

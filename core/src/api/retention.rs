@@ -9,6 +9,9 @@ use serde::Serialize;
 
 /// The most a scheduled slice deletes (a fixed number of store operations).
 const ADMIN_SLICE: u64 = 100;
+/// Feed places of deleted teams and users a scheduled slice deletes (three keys each, in
+/// batches of at most this many places).
+const ADMIN_LEFTOVER_PLACES: u64 = 1_000;
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -23,6 +26,11 @@ struct Swept {
     audit_entries_deleted: u64,
     /// Records of API keys revoked or expired more than 90 days ago deleted.
     api_keys_deleted: u64,
+    /// What deleted teams and users left (feeds, indexes, queue heads, …): keys deleted,
+    /// entities now gone without a trace, and whether more is left.
+    leftover_keys_deleted: u64,
+    deleted_entities_cleaned: u64,
+    more_leftovers: bool,
 }
 
 pub fn sweep(ctx: &mut Ctx) -> Result<Response, ApiError> {
@@ -36,6 +44,10 @@ pub fn sweep(ctx: &mut Ctx) -> Result<Response, ApiError> {
         None => 0,
     };
     let api_keys_deleted = ctx.repo.sweep_api_keys(ctx.now, ADMIN_SLICE)?;
+    let holder = ctx.ids.next_id();
+    let leftovers = ctx
+        .repo
+        .sweep_leftovers(ctx.now, holder, ADMIN_LEFTOVER_PLACES)?;
     Ok(Response::json(
         200,
         &Swept {
@@ -44,6 +56,9 @@ pub fn sweep(ctx: &mut Ctx) -> Result<Response, ApiError> {
             expired_answers_deleted,
             audit_entries_deleted,
             api_keys_deleted,
+            leftover_keys_deleted: leftovers.keys_deleted,
+            deleted_entities_cleaned: leftovers.entities_cleaned,
+            more_leftovers: leftovers.more,
         },
     ))
 }

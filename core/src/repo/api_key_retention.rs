@@ -3,7 +3,7 @@
 //! the sweep walks the slots round and round from a cursor (`apikey-sweep`: the next slot,
 //! moved by compare-and-swap): a slice reads at most `max` slots and their records (one batch
 //! each), marks expired ones revoked by compare-and-swap, and deletes the records, last uses
-//! and slots that are due in one batch. Keys listed only by earlier versions
+//! and slots that are due (with the counters of the key's waiting reads) in one batch. Keys listed only by earlier versions
 //! (`index/apikeys`) are not swept.
 
 use super::{decode, encode, keys, Repo};
@@ -49,6 +49,9 @@ impl Repo<'_> {
         let present: Vec<String> = record_keys.iter().flatten().cloned().collect();
         let mut records = self.get_keys(&present)?.into_iter();
         let mut delete: Vec<String> = Vec::new();
+        // The counters of the key's waiting reads go with it.
+        let mut waits: Vec<String> = Vec::new();
+        let mut deleted = 0;
         for ((slot_key, id), record_key) in slot_keys.iter().zip(&ids).zip(&record_keys) {
             let (Some(id), Some(record_key)) = (id, record_key) else {
                 continue;
@@ -73,8 +76,11 @@ impl Repo<'_> {
                     keys::api_key_last_used(*id),
                     slot_key.clone(),
                 ]);
+                waits.extend(self.wait_keys_of(&id.to_string())?);
+                deleted += 1;
             }
         }
+        delete.extend(waits);
         if !delete.is_empty() {
             let refs: Vec<&str> = delete.iter().map(String::as_str).collect();
             self.store.delete_many(&refs)?;
@@ -91,7 +97,7 @@ impl Repo<'_> {
             }
             None => self.ensure_exists(SWEEP_CURSOR, &encode(&next)?, true)?,
         }
-        Ok((delete.len() / 3) as u64)
+        Ok(deleted)
     }
 }
 

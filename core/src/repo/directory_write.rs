@@ -7,6 +7,7 @@ use super::directory::{
     team_name_key, user_name_key, user_order, ConversationAsEntry, DirectoryMeta, MemberEntry,
     TeamMembers, BATCH,
 };
+use super::leftovers::{Deleted, Job};
 use super::{encode, keys, QueueHead, Repo, TeamIndex, UserIndex};
 use crate::ids::{OrganizationUnitId, TeamId, UserId};
 use crate::model::{ConversationAsRight, Directory, Membership, User};
@@ -23,6 +24,32 @@ pub const DIRECTORY_LEASE_MILLIS: i64 = 5 * 60 * 1000;
 struct DirectoryLock {
     holder: Option<uuid::Uuid>,
     until: Timestamp,
+}
+
+/// Feed places of deleted teams and users a directory write deletes after its own work.
+const WRITE_LEFTOVER_PLACES: u64 = 500;
+
+/// The teams and users `loaded` has and `desired` no longer has, with their names' lookups.
+fn deleted_entities(loaded: &Directory, desired: &Directory) -> Vec<Job> {
+    let kept_teams: HashSet<TeamId> = desired.teams.iter().map(|t| t.id).collect();
+    let kept_users: HashSet<UserId> = desired.users.iter().map(|u| u.id).collect();
+    let teams = loaded
+        .teams
+        .iter()
+        .filter(|t| !kept_teams.contains(&t.id))
+        .map(|t| Job {
+            entity: Deleted::Team(t.id),
+            names: vec![team_name_key(&t.sip_uri)],
+        });
+    let users = loaded
+        .users
+        .iter()
+        .filter(|u| !kept_users.contains(&u.id))
+        .map(|u| Job {
+            entity: Deleted::User(u.id),
+            names: vec![user_name_key(&u.sip_uri), user_name_key(&u.upn)],
+        });
+    teams.chain(users).collect()
 }
 
 /// Records created, updated, deleted and left unchanged by a directory write, per kind.
@@ -277,7 +304,12 @@ impl Repo<'_> {
             let changes = DirectoryChanges::between(&loaded, &desired);
             desired.validate().map_err(RepoError::InvalidDirectory)?;
             self.refuse_deleting_busy_entities(&loaded, &desired)?;
+            // Noted before the deletes, so a write that dies half-way leaves no leftovers
+            // unnoted (`repo/leftovers.rs`).
+            self.note_deleted(&deleted_entities(&loaded, &desired))?;
             self.write_directory(&loaded, &desired)?;
+            // Upkeep: one slice of what earlier deletions left. A failure loses nothing.
+            let _ = self.clean_leftovers(WRITE_LEFTOVER_PLACES);
             Ok((answer, changes))
         })();
         // The lease ends with the write, whether it succeeded or not.
@@ -285,7 +317,11 @@ impl Repo<'_> {
         result
     }
 
-    fn take_directory_lease(&self, now: Timestamp, holder: uuid::Uuid) -> Result<(), RepoError> {
+    pub(super) fn take_directory_lease(
+        &self,
+        now: Timestamp,
+        holder: uuid::Uuid,
+    ) -> Result<(), RepoError> {
         self.ensure_exists(
             keys::DIRECTORY_LOCK,
             &encode(&DirectoryLock::default())?,
@@ -303,7 +339,7 @@ impl Repo<'_> {
         Ok(())
     }
 
-    fn release_directory_lease(&self, holder: uuid::Uuid) -> Result<(), RepoError> {
+    pub(super) fn release_directory_lease(&self, holder: uuid::Uuid) -> Result<(), RepoError> {
         self.update::<DirectoryLock, _>(keys::DIRECTORY_LOCK, |lock| {
             if lock.holder != Some(holder) {
                 return Ok(false);
@@ -409,23 +445,14 @@ impl Repo<'_> {
 
         let wanted = admin_records(desired)?;
         let keys_wanted: Vec<String> = wanted.keys().cloned().collect();
-        // List documents last, so that a listed id always has its record.
+        // List documents last, so that a listed id always has its record when it is made,
+        // and a write that dies while deleting leaves what it deletes listed: loaded again
+        // by the next write, which deletes the rest (a listed id without its record is read
+        // as absent).
         let (lists, records): (Vec<String>, Vec<String>) = keys_wanted
             .into_iter()
             .partition(|k| [keys::OU_LIST, keys::TEAM_LIST, keys::USER_LIST].contains(&k.as_str()));
-        for chunk in records.chunks(BATCH).chain(lists.chunks(BATCH)) {
-            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            let mut changed = Vec::new();
-            for (key, stored) in chunk.iter().zip(self.store.get_many(&refs)?) {
-                let bytes = &wanted[key];
-                if stored.as_ref() != Some(bytes) {
-                    changed.push((key.as_str(), bytes.as_slice()));
-                }
-            }
-            if !changed.is_empty() {
-                self.store.set_many(&changed)?;
-            }
-        }
+        self.set_changed(&wanted, &records)?;
         for key in admin_records(loaded)?.keys() {
             if !wanted.contains_key(key) {
                 self.store.delete(key)?;
@@ -435,12 +462,36 @@ impl Repo<'_> {
         for team in loaded.teams.iter().filter(|t| !kept_teams.contains(&t.id)) {
             self.store.delete(&keys::team_members(team.id))?;
         }
+        self.set_changed(&wanted, &lists)?;
 
         let meta = self.directory_meta()?.unwrap_or_default();
         let next = DirectoryMeta {
             revision: meta.revision + 1,
         };
         Ok(self.store.set(keys::DIRECTORY_META, &encode(&next)?)?)
+    }
+
+    /// Writes those of `keys` whose stored bytes differ from `wanted`'s, in batches.
+    fn set_changed(
+        &self,
+        wanted: &BTreeMap<String, Vec<u8>>,
+        keys: &[String],
+    ) -> Result<(), RepoError> {
+        for chunk in keys.chunks(BATCH) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let mut changed = Vec::new();
+            for (key, stored) in chunk.iter().zip(self.store.get_many(&refs)?) {
+                if let Some(bytes) = wanted.get(key) {
+                    if stored.as_ref() != Some(bytes) {
+                        changed.push((key.as_str(), bytes.as_slice()));
+                    }
+                }
+            }
+            if !changed.is_empty() {
+                self.store.set_many(&changed)?;
+            }
+        }
+        Ok(())
     }
 
     /// Writes those of `entries` whose key is absent, in batches.

@@ -87,6 +87,16 @@ impl FeedId {
     pub fn decided_key(&self) -> String {
         format!("{}/decided", self.base())
     }
+    /// Every key of places `first..=last`: entries, gap notes, void marks.
+    pub(super) fn place_keys(&self, first: u64, last: u64) -> Vec<String> {
+        (first..=last)
+            .flat_map(|n| [self.entry_key(n), self.gap_key(n), self.void_key(n)])
+            .collect()
+    }
+    /// The feed's keys that are not a place's.
+    pub(super) fn own_keys(&self) -> Vec<String> {
+        vec![self.count_key(), self.decided_key()]
+    }
     pub(super) fn layout_samples(&self) -> Vec<String> {
         let last = u64::try_from(i64::MAX).unwrap_or(u64::MAX);
         vec![
@@ -369,7 +379,7 @@ impl Repo<'_> {
     }
 
     /// The newest place handed out (a read: an increment by 0).
-    fn newest_place(&self, feed: FeedId) -> Result<u64, RepoError> {
+    pub(super) fn newest_place(&self, feed: FeedId) -> Result<u64, RepoError> {
         Ok(place(self.store.increment(&feed.count_key(), 0)?))
     }
 }

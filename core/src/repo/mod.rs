@@ -210,6 +210,7 @@ pub fn key_layout_samples() -> Vec<String> {
     samples.extend(audit::layout_samples());
     samples.extend(api_key_retention::layout_samples());
     samples.extend(personal_data::layout_samples());
+    samples.extend(leftovers::layout_samples());
     samples
 }
 
@@ -225,6 +226,7 @@ mod feeds;
 #[cfg(test)]
 pub(crate) mod hook_store;
 mod idempotency_records;
+mod leftovers;
 mod personal_data;
 mod queue_heads;
 mod read_ahead;
@@ -248,6 +250,7 @@ pub use feeds::{
     Subject, AVAILABILITY_KIND, FEED_KEPT_EVENTS, FENCE_AFTER_MILLIS,
 };
 pub use idempotency_records::IdempotencySlot;
+pub use leftovers::LeftoverReport;
 pub use personal_data::{ErasureReport, MAX_ERASURE_TASKS};
 pub use queue_heads::QueueHead;
 pub use read_ahead::{Named, TeamRead, UserRead};
@@ -259,7 +262,7 @@ pub use task_index::{
     index_entries, team_shard, IndexDoc, IndexEntry, QueueEntry, RingEntry, TeamIndex, UserIndex,
     TEAM_INDEX_SHARDS,
 };
-pub use waits::{CapExceeded, WaitCaps, WaitLease, WAIT_WINDOW_MILLIS};
+pub use waits::{agent_scope, CapExceeded, WaitCaps, WaitLease, WAIT_WINDOW_MILLIS};
 
 /// A document together with the exact bytes read, for compare-and-swap.
 pub(crate) struct Versioned<T> {

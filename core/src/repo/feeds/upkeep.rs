@@ -39,9 +39,7 @@ impl Repo<'_> {
             return Ok(());
         };
         let first = last.saturating_sub(UPKEEP_EVERY - 1).max(1);
-        let keys: Vec<String> = (first..=last)
-            .flat_map(|n| [feed.entry_key(n), feed.gap_key(n), feed.void_key(n)])
-            .collect();
+        let keys = feed.place_keys(first, last);
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         Ok(self.store.delete_many(&refs)?)
     }

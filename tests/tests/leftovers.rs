@@ -1,0 +1,295 @@
+//! What deleted teams and users leave (issue 23: "Feeds, indexes, heads and lookups of deleted
+//! teams and users are deleted with them (or by the sweep)"), in process on the memory store:
+//! after the sweeps no key names the entity; a slice costs the same whatever a feed holds; a
+//! deletion undone before the sweep keeps the feed; a deleting write that dies at any step
+//! leaves nothing behind once retried and swept.
+
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tm_core::MemoryStore;
+use tm_e2e_tests::failing_store::FailingStore;
+use tm_e2e_tests::scenarios::Tasks;
+use tm_e2e_tests::*;
+
+const NIGHT: &str = "7e000000-0000-4000-8000-0000000000d1";
+/// `repo::DIRECTORY_LEASE_MILLIS`: five minutes.
+const DIRECTORY_LEASE_MILLIS: i64 = 5 * 60 * 1000;
+const EVA: &str = "5e000000-0000-4000-8000-0000000000d1";
+
+fn night_team() -> Value {
+    json!({"Name": "Night", "Description": "After hours", "SipUri": "sip:night@contoso.com",
+        "OrganizationUnitId": OU_CARE, "Status": "Active"})
+}
+
+fn eva() -> Value {
+    json!({"DisplayName": "Eva Roth", "FirstName": "Eva", "LastName": "Roth",
+        "Upn": "eva.upn@contoso.com", "SipUri": "sip:eva@contoso.com", "Email": "eva@contoso.com"})
+}
+
+fn put(api: &Api, path: &str, body: Value) {
+    let status = api.admin("PUT", path, Some(body)).status;
+    assert!(status == 200 || status == 201, "{path}: {status}");
+}
+
+/// Night with Eva in it.
+fn with_night_and_eva(api: &Api) {
+    put(api, &format!("/admin/v1.0/teams/{NIGHT}"), night_team());
+    put(api, &format!("/admin/v1.0/users/{EVA}"), eva());
+    put(
+        api,
+        &format!("/admin/v1.0/teams/{NIGHT}/members/{EVA}"),
+        json!({"IsActive": true}),
+    );
+}
+
+fn keys_naming(api: &Api, ids: &[&str]) -> Vec<String> {
+    keys_of(api.store().expect("on the memory store"), ids)
+}
+
+fn keys_of(store: &MemoryStore, ids: &[&str]) -> Vec<String> {
+    store
+        .value_keys()
+        .into_iter()
+        .chain(store.counter_keys())
+        .filter(|key| ids.iter().any(|id| key.contains(id)))
+        .collect()
+}
+
+fn sweep(api: &Api) -> Value {
+    assert_status(&api.admin("POST", "/admin/v1.0/retention/sweep", None), 200)
+}
+
+/// Sweeps until nothing is left; the number of sweeps.
+fn sweep_until_clean(api: &Api) -> usize {
+    for n in 1..=100 {
+        if sweep(api)["MoreLeftovers"] == false {
+            return n;
+        }
+    }
+    panic!("leftovers after 100 sweeps")
+}
+
+/// `tasks` tasks of Night created and ended: two places each in its feed.
+fn ended_tasks(t: &Tasks, tasks: usize) {
+    for _ in 0..tasks {
+        let id = t.create(NIGHT, "IncomingCall", "Normal");
+        t.ok(&id, "terminate", None);
+    }
+}
+
+#[test]
+fn a_deleted_team_and_user_leave_no_key_that_names_them_after_the_sweeps() {
+    let api = Api::in_process().with_directory();
+    with_night_and_eva(&api);
+    let t = Tasks::new(&api);
+    // A task Eva took and ended, one that ended waiting, her availability and a session.
+    let taken = t.create(NIGHT, "IncomingCall", "Normal");
+    t.ok(&taken, "offer", Some(json!({"UserIdentifier": EVA})));
+    t.ok(&taken, "accept", None);
+    t.ok(&taken, "terminate", None);
+    ended_tasks(&t, 3);
+    let set = api.call(
+        &t.key,
+        "PUT",
+        &format!("/v1.0/users/{EVA}/availability"),
+        Some(json!({"State": "Away"})),
+    );
+    assert_status(&set, 200);
+    let session = api.call(&t.key, "POST", &format!("/v1.0/users/{EVA}/sessions"), None);
+    let token = assert_status(&session, 201)["Token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // Her session's waiting read of her feed (counted under her scope).
+    let feed = format!("/v1.0/users/{EVA}/events");
+    let cursor = t.read(&feed)["Cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let wait = tm_core::Request::new("GET", &format!("{feed}?after={cursor}&wait=5"))
+        .header("Authorization", &format!("Bearer {token}"));
+    assert_status(&api.send(wait), 200);
+    assert_status(
+        &api.call(
+            &t.key,
+            "GET",
+            &format!("/v1.0/teams/{NIGHT}/statistics"),
+            None,
+        ),
+        200,
+    );
+    let before = keys_naming(&api, &[NIGHT, EVA]);
+    for kind in [
+        "index/team/",
+        "index/team-head/",
+        "feed/team/",
+        "stats/team/",
+        "index/user/",
+        "feed/user/",
+        "agent/",
+        "sessions/",
+        "waits/agent/",
+    ] {
+        assert!(
+            before.iter().any(|k| k.starts_with(kind)),
+            "{kind} before the deletion: {before:?}"
+        );
+    }
+    for path in [
+        format!("/admin/v1.0/teams/{NIGHT}"),
+        format!("/admin/v1.0/users/{EVA}"),
+    ] {
+        assert_eq!(api.admin("DELETE", &path, None).status, 204, "{path}");
+    }
+    sweep_until_clean(&api);
+    assert_eq!(keys_naming(&api, &[NIGHT, EVA]), Vec::<String>::new());
+    // Nothing to do any more, and the jobs' own entries are gone with them.
+    let again = sweep(&api);
+    assert_eq!(again["LeftoverKeysDeleted"], 0, "{again}");
+    let jobs: Vec<String> = api
+        .store()
+        .map(|s| s.value_keys())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| k.starts_with("leftovers/e/"))
+        .collect();
+    assert_eq!(jobs, Vec::<String>::new());
+    // The tasks themselves stay until their retention, readable by id.
+    assert_status(
+        &api.call(&t.key, "GET", &format!("/v1.0/tasks/{taken}"), None),
+        200,
+    );
+}
+
+#[test]
+fn a_leftover_slice_costs_the_same_for_a_feed_of_1600_and_one_of_3200_places() {
+    let measure = |tasks: usize| -> (u64, Value) {
+        let api = Api::in_process().with_directory();
+        with_night_and_eva(&api);
+        ended_tasks(&Tasks::new(&api), tasks);
+        assert_eq!(
+            api.admin("DELETE", &format!("/admin/v1.0/teams/{NIGHT}"), None)
+                .status,
+            204
+        );
+        let store = api.store().expect("in process");
+        let before = store.operations();
+        let swept = sweep(&api);
+        (store.operations() - before, swept)
+    };
+    let (small, small_swept) = measure(800);
+    let (big, big_swept) = measure(1_600);
+    eprintln!(
+        "a leftover slice: {small} store operations with 1,600 places left, {big} with 3,200"
+    );
+    assert_eq!(small_swept["LeftoverKeysDeleted"], 3_000, "{small_swept}");
+    assert_eq!(big_swept["LeftoverKeysDeleted"], 3_000, "{big_swept}");
+    assert_eq!(small_swept["MoreLeftovers"], true);
+    assert_eq!(small, big, "a slice's cost grew with the feed");
+}
+
+#[test]
+fn a_team_made_again_before_the_sweep_keeps_what_is_left_of_its_feed() {
+    let api = Api::in_process().with_directory();
+    with_night_and_eva(&api);
+    let t = Tasks::new(&api);
+    ended_tasks(&t, 400);
+    let team = format!("/admin/v1.0/teams/{NIGHT}");
+    assert_eq!(api.admin("DELETE", &team, None).status, 204);
+    // The deleting write did one slice (the first 500 places): the newest 300 are still there.
+    put(&api, &team, night_team());
+    let swept = sweep(&api);
+    assert_eq!(swept["LeftoverKeysDeleted"], 0, "{swept}");
+    assert_eq!(swept["MoreLeftovers"], false, "{swept}");
+    let events = |after: u64| -> Vec<Value> {
+        t.read(&format!("/v1.0/teams/{NIGHT}/events?after={after}"))["Events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        events(790).len(),
+        10,
+        "the newest places of the feed answer"
+    );
+    let id = t.create(NIGHT, "IncomingCall", "Normal");
+    let newest = events(800);
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0]["Task"]["Id"], id.as_str(), "{newest:?}");
+    assert!(
+        keys_naming(&api, &[NIGHT]).contains(&format!("index/team/{NIGHT}")),
+        "the team made again has its index"
+    );
+}
+
+#[test]
+fn a_deleting_write_that_dies_at_any_step_leaves_nothing_once_retried_and_swept() {
+    let mut died = 0;
+    for step in 1..=200 {
+        let store = Arc::new(FailingStore::new());
+        let api = Api::in_process_on(store.clone()).with_directory();
+        with_night_and_eva(&api);
+        let t = Tasks::new(&api);
+        ended_tasks(&t, 2);
+        assert!(
+            keys_of(&store.inner, &[NIGHT]).len() > 30,
+            "the team's keys"
+        );
+        let path = format!("/admin/v1.0/teams/{NIGHT}");
+        store.arm(step);
+        let first = api.admin("DELETE", &path, None).status;
+        let reached = !store.armed();
+        store.arm(0);
+        if first != 204 {
+            assert!(reached, "step {step}: {first} without the failure");
+            died += 1;
+            // A write that died holding the directory lease holds it until it runs out.
+            api.advance(DIRECTORY_LEASE_MILLIS + 1);
+            let retried = api.admin("DELETE", &path, None).status;
+            assert!(
+                retried == 204 || retried == 404,
+                "step {step}: the retry answered {retried}"
+            );
+        }
+        sweep_until_clean(&api);
+        assert_eq!(
+            keys_of(&store.inner, &[NIGHT]),
+            Vec::<String>::new(),
+            "step {step}"
+        );
+        let lookups = keys_of(&store.inner, &["dir/team-name/"]).len();
+        assert_eq!(lookups, 3, "step {step}: the other three teams' names only");
+        if !reached {
+            break;
+        }
+    }
+    assert!(died > 10, "the failures hit: {died}");
+}
+
+#[test]
+fn a_deleted_teams_name_taken_by_another_team_in_the_same_write_stays_that_teams() {
+    let api = Api::in_process().with_directory();
+    with_night_and_eva(&api);
+    let mut directory = assert_status(&api.admin("GET", "/admin/v1.0/directory", None), 200);
+    if let Some(teams) = directory["Teams"].as_array_mut() {
+        teams.retain(|t| t["Id"] != NIGHT);
+        for team in teams.iter_mut().filter(|t| t["Id"] == TEAM_SUPPORT) {
+            team["SipUri"] = json!("sip:night@contoso.com");
+        }
+    }
+    if let Some(members) = directory["Memberships"].as_array_mut() {
+        members.retain(|m| m["TeamId"] != NIGHT);
+    }
+    if let Some(rights) = directory["ConversationAs"].as_array_mut() {
+        rights.retain(|r| r["TeamId"] != NIGHT);
+    }
+    assert_status(
+        &api.admin("PUT", "/admin/v1.0/directory", Some(directory)),
+        200,
+    );
+    sweep_until_clean(&api);
+    assert_eq!(keys_naming(&api, &[NIGHT]), Vec::<String>::new());
+    let key = api.key(&["TeamsReadonly"]);
+    let found = api.call(&key, "GET", "/v1.0/teams/sip:night@contoso.com", None);
+    assert_eq!(assert_status(&found, 200)["Id"], TEAM_SUPPORT);
+}

@@ -8,8 +8,12 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tm_core::MemoryStore;
 use tm_e2e_tests::failing_store::FailingStore;
+use tm_e2e_tests::redis_server::redis_or_skip;
 use tm_e2e_tests::scenarios::Tasks;
 use tm_e2e_tests::*;
+use tm_host_spin::kv::KEY_PREFIX;
+use tm_host_spin::redis_store::native::NativeRedis;
+use tm_host_spin::redis_store::{Arg, RedisStore, RedisTransport, Reply};
 
 const NIGHT: &str = "7e000000-0000-4000-8000-0000000000d1";
 /// `repo::DIRECTORY_LEASE_MILLIS`: five minutes.
@@ -78,10 +82,47 @@ fn ended_tasks(t: &Tasks, tasks: usize) {
 }
 
 #[test]
-fn a_deleted_team_and_user_leave_no_key_that_names_them_after_the_sweeps() {
+fn a_deleted_team_and_user_leave_no_key_that_names_them_on_the_memory_store() {
     let api = Api::in_process().with_directory();
-    with_night_and_eva(&api);
-    let t = Tasks::new(&api);
+    let keys = || keys_naming(&api, &[NIGHT, EVA]);
+    a_deleted_team_and_user_leave_no_key_that_names_them(&api, &keys);
+    let jobs = keys_of(api.store().expect("in process"), &["leftovers/e/"]);
+    assert_eq!(
+        jobs,
+        Vec::<String>::new(),
+        "the jobs' entries went with them"
+    );
+}
+
+#[test]
+fn a_deleted_team_and_user_leave_no_key_that_names_them_in_redis() {
+    let Some(server) = redis_or_skip("leftovers on redis") else {
+        return;
+    };
+    let open = || NativeRedis::open(&server.url()).expect("a Redis client");
+    let api = Api::in_process_on(Arc::new(RedisStore::new(open()))).with_directory();
+    // Every key Redis holds, listed with its own command, in the store's key form.
+    let raw = open();
+    let keys = || -> Vec<String> {
+        let listed = raw.execute("KEYS", &[Arg::Bytes(b"*")]).expect("KEYS");
+        listed
+            .into_iter()
+            .filter_map(|reply| match reply {
+                Reply::Bytes(key) => Some(String::from_utf8_lossy(&key).into_owned()),
+                _ => None,
+            })
+            .filter_map(|key| Some(key.strip_prefix(KEY_PREFIX)?.replace(':', "/")))
+            .filter(|key| key.contains(NIGHT) || key.contains(EVA))
+            .collect()
+    };
+    a_deleted_team_and_user_leave_no_key_that_names_them(&api, &keys);
+}
+
+/// Night and Eva with tasks, availability, a session's waiting read and statistics, deleted
+/// and swept: `keys()` (the store's keys that name either) ends empty.
+fn a_deleted_team_and_user_leave_no_key_that_names_them(api: &Api, keys: &dyn Fn() -> Vec<String>) {
+    with_night_and_eva(api);
+    let t = Tasks::new(api);
     // A task Eva took and ended, one that ended waiting, her availability and a session.
     let taken = t.create(NIGHT, "IncomingCall", "Normal");
     t.ok(&taken, "offer", Some(json!({"UserIdentifier": EVA})));
@@ -118,7 +159,7 @@ fn a_deleted_team_and_user_leave_no_key_that_names_them_after_the_sweeps() {
         ),
         200,
     );
-    let before = keys_naming(&api, &[NIGHT, EVA]);
+    let before = keys();
     for kind in [
         "index/team/",
         "index/team-head/",
@@ -141,19 +182,12 @@ fn a_deleted_team_and_user_leave_no_key_that_names_them_after_the_sweeps() {
     ] {
         assert_eq!(api.admin("DELETE", &path, None).status, 204, "{path}");
     }
-    sweep_until_clean(&api);
-    assert_eq!(keys_naming(&api, &[NIGHT, EVA]), Vec::<String>::new());
-    // Nothing to do any more, and the jobs' own entries are gone with them.
-    let again = sweep(&api);
+    sweep_until_clean(api);
+    assert_eq!(keys(), Vec::<String>::new());
+    // Nothing to do any more.
+    let again = sweep(api);
     assert_eq!(again["LeftoverKeysDeleted"], 0, "{again}");
-    let jobs: Vec<String> = api
-        .store()
-        .map(|s| s.value_keys())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|k| k.starts_with("leftovers/e/"))
-        .collect();
-    assert_eq!(jobs, Vec::<String>::new());
+    assert_eq!(again["MoreLeftovers"], false);
     // The tasks themselves stay until their retention, readable by id.
     assert_status(
         &api.call(&t.key, "GET", &format!("/v1.0/tasks/{taken}"), None),

@@ -183,7 +183,29 @@ fn a_deleted_team_and_user_leave_no_key_that_names_them(api: &Api, keys: &dyn Fn
         assert_eq!(api.admin("DELETE", &path, None).status, 204, "{path}");
     }
     sweep_until_clean(api);
+    // Her sessions record stays a day, so her token is told it was revoked.
+    let mut left = keys();
+    left.sort();
+    assert_eq!(
+        left,
+        [format!("gate/sessions/{EVA}"), format!("sessions/{EVA}")]
+    );
+    let own = tm_core::Request::new("GET", &format!("/v1.0/users/{EVA}"))
+        .header("Authorization", &format!("Bearer {token}"));
+    let refused = api.send(own.clone());
+    assert_eq!(
+        assert_error(&refused, 401, "Unauthorized"),
+        "The session has been revoked."
+    );
+    // The next day but one, a sweep deletes it too.
+    api.advance(2 * 86_400_000);
+    sweep(api);
     assert_eq!(keys(), Vec::<String>::new());
+    let refused = api.send(own);
+    assert_eq!(
+        assert_error(&refused, 401, "Unauthorized"),
+        "The session is not valid."
+    );
     // Nothing to do any more.
     let again = sweep(api);
     assert_eq!(again["LeftoverKeysDeleted"], 0, "{again}");
@@ -326,4 +348,25 @@ fn a_deleted_teams_name_taken_by_another_team_in_the_same_write_stays_that_teams
     let key = api.key(&["TeamsReadonly"]);
     let found = api.call(&key, "GET", "/v1.0/teams/sip:night@contoso.com", None);
     assert_eq!(assert_status(&found, 200)["Id"], TEAM_SUPPORT);
+}
+
+#[test]
+fn a_user_made_again_keeps_the_sessions_opened_since() {
+    let api = Api::in_process().with_directory();
+    with_night_and_eva(&api);
+    let key = api.key(&[]);
+    let user = format!("/admin/v1.0/users/{EVA}");
+    assert_eq!(api.admin("DELETE", &user, None).status, 204);
+    put(&api, &user, eva());
+    // Late the next day (after the day her sessions record is kept for), a new session.
+    api.advance(40 * 3_600_000);
+    let session = api.call(&key, "POST", &format!("{}/sessions", &user[6..]), None);
+    let token = assert_status(&session, 201)["Token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    sweep(&api);
+    let own = tm_core::Request::new("GET", &format!("/v1.0/users/{EVA}"))
+        .header("Authorization", &format!("Bearer {token}"));
+    assert_status(&api.send(own), 200);
 }

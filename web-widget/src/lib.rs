@@ -14,6 +14,7 @@ pub mod availability;
 pub mod credential;
 pub mod element;
 mod feed;
+mod follow;
 mod patch;
 pub mod transport;
 pub mod view;

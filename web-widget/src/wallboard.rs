@@ -3,7 +3,8 @@
 //! whenever the team's change feed has something new (a waiting read: no interval polling).
 //! [`render`] is pure (tested natively); [`Wallboard`] wires it to the page.
 
-use crate::feed::sleep;
+use crate::feed::{sleep, FEED_WAIT_SECONDS};
+use crate::follow::{BoardFollower, BoardFound, BoardRead, BoardStep};
 use crate::transport::Transport;
 use crate::view::escape;
 use crate::widget::Pause;
@@ -12,12 +13,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use tm_core::Request;
 use web_sys::HtmlElement;
-
-/// How long a feed read may wait on the server (the API's most).
-const FEED_WAIT_SECONDS: u32 = 25;
-/// The pause after a read that brought nothing, and the longest pause after failures.
-const QUIET_PAUSE_MILLIS: f64 = 1_000.0;
-const MAX_BACKOFF_MILLIS: f64 = 16_000.0;
 
 /// What a wallboard is mounted with.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -246,6 +241,18 @@ impl Wallboard {
     }
 
     /// Reads the statistics and shows them; a refusal is shown in their place.
+    /// Reads the team's name for the heading (kept as it was when the read fails).
+    async fn read_name(&self) {
+        if let Ok(team) = self.send(&self.team_path()).await {
+            if let Some(name) = team.json_body()["Name"]
+                .as_str()
+                .filter(|_| team.status == 200)
+            {
+                *self.name.borrow_mut() = name.to_string();
+            }
+        }
+    }
+
     async fn refresh(&self) {
         let html = match self.send(&format!("{}/statistics", self.team_path())).await {
             Ok(response) if response.status == 200 => {
@@ -267,10 +274,10 @@ impl Wallboard {
 
 /// Follows the team's feed: its cursor first (so no change after it is missed), the figures,
 /// then waiting reads; new events read the figures again; a cursor the feed no longer keeps
-/// (410) starts over; failures back off from 1 s to 16 s.
+/// (410) starts over; failures back off from 1 s to 16 s (the policy:
+/// [`crate::follow::BoardFollower`]).
 async fn follow(weak: Weak<Wallboard>) {
-    let mut cursor: Option<String> = None;
-    let mut failures: u32 = 0;
+    let mut follower = BoardFollower::default();
     loop {
         let Some(board) = weak.upgrade() else {
             return;
@@ -278,9 +285,9 @@ async fn follow(weak: Weak<Wallboard>) {
         if !board.following.get() {
             return;
         }
-        let path = match &cursor {
-            None => format!("{}/events", board.team_path()),
-            Some(after) => format!(
+        let path = match follower.read() {
+            BoardRead::Listing => format!("{}/events", board.team_path()),
+            BoardRead::WaitFrom(after) => format!(
                 "{}/events?after={after}&wait={FEED_WAIT_SECONDS}",
                 board.team_path()
             ),
@@ -289,41 +296,33 @@ async fn follow(weak: Weak<Wallboard>) {
         if !board.following.get() {
             return;
         }
-        let pause = match result {
+        let found = match result {
             Ok(response) if response.status == 200 => {
-                failures = 0;
                 let page = response.json_body();
-                let first = cursor.is_none();
-                cursor = page["Cursor"].as_str().map(String::from);
-                if first {
-                    if let Ok(team) = board.send(&board.team_path()).await {
-                        if let Some(name) = team.json_body()["Name"]
-                            .as_str()
-                            .filter(|_| team.status == 200)
-                        {
-                            *board.name.borrow_mut() = name.to_string();
-                        }
-                    }
+                BoardFound::Page {
+                    cursor: page["Cursor"].as_str().map(String::from),
+                    changed: page["Events"].as_array().is_some_and(|e| !e.is_empty()),
                 }
-                let changed = page["Events"].as_array().is_some_and(|e| !e.is_empty());
-                if first || changed {
-                    board.refresh().await;
-                    continue;
-                }
-                QUIET_PAUSE_MILLIS
             }
-            Ok(response) if response.status == 410 => {
-                cursor = None;
+            Ok(response) if response.status == 410 => BoardFound::Gone,
+            Ok(_) | Err(_) => BoardFound::Failed,
+        };
+        let pause = match follower.step(found) {
+            BoardStep::NameAndFigures => {
+                board.read_name().await;
+                board.refresh().await;
                 continue;
             }
-            Ok(_) | Err(_) => {
-                failures += 1;
-                if cursor.is_none() {
-                    board.refresh().await;
-                }
-                (1_000.0 * 2f64.powi(failures.saturating_sub(1).min(10) as i32))
-                    .min(MAX_BACKOFF_MILLIS)
+            BoardStep::Figures => {
+                board.refresh().await;
+                continue;
             }
+            BoardStep::ReadOn => continue,
+            BoardStep::FiguresThenPause(millis) => {
+                board.refresh().await;
+                millis
+            }
+            BoardStep::Pause(millis) => millis,
         };
         let wait = (board.pause)(pause);
         drop(board);

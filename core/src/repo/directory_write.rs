@@ -309,7 +309,7 @@ impl Repo<'_> {
             self.note_deleted(&deleted_entities(&loaded, &desired))?;
             self.write_directory(&loaded, &desired)?;
             // Upkeep: one slice of what earlier deletions left. A failure loses nothing.
-            let _ = self.clean_leftovers(WRITE_LEFTOVER_PLACES);
+            let _ = self.clean_leftovers(now, WRITE_LEFTOVER_PLACES);
             Ok((answer, changes))
         })();
         // The lease ends with the write, whether it succeeded or not.

@@ -2,8 +2,9 @@
 //!
 //! A directory write deletes a team's or user's records, lookups and lists itself; what
 //! requests made for the entity stays: a team's index shards and queue heads, its statistics,
-//! its idle pools, a user's index, agent record, sessions and the counters of their sessions'
-//! waiting reads (each with the creation gate it was made through), and the change feed, up to [`FEED_KEPT_EVENTS`] places of three keys
+//! its idle pools, a user's index, agent record and the counters of their sessions' waiting
+//! reads (each with the creation gate it was made through; the sessions record a day later,
+//! `leftover_sessions.rs`), and the change feed, up to [`FEED_KEPT_EVENTS`] places of three keys
 //! each. Too much for one request, so the write *notes* a job per deleted entity (a counter
 //! and one write-once entry each: `leftovers/count`, `leftovers/e/{n}`), before it deletes
 //! anything, and the jobs are done in order from one cursor (`leftovers/cursor`), in slices
@@ -27,6 +28,8 @@ const JOB_COUNT: &str = "leftovers/count";
 const CURSOR: &str = "leftovers/cursor";
 /// Places a feed's upkeep may have left behind the ones it keeps (an upkeep that failed).
 const RETIRED_MARGIN: u64 = 64;
+/// Deleted users' sessions records a slice deletes at most (see `leftover_sessions.rs`).
+const SESSIONS_PER_SLICE: u64 = 100;
 /// Steps (a job's fixed keys, a run of places, a job's end) one slice takes at most.
 const MAX_STEPS_PER_SLICE: usize = 8;
 
@@ -80,11 +83,8 @@ impl Deleted {
                 .chain((0..IDLE_POOL_SHARDS).map(|shard| keys::idle_pool(team, shard)))
                 .chain([keys::team_statistics(team)])
                 .collect(),
-            Deleted::User(user) => vec![
-                keys::user_index(user),
-                keys::agent(user),
-                keys::agent_sessions(user),
-            ],
+            // Its sessions record goes a day later (`leftover_sessions.rs`).
+            Deleted::User(user) => vec![keys::user_index(user), keys::agent(user)],
         };
         // The directory's own records, which the write deletes unless it died first.
         let directory = match self {
@@ -213,7 +213,7 @@ impl Repo<'_> {
             }
             Err(other) => return Err(other),
         }
-        let report = self.clean_leftovers(max_places);
+        let report = self.clean_leftovers(now, max_places);
         self.release_directory_lease(holder)?;
         report
     }
@@ -221,8 +221,15 @@ impl Repo<'_> {
     /// One slice of the cleanup, by a caller that holds the directory lease: at most
     /// `max_places` feed places and [`MAX_STEPS_PER_SLICE`] steps, each a read or two and one
     /// batch delete.
-    pub(super) fn clean_leftovers(&self, max_places: u64) -> Result<LeftoverReport, RepoError> {
-        let mut report = LeftoverReport::default();
+    pub(super) fn clean_leftovers(
+        &self,
+        now: Timestamp,
+        max_places: u64,
+    ) -> Result<LeftoverReport, RepoError> {
+        let mut report = LeftoverReport {
+            keys_deleted: self.forget_sessions(now, SESSIONS_PER_SLICE)?,
+            ..Default::default()
+        };
         let jobs = u64::try_from(self.store.increment(JOB_COUNT, 0)?).unwrap_or(0);
         let stored = self.read::<Cursor>(CURSOR)?;
         let start = stored.as_ref().map_or(
@@ -261,6 +268,7 @@ impl Repo<'_> {
                     fixed.extend(self.names_leading_to(entity, &names)?);
                     if let Deleted::User(user) = entity {
                         fixed.extend(self.wait_keys_of(&super::agent_scope(user))?);
+                        self.note_sessions_to_forget(user, now)?;
                     }
                     report.keys_deleted += self.delete_keys(&fixed)?;
                     let newest = self.newest_place(entity.feed())?;
@@ -450,7 +458,6 @@ mod tests {
         for key in [
             format!("index/user/{}", user.0),
             format!("agent/{}", user.0),
-            format!("sessions/{}", user.0),
             format!("gate/agent/{}", user.0),
             format!("feed/user/{}", user.0),
             format!("dir/user-teams/{}", user.0),
@@ -458,5 +465,9 @@ mod tests {
         ] {
             assert!(keys.contains(&key), "{key}");
         }
+        assert!(
+            !keys.contains(&format!("sessions/{}", user.0)),
+            "kept a day, so its tokens are told they were revoked"
+        );
     }
 }

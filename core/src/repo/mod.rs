@@ -211,6 +211,7 @@ pub fn key_layout_samples() -> Vec<String> {
     samples.extend(api_key_retention::layout_samples());
     samples.extend(personal_data::layout_samples());
     samples.extend(leftovers::layout_samples());
+    samples.extend(leftover_sessions::layout_samples());
     samples
 }
 
@@ -226,6 +227,7 @@ mod feeds;
 #[cfg(test)]
 pub(crate) mod hook_store;
 mod idempotency_records;
+mod leftover_sessions;
 mod leftovers;
 mod personal_data;
 mod queue_heads;

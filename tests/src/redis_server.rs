@@ -106,3 +106,42 @@ impl Drop for RedisServer {
         self.kill();
     }
 }
+
+/// The in-process API on a fresh `redis-server` with the test directory stored, and the
+/// server (keep it alive while the API is used); `None` as [`redis_or_skip`] says.
+pub fn api_on_redis(test: &str) -> Option<(crate::Api, RedisServer)> {
+    let server = redis_or_skip(test)?;
+    let store = std::sync::Arc::new(redis_store_on(&server));
+    Some((crate::Api::in_process_on(store).with_directory(), server))
+}
+
+/// A store on `server` (each call its own connection).
+pub fn redis_store_on(
+    server: &RedisServer,
+) -> tm_host_spin::redis_store::RedisStore<tm_host_spin::redis_store::native::NativeRedis> {
+    let transport = tm_host_spin::redis_store::native::NativeRedis::open(&server.url())
+        .expect("a Redis client");
+    tm_host_spin::redis_store::RedisStore::new(transport)
+}
+
+/// Every key `server` holds, listed with Redis's own command (not through the store under
+/// test), in the store's key form (`tm:v1:a:b` → `a/b`).
+pub fn redis_keys(server: &RedisServer) -> Vec<String> {
+    use tm_host_spin::redis_store::{Arg, RedisTransport, Reply};
+    let raw = tm_host_spin::redis_store::native::NativeRedis::open(&server.url())
+        .expect("a Redis client");
+    let listed = raw.execute("KEYS", &[Arg::Bytes(b"*")]).expect("KEYS");
+    listed
+        .into_iter()
+        .filter_map(|reply| match reply {
+            Reply::Bytes(key) => Some(String::from_utf8_lossy(&key).into_owned()),
+            _ => None,
+        })
+        .filter_map(|key| {
+            Some(
+                key.strip_prefix(tm_host_spin::kv::KEY_PREFIX)?
+                    .replace(':', "/"),
+            )
+        })
+        .collect()
+}

@@ -1,16 +1,8 @@
 //! The audit trail (issue 23), in process on memory and on a real redis-server.
 
 use tm_e2e_tests::audit::*;
-use tm_e2e_tests::redis_server::redis_or_skip;
+use tm_e2e_tests::redis_server::api_on_redis as on_redis;
 use tm_e2e_tests::*;
-
-fn on_redis(name: &str) -> Option<(Api, tm_e2e_tests::redis_server::RedisServer)> {
-    let server = redis_or_skip(name)?;
-    let transport = tm_host_spin::redis_store::native::NativeRedis::open(&server.url())
-        .expect("a Redis client");
-    let store = std::sync::Arc::new(tm_host_spin::redis_store::RedisStore::new(transport));
-    Some((Api::in_process_on(store).with_directory(), server))
-}
 
 #[test]
 fn each_change_is_recorded_once_with_its_actor_on_memory() {

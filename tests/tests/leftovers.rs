@@ -1,6 +1,7 @@
 //! What deleted teams and users leave (issue 23: "Feeds, indexes, heads and lookups of deleted
-//! teams and users are deleted with them (or by the sweep)"), in process on the memory store:
-//! after the sweeps no key names the entity; a slice costs the same whatever a feed holds; a
+//! teams and users are deleted with them (or by the sweep)"), in process on the memory store
+//! and on a real redis-server: after the sweeps no key names the entity, also after parallel
+//! deletes and sweeps; a slice costs the same whatever a feed holds; a
 //! deletion undone before the sweep keeps the feed; a deleting write that dies at any step
 //! leaves nothing behind once retried and swept.
 
@@ -8,12 +9,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tm_core::MemoryStore;
 use tm_e2e_tests::failing_store::FailingStore;
-use tm_e2e_tests::redis_server::redis_or_skip;
+use tm_e2e_tests::redis_server::{api_on_redis, redis_keys};
 use tm_e2e_tests::scenarios::Tasks;
 use tm_e2e_tests::*;
-use tm_host_spin::kv::KEY_PREFIX;
-use tm_host_spin::redis_store::native::NativeRedis;
-use tm_host_spin::redis_store::{Arg, RedisStore, RedisTransport, Reply};
 
 const NIGHT: &str = "7e000000-0000-4000-8000-0000000000d1";
 /// `repo::DIRECTORY_LEASE_MILLIS`: five minutes.
@@ -51,10 +49,19 @@ fn keys_naming(api: &Api, ids: &[&str]) -> Vec<String> {
 }
 
 fn keys_of(store: &MemoryStore, ids: &[&str]) -> Vec<String> {
-    store
-        .value_keys()
-        .into_iter()
-        .chain(store.counter_keys())
+    naming(
+        store
+            .value_keys()
+            .into_iter()
+            .chain(store.counter_keys())
+            .collect(),
+        ids,
+    )
+}
+
+/// Those of `keys` that contain one of `ids`.
+fn naming(keys: Vec<String>, ids: &[&str]) -> Vec<String> {
+    keys.into_iter()
         .filter(|key| ids.iter().any(|id| key.contains(id)))
         .collect()
 }
@@ -96,25 +103,10 @@ fn a_deleted_team_and_user_leave_no_key_that_names_them_on_the_memory_store() {
 
 #[test]
 fn a_deleted_team_and_user_leave_no_key_that_names_them_in_redis() {
-    let Some(server) = redis_or_skip("leftovers on redis") else {
+    let Some((api, server)) = api_on_redis("leftovers on redis") else {
         return;
     };
-    let open = || NativeRedis::open(&server.url()).expect("a Redis client");
-    let api = Api::in_process_on(Arc::new(RedisStore::new(open()))).with_directory();
-    // Every key Redis holds, listed with its own command, in the store's key form.
-    let raw = open();
-    let keys = || -> Vec<String> {
-        let listed = raw.execute("KEYS", &[Arg::Bytes(b"*")]).expect("KEYS");
-        listed
-            .into_iter()
-            .filter_map(|reply| match reply {
-                Reply::Bytes(key) => Some(String::from_utf8_lossy(&key).into_owned()),
-                _ => None,
-            })
-            .filter_map(|key| Some(key.strip_prefix(KEY_PREFIX)?.replace(':', "/")))
-            .filter(|key| key.contains(NIGHT) || key.contains(EVA))
-            .collect()
-    };
+    let keys = || naming(redis_keys(&server), &[NIGHT, EVA]);
     a_deleted_team_and_user_leave_no_key_that_names_them(&api, &keys);
 }
 
@@ -369,4 +361,106 @@ fn a_user_made_again_keeps_the_sessions_opened_since() {
     let own = tm_core::Request::new("GET", &format!("/v1.0/users/{EVA}"))
         .header("Authorization", &format!("Bearer {token}"));
     assert_status(&api.send(own), 200);
+}
+
+/// Teams deleted by parallel admin writes while parallel sweeps clean and tasks of a kept team
+/// change: in the end no key names a deleted team, and the kept team's feed and queue work.
+fn parallel_deletes_and_sweeps_leave_nothing_and_keep_the_rest(
+    api: &Api,
+    keys: &dyn Fn(&[&str]) -> Vec<String>,
+) {
+    let teams: Vec<String> = (0..6)
+        .map(|n| format!("7e000000-0000-4000-8000-0000000000e{n}"))
+        .collect();
+    for (n, team) in teams.iter().enumerate() {
+        put(
+            api,
+            &format!("/admin/v1.0/teams/{team}"),
+            json!({"Name": format!("Gone {n}"), "SipUri": format!("sip:gone{n}@contoso.com"),
+                "OrganizationUnitId": OU_CARE, "Status": "Active"}),
+        );
+    }
+    let t = Tasks::new(api);
+    for team in &teams {
+        for _ in 0..20 {
+            let id = t.create(team, "IncomingCall", "Normal");
+            t.ok(&id, "terminate", None);
+        }
+    }
+    let ids: Vec<&str> = teams.iter().map(String::as_str).collect();
+    assert!(keys(&ids).len() > 6 * 40, "the teams' keys");
+    let kept_before = t.list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks")).len();
+    let created = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for pair in teams.chunks(2) {
+            scope.spawn(move || {
+                for team in pair {
+                    let path = format!("/admin/v1.0/teams/{team}");
+                    let mut tries = 0;
+                    loop {
+                        let status = api.admin("DELETE", &path, None).status;
+                        if status == 204 {
+                            break;
+                        }
+                        assert_eq!(status, 409, "{path}");
+                        tries += 1;
+                        assert!(tries < 10_000, "the directory stayed busy");
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                }
+            });
+        }
+        for _ in 0..2 {
+            scope.spawn(|| {
+                for _ in 0..20 {
+                    sweep(api);
+                }
+            });
+        }
+        scope.spawn(|| {
+            for _ in 0..20 {
+                let id = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+                if let Ok(mut created) = created.lock() {
+                    created.push(id);
+                }
+            }
+        });
+    });
+    sweep_until_clean(api);
+    assert_eq!(
+        keys(&ids),
+        Vec::<String>::new(),
+        "nothing of the deleted teams"
+    );
+    let listed = t.list(&format!("/v1.0/teams/{TEAM_SUPPORT}/tasks"));
+    assert_eq!(listed.len(), kept_before + 20, "the kept team's tasks");
+    // Its feed goes on: the next change is in it.
+    let cursor = t.read(&format!("/v1.0/teams/{TEAM_SUPPORT}/events"))["Cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let next = t.create(TEAM_SUPPORT, "IncomingCall", "Normal");
+    let (events, _) = t.follow_feed(&format!("/v1.0/teams/{TEAM_SUPPORT}/events"), &cursor);
+    assert!(
+        events.iter().any(|e| e["Task"]["Id"] == next.as_str()),
+        "{events:?}"
+    );
+    assert_eq!(created.into_inner().map(|c| c.len()).unwrap_or(0), 20);
+}
+
+#[test]
+fn parallel_deletes_and_sweeps_on_memory() {
+    let api = Api::in_process().with_directory();
+    api.interleave_store_operations();
+    let keys = |ids: &[&str]| keys_naming(&api, ids);
+    parallel_deletes_and_sweeps_leave_nothing_and_keep_the_rest(&api, &keys);
+}
+
+#[test]
+fn parallel_deletes_and_sweeps_on_redis() {
+    let Some((api, server)) = api_on_redis("parallel leftovers on redis") else {
+        return;
+    };
+    let keys = |ids: &[&str]| naming(redis_keys(&server), ids);
+    parallel_deletes_and_sweeps_leave_nothing_and_keep_the_rest(&api, &keys);
 }

@@ -1,17 +1,13 @@
 //! Agent sessions (issue 21) on a real redis-server (in process they run with the shared
 //! scenarios, live with `scenarios_live_spin`).
 
-use tm_e2e_tests::redis_server::redis_or_skip;
+use tm_e2e_tests::redis_server::api_on_redis;
 use tm_e2e_tests::*;
 
 fn on_redis(scenario: fn(&Api)) {
-    let Some(server) = redis_or_skip("agent sessions on redis") else {
-        return;
-    };
-    let transport = tm_host_spin::redis_store::native::NativeRedis::open(&server.url())
-        .expect("a Redis client");
-    let store = std::sync::Arc::new(tm_host_spin::redis_store::RedisStore::new(transport));
-    scenario(&Api::in_process_on(store).with_directory());
+    if let Some((api, _server)) = api_on_redis("agent sessions on redis") {
+        scenario(&api);
+    }
 }
 
 #[test]

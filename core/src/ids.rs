@@ -94,3 +94,8 @@ typed_id!(
     /// An API key (not its secret).
     ApiKeyId
 );
+typed_id!(
+    /// One change of a record as the change feeds decide it: a task or agent record carries
+    /// the id of the change that made its version (see `repo::feeds`).
+    ChangeId
+);

@@ -82,10 +82,10 @@ pub struct AgentRecord {
     pub revision: u64,
     /// The id of the change that made this revision (see `repo::feeds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change: Option<uuid::Uuid>,
+    pub change: Option<crate::ids::ChangeId>,
     /// Changes of the next revision refused by a feed reader (their requests took too long).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fenced: Vec<uuid::Uuid>,
+    pub fenced: Vec<crate::ids::ChangeId>,
 }
 
 /// An agent's availability as the API answers it.

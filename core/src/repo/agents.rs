@@ -120,7 +120,8 @@ impl Repo<'_> {
                 return Ok(after);
             }
             after.revision = before.revision + 1;
-            after.change = Some(attempt_change_id(id_base, attempt));
+            let change = attempt_change_id(id_base, attempt);
+            after.change = Some(change);
             after.fenced.clear();
             let intent = Intent {
                 kind: AVAILABILITY_KIND.to_string(),
@@ -129,7 +130,7 @@ impl Repo<'_> {
                     revision: after.revision,
                     availability: after.availability(at),
                 },
-                change: after.change.unwrap_or_default(),
+                change,
                 after_change: before.change,
                 at,
             };

@@ -35,7 +35,7 @@
 //! appender moves it on and retires the places [`FEED_KEPT_EVENTS`] behind.
 
 use super::{encode, keys, Repo};
-use crate::ids::{TaskId, TeamId, UserId};
+use crate::ids::{ChangeId, TaskId, TeamId, UserId};
 use crate::model::task::TaskBefore;
 use crate::model::{Availability, Task};
 use crate::repo::RepoError;
@@ -122,10 +122,10 @@ pub struct FeedEntry {
     #[serde(flatten)]
     pub subject: Subject,
     pub at: Timestamp,
-    pub change: Uuid,
+    pub change: ChangeId,
     /// The change id of the version this change was made on (`None` for a create).
     #[serde(default)]
-    pub after_change: Option<Uuid>,
+    pub after_change: Option<ChangeId>,
     /// In a user feed: the place of the same change in its team's feed, which decides it when
     /// this feed cannot (the task's next version may not be in this feed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -278,8 +278,8 @@ pub struct ChangeMeta {
 pub struct Intent {
     pub kind: String,
     pub subject: Subject,
-    pub change: Uuid,
-    pub after_change: Option<Uuid>,
+    pub change: ChangeId,
+    pub after_change: Option<ChangeId>,
     pub at: Timestamp,
 }
 
@@ -294,7 +294,7 @@ pub struct FeedAnswer {
 /// The change id a task version's change gets in attempt `attempt` of a request: a fresh base
 /// per request, a different id per attempt (a retried change is a new change). Hashed, so that
 /// ids from a sequential source (tests) cannot meet another request's.
-pub fn attempt_change_id(base: Uuid, attempt: usize) -> Uuid {
+pub fn attempt_change_id(base: Uuid, attempt: usize) -> ChangeId {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(base.as_bytes())
@@ -302,7 +302,7 @@ pub fn attempt_change_id(base: Uuid, attempt: usize) -> Uuid {
         .finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
-    Uuid::from_bytes(bytes)
+    ChangeId(Uuid::from_bytes(bytes))
 }
 
 /// The places of one change's intents; `voided` if a reader gave one of them up (the attempt

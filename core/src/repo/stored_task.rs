@@ -14,10 +14,10 @@ pub struct StoredTask {
     pub queue_sequence: i64,
     /// The id of the change that made this version (see [`super::feeds`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change: Option<uuid::Uuid>,
+    pub change: Option<crate::ids::ChangeId>,
     /// Changes of the next version refused by a feed reader (their requests took too long).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fenced: Vec<uuid::Uuid>,
+    pub fenced: Vec<crate::ids::ChangeId>,
     /// A create in progress: written with the create's intents, replaced by the task through
     /// compare-and-swap. A feed reader that refuses a stalled create fences it here, so the
     /// create's swap fails (see [`Repo::create_task`]). Every reader takes it as no task.

@@ -11,7 +11,7 @@ use super::{
     index_entries, IndexDoc, IndexEntry, QueueEntry, RingEntry, TeamIndex, UserIndex,
     TEAM_INDEX_SHARDS,
 };
-use crate::ids::{TaskId, TeamId, UserId};
+use crate::ids::{ChangeId, TaskId, TeamId, UserId};
 use crate::model::Task;
 use crate::personal_data::new_party_uris;
 use crate::repo::{Contended, RepoError};
@@ -92,9 +92,10 @@ impl Repo<'_> {
                 .chain(party_entries)
                 .collect();
         for attempt in 0..MAX_CAS_ATTEMPTS {
-            stored.change = Some(attempt_change_id(meta.id_base, attempt));
-            let placed =
-                self.append_change(None, stored, meta, std::mem::take(&mut first_writes))?;
+            let change = attempt_change_id(meta.id_base, attempt);
+            stored.change = Some(change);
+            let first = std::mem::take(&mut first_writes);
+            let placed = self.append_change(None, stored, change, meta, first)?;
             if placed.voided {
                 continue;
             }
@@ -127,13 +128,14 @@ impl Repo<'_> {
         &self,
         before: Option<&StoredTask>,
         after: &StoredTask,
+        change: ChangeId,
         meta: &ChangeMeta,
         first: Vec<(String, Vec<u8>)>,
     ) -> Result<Placed, RepoError> {
         let intent = Intent {
             kind: meta.kind.clone(),
             subject: Subject::of_task(&after.task, before.map(|b| &b.task)),
-            change: after.change.unwrap_or_default(),
+            change,
             after_change: before.and_then(|b| b.change),
             at: meta.at,
         };
@@ -171,7 +173,8 @@ impl Repo<'_> {
             }
             let mut after = before.clone();
             change(&mut after)?;
-            after.change = Some(attempt_change_id(meta.id_base, attempt));
+            let change_id = attempt_change_id(meta.id_base, attempt);
+            after.change = Some(change_id);
             after.fenced.clear();
             let old_entries = index_entries(&before);
             let new_entries = index_entries(&after);
@@ -186,7 +189,7 @@ impl Repo<'_> {
                 // Before the write: a request that dies after it leaves the task to the sweep.
                 self.note_ending(after.task.id, meta.at)?;
             }
-            let placed = self.append_change(Some(&before), &after, meta, Vec::new())?;
+            let placed = self.append_change(Some(&before), &after, change_id, meta, Vec::new())?;
             if !placed.voided && self.store.compare_and_swap(&key, &raw, &encode(&after)?)? {
                 self.feed_upkeep(&placed, meta.at);
                 let removed = old_entries.iter().filter(|e| !new_entries.contains(e));

@@ -5,13 +5,13 @@ use super::reading::WINDOW;
 use super::{
     FeedEntry, FeedId, Outcome, Subject, CREATE_ABANDONED_AFTER_MILLIS, FENCE_AFTER_MILLIS,
 };
+use crate::ids::ChangeId;
 use crate::model::AgentRecord;
 use crate::repo::RepoError;
 use crate::repo::{decode, encode, Repo, StoredTask, Versioned, MAX_CAS_ATTEMPTS};
 use crate::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use uuid::Uuid;
 
 /// Changes refused by fencing that a record remembers (only while it stays at one version).
 const FENCED_KEPT: usize = 8;
@@ -35,15 +35,15 @@ fn decided_by_chain<'a>(
 #[derive(Clone, Debug, PartialEq)]
 struct RecordFacts {
     version: u64,
-    change: Option<Uuid>,
-    fenced: Vec<Uuid>,
+    change: Option<ChangeId>,
+    fenced: Vec<ChangeId>,
 }
 
 /// A record whose changes are feed changes: it carries the id of the change that made its
 /// version and the changes fenced from its next one.
 trait FeedRecord: Serialize + DeserializeOwned {
     fn facts(&self) -> RecordFacts;
-    fn fenced_mut(&mut self) -> &mut Vec<Uuid>;
+    fn fenced_mut(&mut self) -> &mut Vec<ChangeId>;
 }
 
 impl FeedRecord for StoredTask {
@@ -55,7 +55,7 @@ impl FeedRecord for StoredTask {
             fenced: self.fenced.clone(),
         }
     }
-    fn fenced_mut(&mut self) -> &mut Vec<Uuid> {
+    fn fenced_mut(&mut self) -> &mut Vec<ChangeId> {
         &mut self.fenced
     }
 }
@@ -68,7 +68,7 @@ impl FeedRecord for AgentRecord {
             fenced: self.fenced.clone(),
         }
     }
-    fn fenced_mut(&mut self) -> &mut Vec<Uuid> {
+    fn fenced_mut(&mut self) -> &mut Vec<ChangeId> {
         &mut self.fenced
     }
 }
@@ -243,6 +243,10 @@ mod tests {
     use crate::model::Task;
     use uuid::Uuid;
 
+    fn change_id(n: u128) -> ChangeId {
+        ChangeId(Uuid::from_u128(n))
+    }
+
     const T0: Timestamp = Timestamp::from_unix_millis(1_767_600_000_000);
 
     fn task(version: u64) -> Task {
@@ -277,8 +281,8 @@ mod tests {
             kind: "Created".into(),
             subject: Subject::of_task(&task(version), None),
             at: T0,
-            change: Uuid::from_u128(change),
-            after_change: after.map(Uuid::from_u128),
+            change: change_id(change),
+            after_change: after.map(change_id),
             home: None,
             outcome: Outcome::Pending,
         }
@@ -288,8 +292,8 @@ mod tests {
         StoredTask {
             task: task(version),
             queue_sequence: 1,
-            change: change.map(Uuid::from_u128),
-            fenced: fenced.iter().map(|c| Uuid::from_u128(*c)).collect(),
+            change: change.map(change_id),
+            fenced: fenced.iter().map(|c| change_id(*c)).collect(),
             pending,
             reservation: None,
             fenced_reservations: Vec::new(),
@@ -456,8 +460,8 @@ mod tests {
                 availability: record.availability(T0),
             },
             at: T0,
-            change: Uuid::from_u128(change),
-            after_change: after.map(Uuid::from_u128),
+            change: change_id(change),
+            after_change: after.map(change_id),
             home: None,
             outcome: Outcome::Pending,
         }
@@ -466,8 +470,8 @@ mod tests {
     fn agent_record(revision: u64, change: Option<u128>, fenced: &[u128]) -> AgentRecord {
         let mut record = AgentRecord::new(crate::ids::UserId(Uuid::from_u128(7)));
         record.revision = revision;
-        record.change = change.map(Uuid::from_u128);
-        record.fenced = fenced.iter().map(|c| Uuid::from_u128(*c)).collect();
+        record.change = change.map(change_id);
+        record.fenced = fenced.iter().map(|c| change_id(*c)).collect();
         record
     }
 

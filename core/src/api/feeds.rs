@@ -69,7 +69,7 @@ impl From<FeedEntry> for Event {
             } => (None, Some(user_id), None, Some(availability)),
         };
         Event {
-            cursor: entry.seq.to_string(),
+            cursor: entry.place.to_string(),
             kind: entry.kind,
             task_id,
             user_id,

@@ -43,6 +43,10 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// A place in a feed: 1 for its first change, counted by the feed's counter. A *cursor* is
+/// the place a reader has read up to (0 before the first).
+pub type Place = u64;
+
 /// The number of newest changes a feed keeps; an older cursor answers 410.
 pub const FEED_KEPT_EVENTS: u64 = 10_000;
 /// How old an in-flight intent (or a gap) must be before a reader fences (voids) it.
@@ -74,13 +78,13 @@ impl FeedId {
     fn count_key(&self) -> String {
         format!("{}/count", self.base())
     }
-    fn entry_key(&self, place: u64) -> String {
+    fn entry_key(&self, place: Place) -> String {
         format!("{}/e/{place}", self.base())
     }
-    fn gap_key(&self, place: u64) -> String {
+    fn gap_key(&self, place: Place) -> String {
         format!("{}/gap/{place}", self.base())
     }
-    fn void_key(&self, place: u64) -> String {
+    fn void_key(&self, place: Place) -> String {
         format!("{}/void/{place}", self.base())
     }
     /// A place up to which every place is decided.
@@ -88,7 +92,7 @@ impl FeedId {
         format!("{}/decided", self.base())
     }
     /// Every key of places `first..=last`: entries, gap notes, void marks.
-    pub(super) fn place_keys(&self, first: u64, last: u64) -> Vec<String> {
+    pub(super) fn place_keys(&self, first: Place, last: Place) -> Vec<String> {
         (first..=last)
             .flat_map(|n| [self.entry_key(n), self.gap_key(n), self.void_key(n)])
             .collect()
@@ -113,8 +117,9 @@ impl FeedId {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct FeedEntry {
-    /// The entry's place in the feed, from 1.
-    pub seq: u64,
+    /// The entry's place in the feed (stored as `Seq`, its name in earlier versions).
+    #[serde(rename = "Seq")]
+    pub place: Place,
     /// What changed: `Created`, `OutboundCallStarted` or the action (`Offer`, `Hold`, …) for a
     /// task; [`AVAILABILITY_KIND`] for an agent's record.
     pub kind: String,
@@ -129,7 +134,7 @@ pub struct FeedEntry {
     /// In a user feed: the place of the same change in its team's feed, which decides it when
     /// this feed cannot (the task's next version may not be in this feed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub home: Option<u64>,
+    pub home: Option<Place>,
     /// Whether the change committed, once known (stored as `Committed`: true, false or absent).
     #[serde(
         rename = "Committed",
@@ -288,7 +293,7 @@ pub struct FeedAnswer {
     /// Committed changes after the cursor, in feed order.
     pub events: Vec<FeedEntry>,
     /// The cursor to go on from.
-    pub cursor: u64,
+    pub cursor: Place,
 }
 
 /// The change id a task version's change gets in attempt `attempt` of a request: a fresh base
@@ -309,7 +314,7 @@ pub fn attempt_change_id(base: Uuid, attempt: usize) -> ChangeId {
 /// must not be written).
 pub(super) struct Placed {
     pub(super) voided: bool,
-    places: Vec<(FeedId, u64)>,
+    places: Vec<(FeedId, Place)>,
 }
 
 impl Repo<'_> {
@@ -325,11 +330,11 @@ impl Repo<'_> {
         let mut entries: Vec<(FeedId, FeedEntry)> = Vec::new();
         let mut home = None;
         for &feed in feeds {
-            let seq = place(self.store.increment(&feed.count_key(), 1)?);
+            let at_place = place(self.store.increment(&feed.count_key(), 1)?);
             entries.push((
                 feed,
                 FeedEntry {
-                    seq,
+                    place: at_place,
                     kind: intent.kind.clone(),
                     subject: intent.subject.clone(),
                     at: intent.at,
@@ -339,7 +344,7 @@ impl Repo<'_> {
                     outcome: Outcome::Pending,
                 },
             ));
-            home = home.or(Some(seq));
+            home = home.or(Some(at_place));
         }
         // Where a task's snapshots go is noted with them (see `personal_data`).
         let places_note = match &intent.subject {
@@ -348,7 +353,7 @@ impl Repo<'_> {
                     *task_id,
                     entries
                         .iter()
-                        .map(|(feed, entry)| feed.entry_key(entry.seq))
+                        .map(|(feed, entry)| feed.entry_key(entry.place))
                         .collect(),
                 )?,
             ),
@@ -363,29 +368,29 @@ impl Repo<'_> {
             .chain(
                 entries
                     .iter()
-                    .map(|(feed, entry)| Ok((feed.entry_key(entry.seq), encode(entry)?))),
+                    .map(|(feed, entry)| Ok((feed.entry_key(entry.place), encode(entry)?))),
             )
             .collect::<Result<Vec<_>, RepoError>>()?;
         self.set_all(&encoded)?;
         let void_keys: Vec<String> = entries
             .iter()
-            .map(|(feed, entry)| feed.void_key(entry.seq))
+            .map(|(feed, entry)| feed.void_key(entry.place))
             .collect();
         let voided = self.get_keys(&void_keys)?.iter().any(Option::is_some);
         Ok(Placed {
             voided,
-            places: entries.iter().map(|(feed, e)| (*feed, e.seq)).collect(),
+            places: entries.iter().map(|(feed, e)| (*feed, e.place)).collect(),
         })
     }
 
     /// The newest place handed out (a read: an increment by 0).
-    pub(super) fn newest_place(&self, feed: FeedId) -> Result<u64, RepoError> {
+    pub(super) fn newest_place(&self, feed: FeedId) -> Result<Place, RepoError> {
         Ok(place(self.store.increment(&feed.count_key(), 0)?))
     }
 }
 
 /// A place from the store's counter (never negative; 0 if it were).
-fn place(counter: i64) -> u64 {
+fn place(counter: i64) -> Place {
     u64::try_from(counter).unwrap_or(0)
 }
 

@@ -18,7 +18,7 @@
 //! same way.
 
 use super::feeds::FEED_KEPT_EVENTS;
-use super::{encode, keys, FeedId, Repo, Versioned, IDLE_POOL_SHARDS};
+use super::{encode, keys, FeedId, Place, Repo, Versioned, IDLE_POOL_SHARDS};
 use crate::ids::{TeamId, UserId};
 use crate::repo::RepoError;
 use crate::time::Timestamp;
@@ -118,8 +118,8 @@ struct Cursor {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Places {
-    next: u64,
-    last: u64,
+    next: Place,
+    last: Place,
 }
 
 /// What a slice does next with the job at hand.
@@ -130,7 +130,7 @@ enum Step {
     /// Delete the fixed keys and find the feed's places.
     Fixed,
     /// Delete the feed's places `first..=last`.
-    Places { first: u64, last: u64 },
+    Places { first: Place, last: Place },
     /// Delete the feed's own keys and the job: the entity is gone without a trace.
     Finish,
 }
@@ -155,7 +155,7 @@ fn next_step(feed: Option<Places>, entity_exists: bool, budget: u64) -> Step {
 
 /// The oldest place a feed whose newest is `newest` may still hold: the ones it keeps, and a
 /// margin for retirements an upkeep left undone.
-fn oldest_held_place(newest: u64) -> u64 {
+fn oldest_held_place(newest: Place) -> Place {
     newest
         .saturating_sub(FEED_KEPT_EVENTS + RETIRED_MARGIN)
         .max(1)

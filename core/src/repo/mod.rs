@@ -248,7 +248,7 @@ pub use directory::{user_order, ConversationAsEntry, DirectoryMeta, MemberEntry,
 pub use directory_write::{ChangeCounts, DirectoryChanges};
 pub use error::{Contended, RepoError};
 pub use feeds::{
-    attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedId, FeedRead, Intent, Outcome,
+    attempt_change_id, ChangeMeta, FeedAnswer, FeedEntry, FeedId, FeedRead, Intent, Outcome, Place,
     Subject, AVAILABILITY_KIND, FEED_KEPT_EVENTS, FENCE_AFTER_MILLIS,
 };
 pub use idempotency_records::IdempotencySlot;

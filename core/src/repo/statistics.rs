@@ -68,7 +68,7 @@ impl Repo<'_> {
                 let full = answer.events.len() == FEED_ANSWER_LIMIT;
                 for entry in &answer.events {
                     if let Subject::Task { task, before, .. } = &entry.subject {
-                        counts.fold(entry.seq, entry.at, task, before.as_ref());
+                        counts.fold(entry.place, entry.at, task, before.as_ref());
                     }
                 }
                 counts.cursor = counts.cursor.max(answer.cursor);

@@ -185,12 +185,12 @@ impl Repo<'_> {
     /// after the record) covers. A user feed's task entry is decided as its twin in the team's
     /// feed; an agent's entry is at home in its user's feed.
     fn decided_after_record(&self, feed: FeedId, entry: &FeedEntry) -> Result<bool, RepoError> {
-        let (home_feed, seq) = match (feed, entry.home, entry.subject.task()) {
+        let (home_feed, place) = match (feed, entry.home, entry.subject.task()) {
             (FeedId::User(_), Some(home), Some(task)) => (FeedId::Team(task.team_id), home),
-            _ => (feed, entry.seq),
+            _ => (feed, entry.place),
         };
         let newest = self.newest_place(home_feed)?;
-        let mut from = seq + 1;
+        let mut from = place + 1;
         while from <= newest {
             let count = (newest + 1 - from).min(WINDOW * 2);
             let places = self.read_places(home_feed, from, count)?;
@@ -277,7 +277,7 @@ mod tests {
 
     fn entry(version: u64, change: u128, after: Option<u128>) -> FeedEntry {
         FeedEntry {
-            seq: 1,
+            place: 1,
             kind: "Created".into(),
             subject: Subject::of_task(&task(version), None),
             at: T0,
@@ -452,7 +452,7 @@ mod tests {
         let mut record = AgentRecord::new(crate::ids::UserId(Uuid::from_u128(user)));
         record.revision = revision;
         FeedEntry {
-            seq: 1,
+            place: 1,
             kind: super::super::AVAILABILITY_KIND.into(),
             subject: Subject::Agent {
                 user_id: record.user_id,

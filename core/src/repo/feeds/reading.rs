@@ -1,7 +1,7 @@
 //! Reading a feed: deciding places in order from a cursor, gaps, the list cursor.
 
 use super::{
-    FeedAnswer, FeedEntry, FeedId, Outcome, FEED_ANSWER_LIMIT, FEED_KEPT_EVENTS,
+    FeedAnswer, FeedEntry, FeedId, Outcome, Place, FEED_ANSWER_LIMIT, FEED_KEPT_EVENTS,
     FENCE_AFTER_MILLIS, UPKEEP_EVERY,
 };
 use crate::repo::RepoError;
@@ -18,7 +18,7 @@ pub enum FeedRead {
     Answer(FeedAnswer),
     /// The cursor is past the newest place.
     Ahead {
-        newest: u64,
+        newest: Place,
     },
     /// The cursor is older than the feed keeps.
     Gone,
@@ -41,7 +41,7 @@ struct Scan {
     /// Committed changes found (only when asked for).
     events: Vec<FeedEntry>,
     /// Every place up to here is decided.
-    cursor: u64,
+    cursor: Place,
     gone: bool,
 }
 
@@ -49,7 +49,7 @@ impl Repo<'_> {
     /// Where a list read after this call can be followed from without a gap: just before the
     /// first place whose change may still commit, scanning on from `decided`. Moves `decided`
     /// on when it lagged a block or more (the upkeep moves it only over whole decided blocks).
-    pub fn feed_cursor(&self, feed: FeedId, now: Timestamp) -> Result<u64, RepoError> {
+    pub fn feed_cursor(&self, feed: FeedId, now: Timestamp) -> Result<Place, RepoError> {
         let mark = self.decided_mark(feed)?;
         let cursor = self.scan(feed, mark, now, None)?.cursor;
         if cursor >= mark + UPKEEP_EVERY {
@@ -59,7 +59,7 @@ impl Repo<'_> {
         Ok(cursor)
     }
 
-    pub(super) fn decided_mark(&self, feed: FeedId) -> Result<u64, RepoError> {
+    pub(super) fn decided_mark(&self, feed: FeedId) -> Result<Place, RepoError> {
         Ok(self
             .read::<u64>(&feed.decided_key())?
             .map_or(0, |Versioned { value, .. }| value))
@@ -70,7 +70,7 @@ impl Repo<'_> {
     pub fn read_feed(
         &self,
         feed: FeedId,
-        after: u64,
+        after: Place,
         now: Timestamp,
     ) -> Result<FeedRead, RepoError> {
         // Places are counted by the store's i64 counter: a larger cursor is ahead of any feed
@@ -119,7 +119,7 @@ impl Repo<'_> {
     fn scan(
         &self,
         feed: FeedId,
-        after: u64,
+        after: Place,
         now: Timestamp,
         limit: Option<usize>,
     ) -> Result<Scan, RepoError> {
@@ -137,14 +137,14 @@ impl Repo<'_> {
             let window_full = last_present as u64 + 1 == WINDOW;
             places.truncate(last_present + 1);
             self.decide_places(feed, &mut places, now)?;
-            let gap_places: Vec<u64> = (from..)
+            let gap_places: Vec<Place> = (from..)
                 .zip(&places)
                 .filter(|(_, found)| found.is_none())
-                .map(|(seq, _)| seq)
+                .map(|(place, _)| place)
                 .collect();
             let mut gaps = self.resolve_gaps(feed, &gap_places, now)?.into_iter();
             for (i, found) in places.into_iter().enumerate() {
-                let seq = from + i as u64;
+                let place = from + i as u64;
                 let entry = match found {
                     Some(entry) => entry,
                     None => match gaps.next().unwrap_or(Gap::Open) {
@@ -154,7 +154,7 @@ impl Repo<'_> {
                             return Ok(scan);
                         }
                         Gap::Void => {
-                            scan.cursor = seq;
+                            scan.cursor = place;
                             continue;
                         }
                         Gap::Filled(entry) => {
@@ -175,7 +175,7 @@ impl Repo<'_> {
                     (Outcome::Committed, Some(_)) => scan.events.push(entry),
                     _ => {}
                 }
-                scan.cursor = seq;
+                scan.cursor = place;
             }
             if !window_full {
                 return Ok(scan);
@@ -188,7 +188,7 @@ impl Repo<'_> {
     pub(super) fn read_places(
         &self,
         feed: FeedId,
-        from: u64,
+        from: Place,
         count: u64,
     ) -> Result<Vec<Option<FeedEntry>>, RepoError> {
         self.read_entries(feed, &(from..from + count).collect::<Vec<_>>())
@@ -198,7 +198,7 @@ impl Repo<'_> {
     fn read_entries(
         &self,
         feed: FeedId,
-        places: &[u64],
+        places: &[Place],
     ) -> Result<Vec<Option<FeedEntry>>, RepoError> {
         if places.is_empty() {
             return Ok(Vec::new());
@@ -214,7 +214,7 @@ impl Repo<'_> {
     fn resolve_gaps(
         &self,
         feed: FeedId,
-        places: &[u64],
+        places: &[Place],
         now: Timestamp,
     ) -> Result<Vec<Gap>, RepoError> {
         if places.is_empty() {
@@ -228,28 +228,28 @@ impl Repo<'_> {
         let (mut notes, mut voids, mut read_again) = (Vec::new(), Vec::new(), Vec::new());
         let mut gaps = Vec::with_capacity(places.len());
         // Read as (gap note, void mark) per place, in the order the keys were asked.
-        for (&seq, pair) in places.iter().zip(found.chunks_exact(2)) {
+        for (&place, pair) in places.iter().zip(found.chunks_exact(2)) {
             let [gap_note, void_mark] = pair else {
                 continue;
             };
             let gap = match (gap_note, void_mark) {
                 (_, Some(_)) => None,
                 (None, None) => {
-                    notes.push(feed.gap_key(seq));
+                    notes.push(feed.gap_key(place));
                     Some(Gap::Open)
                 }
                 (Some(raw), None) => {
-                    let since: Timestamp = decode(&feed.gap_key(seq), raw)?;
+                    let since: Timestamp = decode(&feed.gap_key(place), raw)?;
                     if since.plus_millis(FENCE_AFTER_MILLIS) >= now {
                         Some(Gap::Open)
                     } else {
-                        voids.push(feed.void_key(seq));
+                        voids.push(feed.void_key(place));
                         None
                     }
                 }
             };
             if gap.is_none() {
-                read_again.push(seq);
+                read_again.push(place);
             }
             gaps.push(gap);
         }

@@ -7,7 +7,7 @@
 //! the same work.
 
 use super::FeedEntry;
-use super::{FeedId, Placed, FEED_KEPT_EVENTS, UPKEEP_EVERY};
+use super::{FeedId, Place, Placed, FEED_KEPT_EVENTS, UPKEEP_EVERY};
 use crate::repo::{decode, encode, Repo, RepoError};
 use crate::time::Timestamp;
 
@@ -15,10 +15,10 @@ impl Repo<'_> {
     /// After a change's task write: every 16th place settles a block of its feed and retires
     /// the places [`FEED_KEPT_EVENTS`] behind. Upkeep only: a failure loses nothing.
     pub(in crate::repo) fn feed_upkeep(&self, placed: &Placed, now: Timestamp) {
-        for (feed, seq) in &placed.places {
-            if seq % UPKEEP_EVERY == 0 {
-                let _ = self.upkeep_retires_places(*feed, *seq);
-                let _ = self.upkeep_settles_block(*feed, *seq, now);
+        for (feed, place) in &placed.places {
+            if place % UPKEEP_EVERY == 0 {
+                let _ = self.upkeep_retires_places(*feed, *place);
+                let _ = self.upkeep_settles_block(*feed, *place, now);
                 if let FeedId::Team(team) = feed {
                     self.statistics_upkeep(*team, now);
                     if let Some(millis) = self.retention() {
@@ -32,10 +32,10 @@ impl Repo<'_> {
     }
 
     /// Deletes the 16 places (and their gap notes) that are now [`FEED_KEPT_EVENTS`] and a
-    /// window behind `seq`, so that a reader that passed the age check never meets a retired
+    /// window behind `place`, so that a reader that passed the age check never meets a retired
     /// place.
-    fn upkeep_retires_places(&self, feed: FeedId, seq: u64) -> Result<(), RepoError> {
-        let Some(last) = seq.checked_sub(FEED_KEPT_EVENTS + UPKEEP_EVERY) else {
+    fn upkeep_retires_places(&self, feed: FeedId, place: Place) -> Result<(), RepoError> {
+        let Some(last) = place.checked_sub(FEED_KEPT_EVENTS + UPKEEP_EVERY) else {
             return Ok(());
         };
         let first = last.saturating_sub(UPKEEP_EVERY - 1).max(1);
@@ -44,7 +44,7 @@ impl Repo<'_> {
         Ok(self.store.delete_many(&refs)?)
     }
 
-    /// Upkeep by the appender of place `seq` (a multiple of 16): decides the block of 16 places
+    /// Upkeep by the appender of place `place` (a multiple of 16): decides the block of 16 places
     /// a block behind it (their requests have had the time of 16 more changes to finish),
     /// writes the decisions into the intents, and moves `decided` over the block when it is
     /// decided whole (scanning from `decided` if that lags behind the block). Blocks do not overlap, so parallel upkeeps do
@@ -52,10 +52,10 @@ impl Repo<'_> {
     pub(super) fn upkeep_settles_block(
         &self,
         feed: FeedId,
-        seq: u64,
+        place: Place,
         now: Timestamp,
     ) -> Result<(), RepoError> {
-        let Some(first) = seq.checked_sub(2 * UPKEEP_EVERY - 1) else {
+        let Some(first) = place.checked_sub(2 * UPKEEP_EVERY - 1) else {
             return Ok(());
         };
         let keys: Vec<String> = (first..first + UPKEEP_EVERY)

@@ -18,56 +18,48 @@ pub(crate) use tm_core::Response;
 /// A scenario: a name and a function that panics on failure.
 pub type Scenario = (&'static str, fn(&Api));
 
-pub const ALL: &[Scenario] = &[
-    (
-        "task_lifecycle_with_consultation_merge_and_leave",
-        task_lifecycle_with_consultation_merge_and_leave,
-    ),
-    (
-        "consultation_transfer_and_terminate_flows",
-        consultation_transfer_and_terminate_flows,
-    ),
-    (
-        "terminate_customer_call_keeps_consultation_until_terminated",
-        terminate_customer_call_keeps_consultation_until_terminated,
-    ),
-    (
-        "every_state_times_every_action",
-        every_state_times_every_action,
-    ),
-    ("outbound_call_flow", outbound_call_flow),
-    (
-        "user_identifiers_resolve_by_id_sip_upn_any_case",
-        user_identifiers_resolve_by_id_sip_upn_any_case,
-    ),
-    ("teams_and_organization_units", teams_and_organization_units),
-    ("blocking_a_user_in_a_team", blocking_a_user_in_a_team),
-    ("role_matrix", role_matrix),
-    ("api_key_lifecycle", api_key_lifecycle),
-    ("if_match_and_etag", if_match_and_etag),
-    (
-        "bad_inputs_give_documented_json_errors",
-        bad_inputs_give_documented_json_errors,
-    ),
-    ("admin_directory_validation", admin_directory_validation),
-    (
-        "admin_directory_one_entity_at_a_time",
-        admin_directory_one_entity_at_a_time,
-    ),
-    ("idempotent_retries", idempotent_retries),
-    (
-        "openapi_and_health_are_public",
-        openapi_and_health_are_public,
-    ),
-    (
-        "agent_sessions_route_by_caller",
-        crate::sessions::route_by_caller_table,
-    ),
-    (
-        "agent_sessions_end_when_asked_and_with_their_agent",
-        crate::sessions::sessions_end_when_asked_and_with_their_agent,
-    ),
-];
+/// Calls `$then!` with every shared scenario as `name: function`, the one list of them: the
+/// in-process suite makes one test of each, the live suite runs them in turn, [`ALL`] lists them.
+#[macro_export]
+macro_rules! for_each_scenario {
+    ($then:ident) => {
+        $then! {
+            task_lifecycle_with_consultation_merge_and_leave:
+                $crate::scenarios::task_lifecycle_with_consultation_merge_and_leave,
+            consultation_transfer_and_terminate_flows:
+                $crate::scenarios::consultation_transfer_and_terminate_flows,
+            terminate_customer_call_keeps_consultation_until_terminated:
+                $crate::scenarios::terminate_customer_call_keeps_consultation_until_terminated,
+            every_state_times_every_action: $crate::scenarios::every_state_times_every_action,
+            outbound_call_flow: $crate::scenarios::outbound_call_flow,
+            user_identifiers_resolve_by_id_sip_upn_any_case:
+                $crate::scenarios::user_identifiers_resolve_by_id_sip_upn_any_case,
+            teams_and_organization_units: $crate::scenarios::teams_and_organization_units,
+            blocking_a_user_in_a_team: $crate::scenarios::blocking_a_user_in_a_team,
+            role_matrix: $crate::scenarios::role_matrix,
+            api_key_lifecycle: $crate::scenarios::api_key_lifecycle,
+            if_match_and_etag: $crate::scenarios::if_match_and_etag,
+            bad_inputs_give_documented_json_errors:
+                $crate::scenarios::bad_inputs_give_documented_json_errors,
+            admin_directory_validation: $crate::scenarios::admin_directory_validation,
+            admin_directory_one_entity_at_a_time:
+                $crate::scenarios::admin_directory_one_entity_at_a_time,
+            idempotent_retries: $crate::scenarios::idempotent_retries,
+            openapi_and_health_are_public: $crate::scenarios::openapi_and_health_are_public,
+            agent_sessions_route_by_caller: $crate::sessions::route_by_caller_table,
+            agent_sessions_end_when_asked_and_with_their_agent:
+                $crate::sessions::sessions_end_when_asked_and_with_their_agent,
+        }
+    };
+}
+
+macro_rules! scenario_list {
+    ($($name:ident: $scenario:path),* $(,)?) => {
+        /// Every shared scenario with its name.
+        pub const ALL: &[Scenario] = &[$((stringify!($name), $scenario)),*];
+    };
+}
+for_each_scenario!(scenario_list);
 
 /// Task helpers bound to one key with every role.
 pub struct Tasks<'a> {

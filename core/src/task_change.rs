@@ -131,8 +131,10 @@ fn apply_consultation_effect(
                         call.status = status;
                         call.audio_routes = AudioRoutes::ALL;
                     }
-                    // A merged call loses the customer: only agent and consultant remain.
-                    ConsultationStatus::Connected if call.status == ConsultationStatus::Merged => {
+                    // A connected consultation is agent and consultant only: a merged call
+                    // that loses the customer goes back to that (a ringing one has it already,
+                    // its routes can only be set in a conference).
+                    ConsultationStatus::Connected => {
                         call.status = status;
                         call.audio_routes = AudioRoutes::CONSULTING;
                     }

@@ -79,9 +79,7 @@ impl Repo<'_> {
             BUCKETS.finish(self, &slice, slice.first)?;
             return Ok(0);
         }
-        let entry_keys: Vec<String> = (slice.first..=slice.last)
-            .map(|n| BUCKETS.entry_key(slice.period, n))
-            .collect();
+        let entry_keys = BUCKETS.entry_keys(&slice);
         let mut slots = Vec::new();
         for (raw, key) in self.get_keys(&entry_keys)?.into_iter().zip(&entry_keys) {
             if let Some(raw) = raw {

@@ -6,14 +6,13 @@
 //! `leftovers/sessions-sweep`, see `time_buckets.rs`), and the leftover slices delete the
 //! records of users noted on a day that ended a day ago, unless the user was made again.
 
-use super::time_buckets::{BucketCursor, TimeBuckets};
+use super::time_buckets::{DayCursor, TimeBuckets};
 use super::{encode, keys, Repo};
 use crate::ids::UserId;
 use crate::model::session::ENDED_KEPT_MILLIS;
 use crate::repo::RepoError;
 use crate::retention::{day_is_due, day_of};
 use crate::time::Timestamp;
-use serde::{Deserialize, Serialize};
 
 const BUCKETS: TimeBuckets = TimeBuckets {
     prefix: "leftovers/sessions",
@@ -22,23 +21,6 @@ const BUCKETS: TimeBuckets = TimeBuckets {
 
 pub(super) fn layout_samples() -> Vec<String> {
     BUCKETS.layout_samples()
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Cursor {
-    day: i64,
-    /// The next place to look at in the day's bucket (from 1).
-    next: u64,
-}
-
-impl BucketCursor for Cursor {
-    fn at(day: i64, next: u64) -> Self {
-        Cursor { day, next }
-    }
-    fn position(&self) -> (i64, u64) {
-        (self.day, self.next)
-    }
 }
 
 /// The sessions record of `user` and its creation gate.
@@ -54,7 +36,7 @@ impl Repo<'_> {
         user: UserId,
         now: Timestamp,
     ) -> Result<(), RepoError> {
-        let entry_key = BUCKETS.note::<Cursor>(self, day_of(now))?;
+        let entry_key = BUCKETS.note::<DayCursor>(self, day_of(now))?;
         Ok(self.store.set(&entry_key, &encode(&user)?)?)
     }
 
@@ -62,16 +44,14 @@ impl Repo<'_> {
     /// oldest due day; how many keys it deleted.
     pub(super) fn forget_sessions(&self, now: Timestamp, max: u64) -> Result<u64, RepoError> {
         let is_due = |day| day_is_due(day, now, ENDED_KEPT_MILLIS);
-        let Some(slice) = BUCKETS.next_slice::<Cursor>(self, is_due, day_of(now), max)? else {
+        let Some(slice) = BUCKETS.next_slice::<DayCursor>(self, is_due, day_of(now), max)? else {
             return Ok(0);
         };
         if slice.first > slice.last {
             BUCKETS.finish(self, &slice, slice.first)?;
             return Ok(0);
         }
-        let entry_keys: Vec<String> = (slice.first..=slice.last)
-            .map(|n| BUCKETS.entry_key(slice.period, n))
-            .collect();
+        let entry_keys = BUCKETS.entry_keys(&slice);
         let users: Vec<UserId> = self
             .decode_keys::<UserId>(&entry_keys)?
             .into_iter()

@@ -241,20 +241,30 @@ impl Repo<'_> {
         );
         let mut cursor = start.clone();
         let mut budget = max_places;
+        let mut at_hand: Option<(u64, Job, bool)> = None;
         for _ in 0..MAX_STEPS_PER_SLICE {
             if cursor.next > jobs || budget == 0 {
                 break;
             }
             let key = job_key(cursor.next);
-            let Some(Job { entity, names }) = self.read_value::<Job>(&key)? else {
-                // Its write died between the increment and the batch: nothing to clean.
-                cursor = Cursor {
-                    next: cursor.next + 1,
-                    feed: None,
+            // The job and whether its entity is there are read once per job: under the lease
+            // no directory write changes them while the slice runs.
+            if at_hand.as_ref().map(|(n, ..)| *n) != Some(cursor.next) {
+                let Some(job) = self.read_value::<Job>(&key)? else {
+                    // Its write died between the increment and the batch: nothing to clean.
+                    cursor = Cursor {
+                        next: cursor.next + 1,
+                        feed: None,
+                    };
+                    continue;
                 };
-                continue;
+                let exists = self.store.get(&job.entity.record_key())?.is_some();
+                at_hand = Some((cursor.next, job, exists));
+            }
+            let Some((_, Job { entity, names }, exists)) = &at_hand else {
+                break;
             };
-            let exists = self.store.get(&entity.record_key())?.is_some();
+            let (entity, exists) = (*entity, *exists);
             match next_step(cursor.feed, exists, budget) {
                 Step::Cancel => {
                     self.store.delete(&key)?;
@@ -265,7 +275,7 @@ impl Repo<'_> {
                 }
                 Step::Fixed => {
                     let mut fixed = entity.fixed_keys();
-                    fixed.extend(self.names_leading_to(entity, &names)?);
+                    fixed.extend(self.names_leading_to(entity, names)?);
                     if let Deleted::User(user) = entity {
                         fixed.extend(self.wait_keys_of(&super::agent_scope(user))?);
                         self.note_sessions_to_forget(user, now)?;

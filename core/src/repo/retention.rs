@@ -9,13 +9,13 @@
 //! data's index entries and places list with it, and its feed entries are scrubbed of every
 //! party (`repo/personal_data.rs`).
 
-use super::time_buckets::{BucketCursor, TimeBuckets};
+use super::time_buckets::{DayCursor, TimeBuckets};
 use super::{decode, encode, keys, Repo, StoredTask};
 use crate::ids::TaskId;
 use crate::repo::RepoError;
 use crate::retention::{day_is_due, day_of, verdict, Verdict};
 use crate::time::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The entries a change's upkeep sweeps (every 16th change of a team).
 pub(super) const UPKEEP_SLICE: u64 = 16;
@@ -27,23 +27,6 @@ const BUCKETS: TimeBuckets = TimeBuckets {
 
 pub(super) fn layout_samples() -> Vec<String> {
     BUCKETS.layout_samples()
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct SweepCursor {
-    day: i64,
-    /// The next place to look at in the day's bucket (from 1).
-    next: u64,
-}
-
-impl BucketCursor for SweepCursor {
-    fn at(day: i64, next: u64) -> Self {
-        SweepCursor { day, next }
-    }
-    fn position(&self) -> (i64, u64) {
-        (self.day, self.next)
-    }
 }
 
 /// What one slice did.
@@ -61,7 +44,7 @@ pub struct SweepReport {
 impl Repo<'_> {
     /// Notes that `task` is about to end at `now` (before its write).
     pub(super) fn note_ending(&self, task: TaskId, now: Timestamp) -> Result<(), RepoError> {
-        let entry_key = BUCKETS.note::<SweepCursor>(self, day_of(now))?;
+        let entry_key = BUCKETS.note::<DayCursor>(self, day_of(now))?;
         Ok(self.store.set(&entry_key, &encode(&task)?)?)
     }
 
@@ -76,15 +59,13 @@ impl Repo<'_> {
         let mut report = SweepReport::default();
         let today = day_of(now);
         let is_due = |day| day_is_due(day, now, millis);
-        let Some(slice) = BUCKETS.next_slice::<SweepCursor>(self, is_due, today, max)? else {
+        let Some(slice) = BUCKETS.next_slice::<DayCursor>(self, is_due, today, max)? else {
             return Ok(report);
         };
         let (day, count) = (slice.period, slice.count);
         let mut done = slice.first;
         if slice.first <= slice.last {
-            let entry_keys: Vec<String> = (slice.first..=slice.last)
-                .map(|n| BUCKETS.entry_key(day, n))
-                .collect();
+            let entry_keys = BUCKETS.entry_keys(&slice);
             let ids: Vec<Option<TaskId>> = self.decode_keys(&entry_keys)?;
             let task_keys: Vec<String> = ids.iter().flatten().map(|id| keys::task(*id)).collect();
             let tasks = self.get_keys(&task_keys)?;

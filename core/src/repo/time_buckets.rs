@@ -7,7 +7,7 @@
 use super::{encode, Repo, Versioned};
 use crate::repo::RepoError;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Empty or finished periods a slice passes over at most (each costs one counter read).
 const MAX_PERIODS_PER_SLICE: usize = 8;
@@ -17,6 +17,24 @@ pub(super) trait BucketCursor: Serialize + DeserializeOwned + Clone + PartialEq 
     fn at(period: i64, next: u64) -> Self;
     /// The period and the next place to look at in it (from 1).
     fn position(&self) -> (i64, u64);
+}
+
+/// A cursor by UTC day: the day and the next place in its bucket (from 1), stored as
+/// `{Day, Next}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct DayCursor {
+    day: i64,
+    next: u64,
+}
+
+impl BucketCursor for DayCursor {
+    fn at(day: i64, next: u64) -> Self {
+        DayCursor { day, next }
+    }
+    fn position(&self) -> (i64, u64) {
+        (self.day, self.next)
+    }
 }
 
 /// One family of buckets.
@@ -44,6 +62,13 @@ impl TimeBuckets {
 
     pub(super) fn entry_key(&self, period: i64, n: u64) -> String {
         format!("{}/{period}/e/{n}", self.prefix)
+    }
+
+    /// The keys of the entries `slice` works on (none for an empty slice).
+    pub(super) fn entry_keys<C>(&self, slice: &Slice<C>) -> Vec<String> {
+        (slice.first..=slice.last)
+            .map(|n| self.entry_key(slice.period, n))
+            .collect()
     }
 
     pub(super) fn layout_samples(&self) -> Vec<String> {
